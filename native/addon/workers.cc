@@ -1,0 +1,379 @@
+#include "workers.h"
+
+#include <new>
+
+#include "convert.h"
+#include "oneclass/errors.h"
+#include "oneclass/heatmap.h"
+#include "oneclass/linalg.h"
+#include "oneclass/parallel.h"
+#include "oneclass/transform.h"
+
+namespace oneclass::addon {
+namespace {
+
+constexpr int64_t kMaxIndex = (int64_t{1} << 53);  // exact integers in a JS number
+
+// Base class: Run() does the work off the JS thread; Result() builds the value on it.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Queue() {
+    Napi::Promise p = deferred_.Promise();
+    Napi::AsyncWorker::Queue();
+    return p;
+  }
+
+ protected:
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+  // Keeps a JS object (an input or output typed array, a point set) alive until settled.
+  void Keep(const Napi::Value& v) { kept_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ private:
+  void Execute() final {
+    try {
+      Run();
+    } catch (const Error& e) {
+      code_ = e.codeName();
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      code_ = "ERR_OUT_OF_MEMORY";
+      SetError("out of memory while computing the result");
+    } catch (const std::exception& e) {
+      code_ = "ERR_INTERNAL";
+      SetError(e.what());
+    }
+  }
+  void OnOK() final {
+    Napi::HandleScope scope(Env());
+    deferred_.Resolve(Result(Env()));
+  }
+  void OnError(const Napi::Error& e) final {
+    Napi::HandleScope scope(Env());
+    Napi::Object error = e.Value();
+    error.Set("code", Napi::String::New(Env(), code_));
+    deferred_.Reject(error);
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> kept_;
+  std::string code_ = "ERR_INTERNAL";
+};
+
+PointSetWrap& pointSetArg(const Napi::CallbackInfo& info, size_t index) {
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  if (index >= info.Length() || !info[index].IsObject() ||
+      !info[index].As<Napi::Object>().InstanceOf(data->pointSetConstructor.Value()))
+    throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "expected a prepared point set");
+  return *PointSetWrap::Unwrap(info[index].As<Napi::Object>());
+}
+
+ExecOptions execArg(const Napi::CallbackInfo& info, size_t index) {
+  ExecOptions e;
+  e.threads = static_cast<int>(intArg(info, index, "threads", 0, 4096));
+  return e;
+}
+
+// ---- prepare ----------------------------------------------------------------------------------
+class PrepareWorker final : public PromiseWorker {
+ public:
+  explicit PrepareWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    rows_ = intArg(info, 1, "rows", 1, kMaxIndex);
+    cols_ = intArg(info, 2, "cols", 1, kMaxIndex);
+    data_ = typedArrayArg<float>(info, 0, "data", rows_ * cols_);
+    device_ = stringArg(info, 3, "device");
+    transform_.l2normalize = boolArg(info, 4, "l2normalize");
+    if (info.Length() > 5 && !info[5].IsNull() && !info[5].IsUndefined()) {
+      auto center = typedArrayArg<float>(info, 5, "center", cols_);
+      transform_.center.assign(center.Data(), center.Data() + cols_);
+    }
+    transformRows_ = info.Length() > 6 ? boolArg(info, 6, "transformRows") : true;
+    Keep(info[0]);
+  }
+
+ private:
+  void Run() override {
+    requireFinite(data_.Data(), rows_, cols_, "training data");
+    Backend& backend = selectBackend(device_);
+    backendName_ = backend.name();
+    set_ = backend.prepare(data_.Data(), rows_, cols_, transform_, transformRows_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object obj = env.GetInstanceData<AddonData>()->pointSetConstructor.New({});
+    PointSetWrap* wrap = PointSetWrap::Unwrap(obj);
+    wrap->set = std::move(set_);
+    wrap->backend = backendName_;
+    return obj;
+  }
+  Napi::Float32Array data_;
+  int64_t rows_, cols_;
+  std::string device_, backendName_;
+  RowTransform transform_;
+  bool transformRows_ = true;
+  std::shared_ptr<PointSet> set_;
+};
+
+// ---- queries against a point set ---------------------------------------------------------------
+// info: (pointSet, queries Float32Array, n, ...). Holds the point set's shared state so a
+// garbage-collected wrapper cannot free it mid-call.
+class QueryWorker : public PromiseWorker {
+ protected:
+  QueryWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    PointSetWrap& wrap = pointSetArg(info, 0);
+    set_ = wrap.set;
+    if (!set_) throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "point set is empty");
+    backend_ = &selectBackend(wrap.backend);
+    n_ = intArg(info, 2, "n", 0, kMaxIndex);
+    x_ = typedArrayArg<float>(info, 1, "queries", n_ * set_->cols());
+    Keep(info[0]);
+    Keep(info[1]);
+  }
+  void checkQueries() const { requireFinite(x_.Data(), n_, set_->cols(), "query data"); }
+  std::shared_ptr<PointSet> set_;
+  Backend* backend_;
+  Napi::Float32Array x_;
+  int64_t n_;
+};
+
+class KernelLogSumWorker final : public QueryWorker {
+ public:
+  explicit KernelLogSumWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
+    gamma_ = numberArg(info, 3, "gamma");
+    if (!info[4].IsNull() && !info[4].IsUndefined()) {
+      weights_ = typedArrayArg<double>(info, 4, "weights", set_->rows());
+      Keep(info[4]);
+    }
+    exec_ = execArg(info, 5);
+    out_ = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
+    Keep(out_);
+  }
+
+ private:
+  void Run() override {
+    checkQueries();
+    backend_->kernelLogSum(*set_, x_.Data(), n_, gamma_, weights_.IsEmpty() ? nullptr : weights_.Data(), out_.Data(),
+                           exec_);
+  }
+  Napi::Value Result(Napi::Env) override { return out_; }
+  double gamma_;
+  Napi::Float64Array weights_, out_;
+  ExecOptions exec_;
+};
+
+class NearestWorker final : public QueryWorker {
+ public:
+  explicit NearestWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
+    k_ = static_cast<int>(intArg(info, 3, "k", 1, std::min<int64_t>(set_->rows(), 1 << 20)));
+    exec_ = execArg(info, 4);
+    dist_ = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_ * k_));
+    index_ = Napi::Int32Array::New(info.Env(), static_cast<size_t>(n_ * k_));
+    Keep(dist_);
+    Keep(index_);
+  }
+
+ private:
+  void Run() override {
+    checkQueries();
+    std::vector<int64_t> idx(static_cast<size_t>(n_ * k_));
+    backend_->nearest(*set_, x_.Data(), n_, k_, dist_.Data(), idx.data(), exec_);
+    for (size_t i = 0; i < idx.size(); ++i) index_.Data()[i] = static_cast<int32_t>(idx[i]);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("squaredDistances", dist_);
+    r.Set("indices", index_);
+    return r;
+  }
+  int k_;
+  ExecOptions exec_;
+  Napi::Float64Array dist_;
+  Napi::Int32Array index_;
+};
+
+class ProjectedNormWorker final : public QueryWorker {
+ public:
+  explicit ProjectedNormWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
+    exec_ = execArg(info, 3);
+    out_ = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
+    Keep(out_);
+  }
+
+ private:
+  void Run() override {
+    checkQueries();
+    backend_->projectedSquaredNorm(*set_, x_.Data(), n_, out_.Data(), exec_);
+  }
+  Napi::Value Result(Napi::Env) override { return out_; }
+  ExecOptions exec_;
+  Napi::Float64Array out_;
+};
+
+class KernelRowsWorker final : public QueryWorker {
+ public:
+  explicit KernelRowsWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
+    gamma_ = numberArg(info, 3, "gamma");
+    exec_ = execArg(info, 4);
+    out_ = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n_ * set_->rows()));
+    Keep(out_);
+  }
+
+ private:
+  void Run() override {
+    checkQueries();
+    backend_->kernelRows(*set_, x_.Data(), n_, gamma_, out_.Data(), exec_);
+  }
+  Napi::Value Result(Napi::Env) override { return out_; }
+  double gamma_;
+  ExecOptions exec_;
+  Napi::Float32Array out_;
+};
+
+// ---- heatmaps ---------------------------------------------------------------------------------
+class UpsampleWorker final : public PromiseWorker {
+ public:
+  explicit UpsampleWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    batch_ = intArg(info, 1, "batch", 0, kMaxIndex);
+    gh_ = intArg(info, 2, "gridHeight", 1, 1 << 20);
+    gw_ = intArg(info, 3, "gridWidth", 1, 1 << 20);
+    grids_ = typedArrayArg<float>(info, 0, "grids", batch_ * gh_ * gw_);
+    const std::string mode = stringArg(info, 4, "mode");
+    if (mode == "bilinear") {
+      options_.mode = HeatmapMode::Bilinear;
+    } else if (mode == "receptive-field") {
+      options_.mode = HeatmapMode::ReceptiveField;
+    } else {
+      throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "mode must be 'bilinear' or 'receptive-field'");
+    }
+    options_.outHeight = intArg(info, 5, "height", 1, 16384);
+    options_.outWidth = intArg(info, 6, "width", 1, 16384);
+    options_.sigma = numberArg(info, 7, "sigma");
+    options_.patchSize = intArg(info, 8, "patchSize", 0, 1 << 20);
+    options_.stride = intArg(info, 9, "stride", 0, 1 << 20);
+    device_ = stringArg(info, 10, "device");
+    exec_ = execArg(info, 11);
+    out_ = Napi::Float32Array::New(info.Env(), static_cast<size_t>(batch_ * options_.outHeight * options_.outWidth));
+    Keep(info[0]);
+    Keep(out_);
+  }
+
+ private:
+  void Run() override {
+    requireFinite(grids_.Data(), batch_ * gh_, gw_, "grids (row = grid * gridHeight + y)");
+    HeatmapPlan plan = makeHeatmapPlan(gh_, gw_, options_);
+    Backend& backend = selectBackend(device_);
+    backendName_ = backend.name();
+    backend.upsample(plan, grids_.Data(), batch_, out_.Data(), exec_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("data", out_);
+    r.Set("backend", Napi::String::New(env, backendName_));
+    return r;
+  }
+  Napi::Float32Array grids_, out_;
+  int64_t batch_, gh_, gw_;
+  HeatmapOptions options_;
+  std::string device_, backendName_;
+  ExecOptions exec_;
+};
+
+// ---- Gaussian density -------------------------------------------------------------------------
+Napi::Object gaussianResult(Napi::Env env, const GaussianFit& fit) {
+  auto copy = [&](const std::vector<double>& v) {
+    auto a = Napi::Float64Array::New(env, v.size());
+    std::copy(v.begin(), v.end(), a.Data());
+    return a;
+  };
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("mean", copy(fit.mean));
+  r.Set("covariance", copy(fit.covariance));
+  r.Set("choleskyInverse", copy(fit.choleskyInverse));
+  r.Set("shrinkage", fit.shrinkage);
+  r.Set("logDet", fit.logDet);
+  return r;
+}
+
+class FitGaussianWorker final : public PromiseWorker {
+ public:
+  explicit FitGaussianWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    n_ = intArg(info, 1, "rows", 1, kMaxIndex);
+    d_ = intArg(info, 2, "cols", 1, 1 << 16);
+    x_ = typedArrayArg<float>(info, 0, "data", n_ * d_);
+    const std::string kind = stringArg(info, 3, "shrinkage kind");
+    kind_ = kind == "ledoit-wolf" ? ShrinkageKind::LedoitWolf : kind == "fixed" ? ShrinkageKind::Fixed : ShrinkageKind::None;
+    shrinkage_ = numberArg(info, 4, "shrinkage");
+    reg_ = numberArg(info, 5, "regCovar");
+    exec_ = execArg(info, 6);
+    Keep(info[0]);
+  }
+
+ private:
+  void Run() override {
+    requireFinite(x_.Data(), n_, d_, "training data");
+    fit_ = fitGaussian(x_.Data(), n_, d_, kind_, shrinkage_, reg_, resolveThreads(exec_.threads));
+  }
+  Napi::Value Result(Napi::Env env) override { return gaussianResult(env, fit_); }
+  Napi::Float32Array x_;
+  int64_t n_, d_;
+  ShrinkageKind kind_;
+  double shrinkage_, reg_;
+  ExecOptions exec_;
+  GaussianFit fit_;
+};
+
+class FactorGaussianWorker final : public PromiseWorker {
+ public:
+  explicit FactorGaussianWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    d_ = intArg(info, 2, "dim", 1, 1 << 16);
+    auto mean = typedArrayArg<double>(info, 0, "mean", d_);
+    auto cov = typedArrayArg<double>(info, 1, "covariance", d_ * d_);
+    fit_.dim = d_;
+    fit_.mean.assign(mean.Data(), mean.Data() + d_);
+    fit_.covariance.assign(cov.Data(), cov.Data() + d_ * d_);
+    fit_.shrinkage = numberArg(info, 3, "shrinkage");
+  }
+
+ private:
+  void Run() override { factorGaussian(fit_); }
+  Napi::Value Result(Napi::Env env) override { return gaussianResult(env, fit_); }
+  int64_t d_;
+  GaussianFit fit_;
+};
+
+template <typename Worker>
+Napi::Value start(const Napi::CallbackInfo& info) {
+  auto* worker = new Worker(info);  // deletes itself once settled
+  return worker->Queue();
+}
+
+}  // namespace
+
+// ---- PointSetWrap -----------------------------------------------------------------------------
+Napi::Function PointSetWrap::Define(Napi::Env env) {
+  return DefineClass(env, "PointSet",
+                     {InstanceAccessor<&PointSetWrap::Rows>("rows"), InstanceAccessor<&PointSetWrap::Cols>("cols"),
+                      InstanceAccessor<&PointSetWrap::Backend>("backend")});
+}
+
+PointSetWrap::PointSetWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PointSetWrap>(info) {}
+
+Napi::Value PointSetWrap::Rows(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), set ? static_cast<double>(set->rows()) : 0);
+}
+Napi::Value PointSetWrap::Cols(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), set ? static_cast<double>(set->cols()) : 0);
+}
+Napi::Value PointSetWrap::Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), backend); }
+
+Napi::Value Prepare(const Napi::CallbackInfo& info) { return start<PrepareWorker>(info); }
+Napi::Value KernelLogSum(const Napi::CallbackInfo& info) { return start<KernelLogSumWorker>(info); }
+Napi::Value Nearest(const Napi::CallbackInfo& info) { return start<NearestWorker>(info); }
+Napi::Value ProjectedSquaredNorm(const Napi::CallbackInfo& info) { return start<ProjectedNormWorker>(info); }
+Napi::Value KernelRows(const Napi::CallbackInfo& info) { return start<KernelRowsWorker>(info); }
+Napi::Value Upsample(const Napi::CallbackInfo& info) { return start<UpsampleWorker>(info); }
+Napi::Value FitGaussian(const Napi::CallbackInfo& info) { return start<FitGaussianWorker>(info); }
+Napi::Value FactorGaussian(const Napi::CallbackInfo& info) { return start<FactorGaussianWorker>(info); }
+
+}  // namespace oneclass::addon

@@ -1,0 +1,313 @@
+// CPU backend: each op transforms a superblock of query rows, then runs the dot engine with
+// the op's epilogue. All epilogues keep per-(chunk,row) partial results that finish() merges.
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "dot_engine.h"
+#include "heatmap_cpu.h"
+#include "oneclass/backend.h"
+#include "oneclass/errors.h"
+#include "oneclass/transform.h"
+
+namespace oneclass {
+namespace cpu {
+namespace {
+
+constexpr int NR = PackedPanels<float>::kPanelRows;
+constexpr float kPadNorm = 1e30f;  // squared norm of padding rows: never a neighbour
+constexpr float kNoContribution = -1e30f;
+
+class CpuPointSet final : public PointSet {
+ public:
+  CpuPointSet(const float* rows, int64_t m, int64_t d, RowTransform t, bool transformRows, int threads)
+      : PointSet(m, d, std::move(t)) {
+    std::vector<float> transformed(static_cast<size_t>(m * d));
+    std::vector<float> norms(static_cast<size_t>(m));
+    applyTransform(transformRows ? transform_ : RowTransform{}, rows, m, d, transformed.data(), norms.data(), threads);
+    packed = packPanels<float>(transformed.data(), m, d, threads);
+    sqnorm.assign(static_cast<size_t>(packed.panels * NR), kPadNorm);
+    std::copy(norms.begin(), norms.end(), sqnorm.begin());
+  }
+  void copyRow(int64_t j, float* out) const override {
+    for (int64_t k = 0; k < cols_; ++k) out[k] = packed.at(j, k);
+  }
+  PackedPanels<float> packed;
+  std::vector<float> sqnorm;  // padded to whole panels
+};
+
+const CpuPointSet& asCpu(const PointSet& p) {
+  auto* c = dynamic_cast<const CpuPointSet*>(&p);
+  if (!c) fail(ErrorCode::InvalidArgument, "point set was prepared by another backend");
+  return *c;
+}
+
+// Transforms queries superblock by superblock and calls score(a, xnorm, count, offset).
+template <typename Score>
+void forEachSuperblock(const PointSet& ref, const float* x, int64_t n, int threads, Score&& score) {
+  const int64_t d = ref.cols(), block = superblockRows(d);
+  std::vector<float> a(static_cast<size_t>(std::min(n, block) * d));
+  std::vector<float> xnorm(static_cast<size_t>(std::min(n, block)));
+  for (int64_t s = 0; s < n; s += block) {
+    const int64_t count = std::min(block, n - s);
+    applyTransform(ref.transform(), x + s * d, count, d, a.data(), xnorm.data(), threads);
+    score(a.data(), xnorm.data(), count, s);
+  }
+}
+
+inline void squaredDistances(const float* dots, int r, const float* xnorm, const float* yn, VF& d0, VF& d1) {
+  const VF xn = splat<VF>(xnorm[r]);
+  d0 = vmax(xn + loadVec<VF>(yn) - 2.0f * loadVec<VF>(dots + r * NR), VF{});
+  d1 = vmax(xn + loadVec<VF>(yn + kFloatLanes) - 2.0f * loadVec<VF>(dots + r * NR + kFloatLanes), VF{});
+}
+
+// log sum_j exp(-gamma d_ij + logw_j) with a running maximum per (chunk, row).
+struct LogSumEpilogue {
+  const float* xnorm;
+  const float* yn;
+  const float* logw;  // padded; kNoContribution for padding / zero weight
+  float gamma;
+  double* out;
+  int64_t n = 0;
+  int chunks = 1;
+  std::vector<float> maxArg;
+  std::vector<double> sum;
+
+  void begin(int64_t rows, int c) {
+    n = rows;
+    chunks = c;
+    maxArg.assign(static_cast<size_t>(n * c), -std::numeric_limits<float>::infinity());
+    sum.assign(static_cast<size_t>(n * c), 0.0);
+  }
+  void tile(int chunk, int64_t row0, int rows, int64_t col0, int, const float* dots) {
+    const float* y = yn + col0;
+    const VF w0 = loadVec<VF>(logw + col0), w1 = loadVec<VF>(logw + col0 + kFloatLanes);
+    for (int r = 0; r < rows; ++r) {
+      VF d0, d1;
+      squaredDistances(dots, r, xnorm + row0, y, d0, d1);
+      const VF a0 = w0 - gamma * d0, a1 = w1 - gamma * d1;
+      const float tileMax = hmax(vmax(a0, a1));
+      const size_t at = static_cast<size_t>(chunk * n + row0 + r);
+      if (tileMax <= kNoContribution) continue;
+      float& m = maxArg[at];
+      if (tileMax > m) {
+        sum[at] *= std::exp(static_cast<double>(m) - tileMax);
+        m = tileMax;
+      }
+      const VF mv = splat<VF>(m);
+      sum[at] += hsum(vexp(a0 - mv) + vexp(a1 - mv));
+    }
+  }
+  void finish() {
+    for (int64_t i = 0; i < n; ++i) {
+      double top = -std::numeric_limits<double>::infinity();
+      for (int c = 0; c < chunks; ++c) top = std::max<double>(top, maxArg[c * n + i]);
+      if (top == -std::numeric_limits<double>::infinity()) {
+        out[i] = top;
+        continue;
+      }
+      double s = 0;
+      for (int c = 0; c < chunks; ++c) {
+        size_t at = static_cast<size_t>(c * n + i);
+        if (sum[at] > 0) s += sum[at] * std::exp(maxArg[at] - top);
+      }
+      out[i] = top + std::log(s);
+    }
+  }
+};
+
+// The k smallest squared distances per row, kept sorted per (chunk, row).
+struct NearestEpilogue {
+  const float* xnorm;
+  const float* yn;
+  int k;
+  int64_t n = 0;
+  int chunks = 1;
+  std::vector<float> dist;
+  std::vector<int64_t> index;
+
+  void begin(int64_t rows, int c) {
+    n = rows;
+    chunks = c;
+    dist.assign(static_cast<size_t>(n * c * k), std::numeric_limits<float>::infinity());
+    index.assign(static_cast<size_t>(n * c * k), -1);
+  }
+  void tile(int chunk, int64_t row0, int rows, int64_t col0, int cols, const float* dots) {
+    alignas(64) float d[NR];
+    for (int r = 0; r < rows; ++r) {
+      VF d0, d1;
+      squaredDistances(dots, r, xnorm + row0, yn + col0, d0, d1);
+      const size_t base = static_cast<size_t>((chunk * n + row0 + r) * k);
+      float* best = &dist[base];
+      int64_t* bestIndex = &index[base];
+      if (hmin(vmin(d0, d1)) >= best[k - 1]) continue;
+      storeVec(d, d0);
+      storeVec(d + kFloatLanes, d1);
+      for (int j = 0; j < cols; ++j) {
+        if (!(d[j] < best[k - 1])) continue;
+        int pos = k - 1;
+        while (pos > 0 && best[pos - 1] > d[j]) {
+          best[pos] = best[pos - 1];
+          bestIndex[pos] = bestIndex[pos - 1];
+          --pos;
+        }
+        best[pos] = d[j];
+        bestIndex[pos] = col0 + j;
+      }
+    }
+  }
+  void finish() {}
+};
+
+struct SquaredNormEpilogue {
+  double* out;
+  int64_t n = 0;
+  int chunks = 1;
+  std::vector<double> partial;
+  void begin(int64_t rows, int c) {
+    n = rows;
+    chunks = c;
+    partial.assign(static_cast<size_t>(n * c), 0.0);
+  }
+  void tile(int chunk, int64_t row0, int rows, int64_t, int, const float* dots) {
+    for (int r = 0; r < rows; ++r) {
+      const VF p0 = loadVec<VF>(dots + r * NR), p1 = loadVec<VF>(dots + r * NR + kFloatLanes);
+      partial[chunk * n + row0 + r] += hsum(p0 * p0 + p1 * p1);
+    }
+  }
+  void finish() {
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int c = 0; c < chunks; ++c) s += partial[c * n + i];
+      out[i] = s;
+    }
+  }
+};
+
+struct KernelRowsEpilogue {
+  const float* xnorm;
+  const float* yn;
+  float gamma;
+  float* out;
+  int64_t m;
+  void begin(int64_t, int) {}
+  void tile(int, int64_t row0, int rows, int64_t col0, int cols, const float* dots) {
+    alignas(64) float v[NR];
+    for (int r = 0; r < rows; ++r) {
+      VF d0, d1;
+      squaredDistances(dots, r, xnorm + row0, yn + col0, d0, d1);
+      storeVec(v, vexp(-gamma * d0));
+      storeVec(v + kFloatLanes, vexp(-gamma * d1));
+      float* dst = out + (row0 + r) * m + col0;
+      for (int j = 0; j < cols; ++j) dst[j] = v[j];
+    }
+  }
+  void finish() {}
+};
+
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  std::unique_ptr<PointSet> prepare(const float* rows, int64_t m, int64_t d, const RowTransform& t,
+                                    bool transformRows) override {
+    return std::make_unique<CpuPointSet>(rows, m, d, t, transformRows, defaultThreads());
+  }
+
+  void kernelLogSum(const PointSet& refBase, const float* x, int64_t n, double gamma, const double* weights,
+                    double* out, const ExecOptions& exec) override {
+    const CpuPointSet& ref = asCpu(refBase);
+    const int threads = resolveThreads(exec.threads);
+    std::vector<float> logw(ref.sqnorm.size(), kNoContribution);
+    for (int64_t j = 0; j < ref.rows(); ++j) {
+      double w = weights ? weights[j] : 1.0;
+      logw[j] = w > 0 ? static_cast<float>(std::log(w)) : kNoContribution;
+    }
+    forEachSuperblock(ref, x, n, threads, [&](const float* a, const float* xnorm, int64_t count, int64_t offset) {
+      LogSumEpilogue epi{xnorm, ref.sqnorm.data(), logw.data(), static_cast<float>(gamma), out + offset};
+      runDotEngine(ref.packed, a, count, epi, threads);
+    });
+  }
+
+  void nearest(const PointSet& refBase, const float* x, int64_t n, int k, double* sqdist, int64_t* index,
+               const ExecOptions& exec) override {
+    const CpuPointSet& ref = asCpu(refBase);
+    const int threads = resolveThreads(exec.threads);
+    const int64_t d = ref.cols();
+    forEachSuperblock(ref, x, n, threads, [&](const float* a, const float* xnorm, int64_t count, int64_t offset) {
+      NearestEpilogue epi{xnorm, ref.sqnorm.data(), k};
+      runDotEngine(ref.packed, a, count, epi, threads);
+      // Merge the chunks' candidates, then rank them by exact float64 distances.
+      parallelFor(count, threads, [&](int64_t i, int) {
+        std::vector<std::pair<double, int64_t>> cand;
+        cand.reserve(static_cast<size_t>(k * epi.chunks));
+        for (int c = 0; c < epi.chunks; ++c)
+          for (int t = 0; t < k; ++t) {
+            int64_t j = epi.index[(c * count + i) * k + t];
+            if (j < 0) continue;
+            double s = 0;
+            for (int64_t q = 0; q < d; ++q) {
+              double diff = static_cast<double>(a[i * d + q]) - ref.packed.at(j, q);
+              s += diff * diff;
+            }
+            cand.emplace_back(s, j);
+          }
+        std::sort(cand.begin(), cand.end());
+        for (int t = 0; t < k; ++t) {
+          sqdist[(offset + i) * k + t] = cand[t].first;
+          index[(offset + i) * k + t] = cand[t].second;
+        }
+      });
+    });
+  }
+
+  void projectedSquaredNorm(const PointSet& refBase, const float* x, int64_t n, double* out,
+                            const ExecOptions& exec) override {
+    const CpuPointSet& ref = asCpu(refBase);
+    const int threads = resolveThreads(exec.threads);
+    forEachSuperblock(ref, x, n, threads, [&](const float* a, const float*, int64_t count, int64_t offset) {
+      SquaredNormEpilogue epi{out + offset};
+      runDotEngine(ref.packed, a, count, epi, threads);
+    });
+  }
+
+  void kernelRows(const PointSet& refBase, const float* x, int64_t n, double gamma, float* out,
+                  const ExecOptions& exec) override {
+    const CpuPointSet& ref = asCpu(refBase);
+    const int threads = resolveThreads(exec.threads);
+    forEachSuperblock(ref, x, n, threads, [&](const float* a, const float* xnorm, int64_t count, int64_t offset) {
+      KernelRowsEpilogue epi{xnorm, ref.sqnorm.data(), static_cast<float>(gamma), out + offset * ref.rows(),
+                             ref.rows()};
+      runDotEngine(ref.packed, a, count, epi, threads);
+    });
+  }
+
+  void upsample(const HeatmapPlan& plan, const float* grids, int64_t batch, float* out,
+                const ExecOptions& exec) override {
+    applyHeatmapPlan(plan, grids, batch, out, resolveThreads(exec.threads));
+  }
+};
+
+}  // namespace
+}  // namespace cpu
+
+const char* cpuSimd() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__)
+  return "avx2";
+#elif defined(__AVX__)
+  return "avx";
+#elif defined(__ARM_NEON)
+  return "neon";
+#else
+  return "sse";
+#endif
+}
+
+Backend& cpuBackend() {
+  static cpu::CpuBackend backend;
+  return backend;
+}
+
+}  // namespace oneclass

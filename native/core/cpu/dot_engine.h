@@ -1,0 +1,133 @@
+// The CPU's one hot loop: dot products between every query row and every reference row,
+// computed tile by tile by a register-blocked micro-kernel and handed to an op-specific
+// epilogue (log-sum-exp, top-k, sum of squares, kernel rows) while the tile is in cache.
+// The N x M matrix of dots never exists beyond one kMicroRows x (2 * lanes) tile.
+//
+// Layouts (GotoBLAS style):
+//  - reference rows are packed once into panels of kPanelRows rows, depth-major
+//    (panel[k * kPanelRows + c] = row c, element k), zero-padded to a whole panel;
+//  - query rows are packed per work item into strips of kMicroRows rows, depth-major.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "oneclass/parallel.h"
+#include "simd.h"
+
+namespace oneclass::cpu {
+
+template <typename T>
+constexpr int panelRows() {
+  return 2 * Simd<T>::kLanes;
+}
+
+template <typename T>
+struct PackedPanels {
+  static constexpr int kPanelRows = panelRows<T>();
+  int64_t rows = 0, depth = 0, panels = 0;
+  std::vector<T> data;  // panels * depth * kPanelRows
+
+  const T* panel(int64_t p) const { return data.data() + p * depth * kPanelRows; }
+  T at(int64_t row, int64_t k) const {
+    return data[(row / kPanelRows * depth + k) * kPanelRows + row % kPanelRows];
+  }
+};
+
+// Packs m row-major rows of length depth.
+template <typename T>
+PackedPanels<T> packPanels(const T* rows, int64_t m, int64_t depth, int threads) {
+  constexpr int NR = PackedPanels<T>::kPanelRows;
+  PackedPanels<T> out;
+  out.rows = m;
+  out.depth = depth;
+  out.panels = (m + NR - 1) / NR;
+  out.data.assign(static_cast<size_t>(out.panels * depth * NR), T(0));
+  parallelFor(out.panels, threads, [&](int64_t p, int) {
+    T* dst = out.data.data() + p * depth * NR;
+    int64_t r0 = p * NR, r1 = std::min<int64_t>(m, r0 + NR);
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* src = rows + r * depth;
+      for (int64_t k = 0; k < depth; ++k) dst[k * NR + (r - r0)] = src[k];
+    }
+  });
+  return out;
+}
+
+// c (kMicroRows x kPanelRows, row-major) = a-strip . b-panel over `depth`.
+template <typename T>
+inline void microKernel(const T* __restrict a, const T* __restrict b, int64_t depth, T* __restrict c) {
+  using V = typename Simd<T>::V;
+  constexpr int L = Simd<T>::kLanes, NR = 2 * L, MR = kMicroRows;
+  V acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = V{};
+  for (int64_t k = 0; k < depth; ++k) {
+    const V b0 = loadVec<V>(b + k * NR), b1 = loadVec<V>(b + k * NR + L);
+    const T* ak = a + k * MR;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const T av = ak[r];
+      acc0[r] += av * b0;
+      acc1[r] += av * b1;
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    storeVec(c + r * NR, acc0[r]);
+    storeVec(c + r * NR + L, acc1[r]);
+  }
+}
+
+// Runs `epi` over all (query row, reference panel) tiles. The query matrix `a` (n x depth,
+// row-major) is already transformed. Epilogue contract:
+//   void begin(int64_t n, int chunks);        // before any tile
+//   void tile(int chunk, int64_t row0, int rows, int64_t col0, int cols, const T* dots);
+//   void finish();                            // after all tiles, on the calling thread
+// Each (row, chunk) pair is owned by exactly one work item, so per-(chunk,row) state needs no
+// locking. Work is split over row blocks and, when rows are few, over column chunks too.
+template <typename T, typename Epilogue>
+void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi, int threads) {
+  constexpr int NR = PackedPanels<T>::kPanelRows, MR = kMicroRows;
+  const int64_t depth = b.depth;
+  threads = std::max(1, threads);
+  // A row block of about 256 KB stays in L2 while every panel of the reference streams past it.
+  int64_t blockRows = (256 * 1024) / std::max<int64_t>(1, depth * static_cast<int64_t>(sizeof(T)));
+  blockRows = std::clamp<int64_t>(blockRows / MR * MR, MR, 32 * MR);
+  const int64_t rowBlocks = (n + blockRows - 1) / blockRows;
+  int64_t chunks = 1;
+  if (rowBlocks < 2 * threads) chunks = std::min<int64_t>(b.panels, (2 * threads + rowBlocks - 1) / rowBlocks);
+  chunks = std::max<int64_t>(1, chunks);
+  epi.begin(n, static_cast<int>(chunks));
+  parallelFor(rowBlocks * chunks, threads, [&](int64_t item, int) {
+    const int64_t rb = item / chunks, chunk = item % chunks;
+    const int64_t row0 = rb * blockRows, rowEnd = std::min(n, row0 + blockRows);
+    const int64_t strips = (rowEnd - row0 + MR - 1) / MR;
+    const int64_t p0 = b.panels * chunk / chunks, p1 = b.panels * (chunk + 1) / chunks;
+    thread_local std::vector<T> packed;
+    thread_local std::vector<T> tile;
+    packed.assign(static_cast<size_t>(strips * depth * MR), T(0));
+    tile.resize(MR * NR);
+    for (int64_t s = 0; s < strips; ++s) {
+      T* dst = packed.data() + s * depth * MR;
+      for (int64_t r = 0; r < MR; ++r) {
+        int64_t row = row0 + s * MR + r;
+        if (row >= rowEnd) break;
+        const T* src = a + row * depth;
+        for (int64_t k = 0; k < depth; ++k) dst[k * MR + r] = src[k];
+      }
+    }
+    for (int64_t p = p0; p < p1; ++p) {
+      const T* panel = b.panel(p);
+      const int cols = static_cast<int>(std::min<int64_t>(NR, b.rows - p * NR));
+      for (int64_t s = 0; s < strips; ++s) {
+        microKernel<T>(packed.data() + s * depth * MR, panel, depth, tile.data());
+        const int rows = static_cast<int>(std::min<int64_t>(MR, rowEnd - row0 - s * MR));
+        epi.tile(static_cast<int>(chunk), row0 + s * MR, rows, p * NR, cols, tile.data());
+      }
+    }
+  });
+  epi.finish();
+}
+
+}  // namespace oneclass::cpu

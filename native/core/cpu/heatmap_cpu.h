@@ -1,0 +1,11 @@
+#pragma once
+#include <cstdint>
+
+#include "oneclass/heatmap.h"
+
+namespace oneclass::cpu {
+
+// out[b] = rows-operator * grids[b] * cols-operator^T for each of `batch` grids, in float32.
+void applyHeatmapPlan(const HeatmapPlan& plan, const float* grids, int64_t batch, float* out, int threads);
+
+}  // namespace oneclass::cpu

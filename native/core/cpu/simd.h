@@ -1,0 +1,104 @@
+// Portable SIMD through GCC/Clang vector extensions: the compiler maps them to AVX-512, AVX2,
+// SSE or NEON for the machine the addon is built on (-march=native), so no intrinsics are needed.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace oneclass::cpu {
+
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+constexpr int kMicroRows = 12;  // 12 x 2 accumulators + 2 loads + 1 broadcast fit 32 registers
+#elif defined(__AVX__)
+constexpr int kVectorBytes = 32;
+constexpr int kMicroRows = 6;  // 16 ymm registers
+#else
+constexpr int kVectorBytes = 16;
+constexpr int kMicroRows = 6;
+#endif
+
+template <typename T>
+struct Simd;
+
+template <>
+struct Simd<float> {
+  typedef float V __attribute__((vector_size(kVectorBytes)));
+  typedef int32_t I __attribute__((vector_size(kVectorBytes)));
+  static constexpr int kLanes = kVectorBytes / 4;
+};
+
+template <>
+struct Simd<double> {
+  typedef double V __attribute__((vector_size(kVectorBytes)));
+  typedef int64_t I __attribute__((vector_size(kVectorBytes)));
+  static constexpr int kLanes = kVectorBytes / 8;
+};
+
+using VF = Simd<float>::V;
+using VI = Simd<float>::I;
+constexpr int kFloatLanes = Simd<float>::kLanes;
+
+template <typename V, typename T>
+inline V loadVec(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+
+template <typename V, typename T>
+inline void storeVec(T* p, V v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+
+template <typename V>
+inline V splat(decltype(V{}[0]) s) {
+  V v = V{} + s;
+  return v;
+}
+
+inline float hsum(VF v) {
+  float s = 0;
+  for (int i = 0; i < kFloatLanes; ++i) s += v[i];
+  return s;
+}
+
+inline float hmax(VF v) {
+  float m = v[0];
+  for (int i = 1; i < kFloatLanes; ++i) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+inline float hmin(VF v) {
+  float m = v[0];
+  for (int i = 1; i < kFloatLanes; ++i) m = v[i] < m ? v[i] : m;
+  return m;
+}
+
+inline VF vmax(VF a, VF b) { return a > b ? a : b; }
+inline VF vmin(VF a, VF b) { return a < b ? a : b; }
+
+// exp(x) for float lanes: range reduction x = n ln2 + r, |r| <= ln2/2, degree-6 Taylor polynomial
+// (relative error about 1e-7), scaled by 2^n through the exponent bits. Returns exactly 0 below
+// -87 (the caller uses very negative values as "no contribution").
+inline VF vexp(VF x) {
+  const VF lo = splat<VF>(-87.0f), hi = splat<VF>(88.0f);
+  VF xc = vmin(vmax(x, lo), hi);
+  const VF magic = splat<VF>(12582912.0f);  // 1.5 * 2^23: adding it rounds to the nearest integer
+  VF n = (xc * 1.44269504088896341f + magic) - magic;
+  VF r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  VF p = splat<VF>(1.0f / 720);
+  p = p * r + (1.0f / 120);
+  p = p * r + (1.0f / 24);
+  p = p * r + (1.0f / 6);
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  VI e = (__builtin_convertvector(n, VI) + 127) << 23;
+  VF scale;
+  std::memcpy(&scale, &e, sizeof(VF));
+  VF result = p * scale;
+  return x < lo ? VF{} : result;
+}
+
+}  // namespace oneclass::cpu

@@ -1,0 +1,113 @@
+// The backend interface of the native core: every stage-2 operation that costs O(N*M*D) or
+// O(pixels), implemented once for the CPU and once for CUDA. Everything else (fitting rules,
+// validation, serialization) lives above it and is shared.
+//
+// Matrices are row-major float32, "size rows * cols". A PointSet is a reference set (training
+// points, support vectors, whitening rows) prepared once for repeated scoring: packed for the
+// CPU micro-kernels, or uploaded to the GPU.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "oneclass/heatmap.h"
+
+namespace oneclass {
+
+// Applied to reference rows at prepare() and to every query row: optional L2 normalization,
+// then subtraction of `center` (empty = none). Centering on the training mean keeps the GEMM
+// expansion |x|^2 + |y|^2 - 2 x.y accurate in float32 (NUMERICS.md).
+struct RowTransform {
+  bool l2normalize = false;
+  std::vector<float> center;
+};
+
+class PointSet {
+ public:
+  virtual ~PointSet() = default;
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  const RowTransform& transform() const { return transform_; }
+  // Transformed reference row j as float32 (used for exact re-ranking of neighbours).
+  virtual void copyRow(int64_t j, float* out) const = 0;
+
+ protected:
+  PointSet(int64_t rows, int64_t cols, RowTransform t) : rows_(rows), cols_(cols), transform_(std::move(t)) {}
+  int64_t rows_, cols_;
+  RowTransform transform_;
+};
+
+struct ExecOptions {
+  int threads = 0;  // CPU threads; 0 = all hardware threads
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // Packs/uploads m reference rows of dimension d. `t` is applied to every query; it is applied
+  // to the reference rows too unless transformRows is false (whitening rows of the Gaussian
+  // density are used as they are, only queries are centred).
+  virtual std::unique_ptr<PointSet> prepare(const float* rows, int64_t m, int64_t d, const RowTransform& t,
+                                            bool transformRows = true) = 0;
+
+  // out[i] = log sum_j w_j exp(-gamma * |T(x_i) - y_j|^2), computed with a running max so it
+  // never underflows. weights == nullptr means w_j = 1; weights must be >= 0 (length m).
+  virtual void kernelLogSum(const PointSet& ref, const float* x, int64_t n, double gamma, const double* weights,
+                            double* out, const ExecOptions& exec) = 0;
+
+  // The k nearest reference rows of each query by squared Euclidean distance between transformed
+  // rows, ascending: sqdist/index are n * k. Distances are recomputed exactly (float64) for the
+  // selected candidates.
+  virtual void nearest(const PointSet& ref, const float* x, int64_t n, int k, double* sqdist, int64_t* index,
+                       const ExecOptions& exec) = 0;
+
+  // out[i] = sum_j (y_j . T(x_i))^2: the squared norm of the query projected on the reference
+  // rows; with the rows of L^-1 as reference this is the squared Mahalanobis distance.
+  virtual void projectedSquaredNorm(const PointSet& ref, const float* x, int64_t n, double* out,
+                                    const ExecOptions& exec) = 0;
+
+  // out[i * m + j] = exp(-gamma * |T(x_i) - y_j|^2) for a block of query rows (kernel rows of
+  // the OC-SVM solver). The caller bounds n so the n * m block stays small.
+  virtual void kernelRows(const PointSet& ref, const float* x, int64_t n, double gamma, float* out,
+                          const ExecOptions& exec) = 0;
+
+  // Applies a heatmap plan to `batch` grids (plan.inHeight x plan.inWidth each), writing
+  // batch x outHeight x outWidth floats.
+  virtual void upsample(const HeatmapPlan& plan, const float* grids, int64_t batch, float* out,
+                        const ExecOptions& exec) = 0;
+};
+
+// The CPU backend always exists.
+Backend& cpuBackend();
+// The SIMD instruction set the CPU kernels were compiled for ("avx512", "avx2", "neon", ...).
+const char* cpuSimd();
+
+struct CudaDeviceInfo {
+  int index;
+  std::string name;
+  int computeMajor, computeMinor;
+  int multiprocessors;
+  size_t totalMemory;
+};
+
+struct CudaStatus {
+  bool compiled = false;       // built with nvcc
+  bool usable = false;         // a device answered
+  std::string reason;          // why not usable (CUDA error string), empty when usable
+  int runtimeVersion = 0, driverVersion = 0;
+  std::vector<CudaDeviceInfo> devices;
+};
+
+// Probed once, then cached.
+const CudaStatus& cudaStatus();
+
+// The CUDA backend, or nullptr when it is not usable (cudaStatus().reason says why).
+Backend* cudaBackend();
+
+// "cpu" -> CPU; "cuda" -> CUDA or Error(BackendUnavailable); "auto" -> CUDA when usable, else CPU.
+Backend& selectBackend(const std::string& device);
+
+}  // namespace oneclass

@@ -1,0 +1,90 @@
+// One-class SVM dual solver with the semantics of libsvm's one-class formulation (the one
+// scikit-learn 1.2's OneClassSVM runs):
+//
+//   min_a 0.5 a'Qa   subject to  0 <= a_i <= 1,  sum_i a_i = nu * l,   Q_ij = K(x_i, x_j)
+//
+// solved by SMO with libsvm's second-order working-set selection (Fan, Chen and Lin, JMLR 2005),
+// its stopping rule (maximal violation < tol), its shrinking heuristic and its rho. The decision
+// function of the fitted model is f(x) = sum_i a_i K(x_i, x) - rho; the support vectors are the
+// i with a_i > 0 (scikit-learn: dual_coef_ = a[support_], offset_ = rho, intercept_ = -rho).
+//
+// The solver sees the data only through a KernelRowSource, so the same solver runs on a naive
+// reference kernel (below), a GEMM-based CPU kernel or a GPU kernel.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace oneclass {
+namespace ocsvm {
+
+// Supplies rows of the l x l kernel matrix. computeRows may be called with up to a few hundred
+// rows at a time and is expected to parallelize internally; it is never called concurrently.
+struct KernelRowSource {
+  virtual ~KernelRowSource() = default;
+  // l, the number of training points.
+  virtual int64_t size() const = 0;
+  // out[r * l + j] = K(x_rows[r], x_j) for r in [0, count), j in [0, l).
+  virtual void computeRows(const int64_t* rows, int count, float* out) = 0;
+  // K(x_i, x_i); 1 for the RBF kernel.
+  virtual double diag(int64_t i) const = 0;
+};
+
+struct SolverOptions {
+  double nu = 0.5;         // in (0, 1]: upper bound on the fraction of outliers, lower bound on SVs
+  double tol = 1e-3;       // stop when the maximal KKT violation m(a) - M(a) < tol (libsvm's eps)
+  int64_t maxIter = -1;    // -1: libsvm's default max(10000000, 100 * l). scikit-learn's fork has
+                           // no cap at all for its max_iter=-1; 10^7 iterations is never reached
+                           // by problems that converge.
+  bool shrinking = true;   // libsvm's shrinking heuristic (-h 1)
+  double cacheMb = 1024;   // budget for kernel rows (fp32, l floats each): an LRU cache of
+                           // full rows, or the whole matrix when l * l * 4 bytes fit
+  bool precompute = true;  // when the whole matrix fits: compute it up front in batches of rows
+                           // (right for GEMM-based sources) instead of on demand (right for
+                           // per-row sources: SMO typically touches only part of the rows)
+  int threads = 0;         // 0: every hardware thread
+};
+
+struct SolverResult {
+  std::vector<double> alpha;  // size l, in [0, 1], sum = nu * l
+  double rho = 0;             // decision(x) = sum_i alpha_i K(x_i, x) - rho
+  double objective = 0;       // 0.5 alpha' Q alpha (libsvm's "obj")
+  int64_t iterations = 0;     // SMO steps, counted as libsvm counts them
+  bool converged = false;     // false: stopped at maxIter; the model is the last iterate
+  // Diagnostics (not part of libsvm's result).
+  int64_t kernelRowsComputed = 0;  // rows requested from the KernelRowSource
+  double kernelSeconds = 0;        // wall time spent inside KernelRowSource::computeRows
+  double solverSeconds = 0;        // total wall time of solveOneClass
+  bool fullMatrix = false;         // true when the whole kernel matrix was precomputed
+  int64_t smallestActiveSet = 0;   // fewest variables left active by shrinking (l: none shrunk)
+};
+
+// Throws oneclass::Error(InvalidArgument) for nu outside (0, 1], l < 2, tol <= 0, cacheMb <= 0 or
+// a cache too small for two rows.
+SolverResult solveOneClass(KernelRowSource& kernel, const SolverOptions& opt);
+
+// Reference RBF kernel on a row-major float matrix (l x d): K(a, b) = exp(-gamma |a - b|^2) with
+// the squared distance accumulated in double from exact differences (no |a|^2 + |b|^2 - 2ab
+// expansion), rounded to float. Rows are computed in parallel with parallelFor. The matrix is
+// read in place and must outlive the source.
+class RbfKernelSource : public KernelRowSource {
+ public:
+  RbfKernelSource(const float* x, int64_t l, int64_t d, double gamma, int threads = 0);
+  int64_t size() const override { return l_; }
+  void computeRows(const int64_t* rows, int count, float* out) override;
+  double diag(int64_t) const override { return 1.0; }
+
+ private:
+  const float* x_;
+  int64_t l_, d_;
+  double gamma_;
+  int threads_;
+};
+
+// f(y) = sum_i alpha_i K(x_i, y) - rho for each of the m rows of y (m x d), in double, with the
+// same exact-difference RBF as RbfKernelSource. For tests and small problems.
+std::vector<double> decisionFunctionRbf(const float* x, int64_t l, int64_t d, double gamma,
+                                        const std::vector<double>& alpha, double rho,
+                                        const float* y, int64_t m, int threads = 0);
+
+}  // namespace ocsvm
+}  // namespace oneclass

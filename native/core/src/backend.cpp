@@ -1,0 +1,79 @@
+#include <algorithm>
+#include <cmath>
+
+#include "oneclass/backend.h"
+#include "oneclass/errors.h"
+#include "oneclass/parallel.h"
+#include "oneclass/transform.h"
+
+namespace oneclass {
+
+void applyTransform(const RowTransform& t, const float* in, int64_t n, int64_t d, float* out, float* sqnorm,
+                    int threads) {
+  const bool centered = !t.center.empty();
+  const int64_t block = 256;
+  parallelFor((n + block - 1) / block, threads, [&](int64_t b, int) {
+    for (int64_t i = b * block, end = std::min(n, (b + 1) * block); i < end; ++i) {
+      const float* src = in + i * d;
+      float* dst = out + i * d;
+      float scale = 1.0f;
+      if (t.l2normalize) {
+        double ss = 0;
+        for (int64_t k = 0; k < d; ++k) ss += static_cast<double>(src[k]) * src[k];
+        // scikit-learn's normalize(): rows of norm zero are left unchanged.
+        if (ss > 0) scale = static_cast<float>(1.0 / std::sqrt(ss));
+      }
+      double ss = 0;
+      for (int64_t k = 0; k < d; ++k) {
+        float v = t.l2normalize ? src[k] * scale : src[k];
+        if (centered) v -= t.center[k];
+        dst[k] = v;
+        ss += static_cast<double>(v) * v;
+      }
+      if (sqnorm) sqnorm[i] = static_cast<float>(ss);
+    }
+  });
+}
+
+void requireFinite(const float* data, int64_t rows, int64_t cols, const char* what) {
+  const int64_t total = rows * cols;
+  for (int64_t i = 0; i < total; ++i) {
+    if (!std::isfinite(data[i])) {
+      fail(ErrorCode::InvalidArgument, std::string(what) + " row " + std::to_string(i / cols) + " contains " +
+                                           (std::isnan(data[i]) ? "NaN" : "Infinity") + " (column " +
+                                           std::to_string(i % cols) + ")");
+    }
+  }
+}
+
+int64_t superblockRows(int64_t d) {
+  return std::max<int64_t>(256, (int64_t{32} << 20) / (4 * std::max<int64_t>(1, d)));
+}
+
+Backend& selectBackend(const std::string& device) {
+  if (device == "cpu") return cpuBackend();
+  if (device == "cuda" || device == "auto") {
+    if (Backend* cuda = cudaBackend()) return *cuda;
+    if (device == "auto") return cpuBackend();
+    const CudaStatus& s = cudaStatus();
+    fail(ErrorCode::BackendUnavailable,
+         std::string("device 'cuda' requested but CUDA is not usable: ") + (s.reason.empty() ? "unknown" : s.reason));
+  }
+  fail(ErrorCode::InvalidArgument, "device must be 'auto', 'cpu' or 'cuda', received '" + device + "'");
+}
+
+#ifndef ONECLASS_HAVE_CUDA
+const CudaStatus& cudaStatus() {
+  static const CudaStatus status = [] {
+    CudaStatus s;
+    s.compiled = false;
+    s.reason = "this build of oneclass has no CUDA backend (nvcc was not found when it was compiled)";
+    return s;
+  }();
+  return status;
+}
+
+Backend* cudaBackend() { return nullptr; }
+#endif
+
+}  // namespace oneclass

@@ -1,0 +1,83 @@
+// Every CUDA op against the CPU op on the same inputs; skips cleanly without a usable GPU.
+#include <cmath>
+
+#include "oneclass/backend.h"
+#include "test_util.h"
+#include "tolerances.h"
+
+using namespace oneclass;
+using namespace oneclass::testing;
+
+int main() {
+  Tally t;
+  const CudaStatus& status = cudaStatus();
+  Backend* gpu = cudaBackend();
+  if (!gpu) {
+    t.skip("cuda vs cpu", status.compiled ? "no usable CUDA device: " + status.reason : "built without CUDA");
+    return t.finish();
+  }
+  std::printf("device: %s (compute %d.%d)\n", status.devices[0].name.c_str(), status.devices[0].computeMajor,
+              status.devices[0].computeMinor);
+  Backend& cpu = cpuBackend();
+  struct Size {
+    int64_t m, n, d;
+  };
+  for (Size s : {Size{1, 1, 1}, Size{257, 45, 7}, Size{5000, 1000, 512}, Size{3000, 7, 131}}) {
+    auto y = gaussianMatrix(s.m, s.d, 1, 1.0f, 0.2f), x = gaussianMatrix(s.n, s.d, 2, 1.1f, 0.2f);
+    const std::string tag = " m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " d=" + std::to_string(s.d);
+    RowTransform tr;
+    tr.l2normalize = true;
+    tr.center.assign(s.d, 0.01f);
+    auto rc = cpu.prepare(y.data(), s.m, s.d, tr), rg = gpu->prepare(y.data(), s.m, s.d, tr);
+    for (double h : {0.2, 1.0}) {
+      std::vector<double> a(s.n), b(s.n);
+      cpu.kernelLogSum(*rc, x.data(), s.n, 1 / (2 * h * h), nullptr, a.data(), {});
+      gpu->kernelLogSum(*rg, x.data(), s.n, 1 / (2 * h * h), nullptr, b.data(), {});
+      double r = toleranceRatio(b, a, kCudaLogSum.atol, kCudaLogSum.rtol);
+      t.check(r <= 1, "kernelLogSum h=" + fmt(h) + tag, "ratio " + fmt(r));
+    }
+    for (int k : {1, 4}) {
+      if (k > s.m) continue;
+      std::vector<double> da(s.n * k), db(s.n * k);
+      std::vector<int64_t> ia(s.n * k), ib(s.n * k);
+      cpu.nearest(*rc, x.data(), s.n, k, da.data(), ia.data(), {});
+      gpu->nearest(*rg, x.data(), s.n, k, db.data(), ib.data(), {});
+      int64_t wrong = 0;
+      for (size_t i = 0; i < ia.size(); ++i) wrong += ia[i] != ib[i];
+      t.check(wrong == 0 && toleranceRatio(db, da, 1e-9, 1e-9) <= 1, "nearest k=" + std::to_string(k) + tag,
+              std::to_string(wrong) + " different indices");
+    }
+    {
+      std::vector<double> a(s.n), b(s.n);
+      cpu.projectedSquaredNorm(*rc, x.data(), s.n, a.data(), {});
+      gpu->projectedSquaredNorm(*rg, x.data(), s.n, b.data(), {});
+      double r = toleranceRatio(b, a, kCudaSquaredNorm.atol, kCudaSquaredNorm.rtol);
+      t.check(r <= 1, "projectedSquaredNorm" + tag, "ratio " + fmt(r));
+    }
+    {
+      std::vector<float> a(s.n * s.m), b(s.n * s.m);
+      cpu.kernelRows(*rc, x.data(), s.n, 0.5, a.data(), {});
+      gpu->kernelRows(*rg, x.data(), s.n, 0.5, b.data(), {});
+      double r = toleranceRatio(b, a, kCudaKernelRows.atol, kCudaKernelRows.rtol);
+      t.check(r <= 1, "kernelRows" + tag, "ratio " + fmt(r));
+    }
+  }
+  for (HeatmapMode mode : {HeatmapMode::Bilinear, HeatmapMode::ReceptiveField}) {
+    HeatmapOptions o;
+    o.mode = mode;
+    o.outHeight = 256;
+    o.outWidth = 256;
+    o.patchSize = 32;
+    o.stride = 4;
+    const int64_t g = mode == HeatmapMode::Bilinear ? 57 : 57;
+    auto grids = gaussianMatrix(50 * g, g, 3);
+    HeatmapPlan plan = makeHeatmapPlan(g, g, o);
+    std::vector<float> a(50 * 256 * 256), b(a.size());
+    cpu.upsample(plan, grids.data(), 50, a.data(), {});
+    gpu->upsample(plan, grids.data(), 50, b.data(), {});
+    double r = toleranceRatio(b, a, kCudaHeatmap.atol, kCudaHeatmap.rtol);
+    t.check(r <= 1, std::string("heatmaps ") + (mode == HeatmapMode::Bilinear ? "bilinear" : "receptive-field"),
+            "ratio " + fmt(r));
+  }
+  return t.finish();
+}

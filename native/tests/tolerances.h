@@ -1,0 +1,24 @@
+// Every tolerance of the C++ tests, in one table (the TypeScript tests' table is test/tolerances.ts).
+#pragma once
+
+namespace oneclass::testing {
+
+struct Tolerance {
+  double atol, rtol;
+};
+
+// CPU (float32 inputs, float32 GEMM, float64 reductions) against naive float64 references.
+constexpr Tolerance kKdeLogSum{1e-4, 1e-6};        // log-sum of kernels, bandwidths >= 0.1 on unit-scale data
+constexpr Tolerance kNearestSqDist{1e-9, 1e-12};   // exact float64 re-ranking of selected neighbours
+constexpr Tolerance kSquaredNorm{1e-3, 1e-5};      // |L^-1 (x - mu)|^2 with a float32 projection
+constexpr Tolerance kKernelRows{2e-6, 1e-5};       // exp(-gamma d) in float32
+constexpr Tolerance kHeatmap{1e-5, 1e-5};          // banded float32 operators
+constexpr Tolerance kCovariance{1e-10, 1e-10};     // float64 Gram product
+
+// CUDA against CPU.
+constexpr Tolerance kCudaLogSum{2e-4, 1e-5};
+constexpr Tolerance kCudaSquaredNorm{2e-3, 1e-4};
+constexpr Tolerance kCudaKernelRows{5e-6, 1e-5};
+constexpr Tolerance kCudaHeatmap{1e-5, 1e-5};
+
+}  // namespace oneclass::testing
