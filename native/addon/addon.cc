@@ -59,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("upsample", Napi::Function::New(env, Upsample));
   exports.Set("fitGaussian", Napi::Function::New(env, FitGaussian));
   exports.Set("factorGaussian", Napi::Function::New(env, FactorGaussian));
+  exports.Set("columnStats", Napi::Function::New(env, ColumnStats));
   return exports;
 }
 

@@ -146,19 +146,21 @@ class KernelLogSumWorker final : public QueryWorker {
       Keep(info[4]);
     }
     exec_ = execArg(info, 5);
-    out_ = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
-    Keep(out_);
+    auto out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
+    out_ = out.Data();
+    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
   }
 
  private:
   void Run() override {
     checkQueries();
-    backend_->kernelLogSum(*set_, x_.Data(), n_, gamma_, weights_.IsEmpty() ? nullptr : weights_.Data(), out_.Data(),
-                           exec_);
+    backend_->kernelLogSum(*set_, x_.Data(), n_, gamma_, weights_.IsEmpty() ? nullptr : weights_.Data(), out_, exec_);
   }
-  Napi::Value Result(Napi::Env) override { return out_; }
+  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
   double gamma_;
-  Napi::Float64Array weights_, out_;
+  Napi::Float64Array weights_;
+  double* out_;
+  Napi::ObjectReference outRef_;
   ExecOptions exec_;
 };
 
@@ -167,47 +169,52 @@ class NearestWorker final : public QueryWorker {
   explicit NearestWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
     k_ = static_cast<int>(intArg(info, 3, "k", 1, std::min<int64_t>(set_->rows(), 1 << 20)));
     exec_ = execArg(info, 4);
-    dist_ = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_ * k_));
-    index_ = Napi::Int32Array::New(info.Env(), static_cast<size_t>(n_ * k_));
-    Keep(dist_);
-    Keep(index_);
+    auto dist = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_ * k_));
+    auto index = Napi::Int32Array::New(info.Env(), static_cast<size_t>(n_ * k_));
+    dist_ = dist.Data();
+    index_ = index.Data();
+    distRef_ = Napi::Persistent(static_cast<Napi::Object>(dist));
+    indexRef_ = Napi::Persistent(static_cast<Napi::Object>(index));
   }
 
  private:
   void Run() override {
     checkQueries();
     std::vector<int64_t> idx(static_cast<size_t>(n_ * k_));
-    backend_->nearest(*set_, x_.Data(), n_, k_, dist_.Data(), idx.data(), exec_);
-    for (size_t i = 0; i < idx.size(); ++i) index_.Data()[i] = static_cast<int32_t>(idx[i]);
+    backend_->nearest(*set_, x_.Data(), n_, k_, dist_, idx.data(), exec_);
+    for (size_t i = 0; i < idx.size(); ++i) index_[i] = static_cast<int32_t>(idx[i]);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("squaredDistances", dist_);
-    r.Set("indices", index_);
+    r.Set("squaredDistances", distRef_.Value());
+    r.Set("indices", indexRef_.Value());
     return r;
   }
   int k_;
   ExecOptions exec_;
-  Napi::Float64Array dist_;
-  Napi::Int32Array index_;
+  double* dist_;
+  int32_t* index_;
+  Napi::ObjectReference distRef_, indexRef_;
 };
 
 class ProjectedNormWorker final : public QueryWorker {
  public:
   explicit ProjectedNormWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
     exec_ = execArg(info, 3);
-    out_ = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
-    Keep(out_);
+    auto out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
+    out_ = out.Data();
+    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
   }
 
  private:
   void Run() override {
     checkQueries();
-    backend_->projectedSquaredNorm(*set_, x_.Data(), n_, out_.Data(), exec_);
+    backend_->projectedSquaredNorm(*set_, x_.Data(), n_, out_, exec_);
   }
-  Napi::Value Result(Napi::Env) override { return out_; }
+  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
   ExecOptions exec_;
-  Napi::Float64Array out_;
+  double* out_;
+  Napi::ObjectReference outRef_;
 };
 
 class KernelRowsWorker final : public QueryWorker {
@@ -215,19 +222,21 @@ class KernelRowsWorker final : public QueryWorker {
   explicit KernelRowsWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
     gamma_ = numberArg(info, 3, "gamma");
     exec_ = execArg(info, 4);
-    out_ = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n_ * set_->rows()));
-    Keep(out_);
+    auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n_ * set_->rows()));
+    out_ = out.Data();
+    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
   }
 
  private:
   void Run() override {
     checkQueries();
-    backend_->kernelRows(*set_, x_.Data(), n_, gamma_, out_.Data(), exec_);
+    backend_->kernelRows(*set_, x_.Data(), n_, gamma_, out_, exec_);
   }
-  Napi::Value Result(Napi::Env) override { return out_; }
+  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
   double gamma_;
   ExecOptions exec_;
-  Napi::Float32Array out_;
+  float* out_;
+  Napi::ObjectReference outRef_;
 };
 
 // ---- heatmaps ---------------------------------------------------------------------------------
@@ -253,9 +262,10 @@ class UpsampleWorker final : public PromiseWorker {
     options_.stride = intArg(info, 9, "stride", 0, 1 << 20);
     device_ = stringArg(info, 10, "device");
     exec_ = execArg(info, 11);
-    out_ = Napi::Float32Array::New(info.Env(), static_cast<size_t>(batch_ * options_.outHeight * options_.outWidth));
+    auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(batch_ * options_.outHeight * options_.outWidth));
+    out_ = out.Data();
+    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
     Keep(info[0]);
-    Keep(out_);
   }
 
  private:
@@ -264,15 +274,17 @@ class UpsampleWorker final : public PromiseWorker {
     HeatmapPlan plan = makeHeatmapPlan(gh_, gw_, options_);
     Backend& backend = selectBackend(device_);
     backendName_ = backend.name();
-    backend.upsample(plan, grids_.Data(), batch_, out_.Data(), exec_);
+    backend.upsample(plan, grids_.Data(), batch_, out_, exec_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("data", out_);
+    r.Set("data", outRef_.Value());
     r.Set("backend", Napi::String::New(env, backendName_));
     return r;
   }
-  Napi::Float32Array grids_, out_;
+  Napi::Float32Array grids_;
+  float* out_;
+  Napi::ObjectReference outRef_;
   int64_t batch_, gh_, gw_;
   HeatmapOptions options_;
   std::string device_, backendName_;
@@ -306,13 +318,23 @@ class FitGaussianWorker final : public PromiseWorker {
     shrinkage_ = numberArg(info, 4, "shrinkage");
     reg_ = numberArg(info, 5, "regCovar");
     exec_ = execArg(info, 6);
+    l2normalize_ = boolArg(info, 7, "l2normalize");
     Keep(info[0]);
   }
 
  private:
   void Run() override {
     requireFinite(x_.Data(), n_, d_, "training data");
-    fit_ = fitGaussian(x_.Data(), n_, d_, kind_, shrinkage_, reg_, resolveThreads(exec_.threads));
+    const float* x = x_.Data();
+    std::vector<float> normalized;
+    if (l2normalize_) {
+      normalized.resize(static_cast<size_t>(n_ * d_));
+      RowTransform t;
+      t.l2normalize = true;
+      applyTransform(t, x, n_, d_, normalized.data(), nullptr, resolveThreads(exec_.threads));
+      x = normalized.data();
+    }
+    fit_ = fitGaussian(x, n_, d_, kind_, shrinkage_, reg_, resolveThreads(exec_.threads));
   }
   Napi::Value Result(Napi::Env env) override { return gaussianResult(env, fit_); }
   Napi::Float32Array x_;
@@ -320,6 +342,7 @@ class FitGaussianWorker final : public PromiseWorker {
   ShrinkageKind kind_;
   double shrinkage_, reg_;
   ExecOptions exec_;
+  bool l2normalize_ = false;
   GaussianFit fit_;
 };
 
@@ -340,6 +363,57 @@ class FactorGaussianWorker final : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override { return gaussianResult(env, fit_); }
   int64_t d_;
   GaussianFit fit_;
+};
+
+// ---- statistics of a (transformed) training matrix ------------------------------------------
+class ColumnStatsWorker final : public PromiseWorker {
+ public:
+  explicit ColumnStatsWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    n_ = intArg(info, 1, "rows", 1, kMaxIndex);
+    d_ = intArg(info, 2, "cols", 1, kMaxIndex);
+    x_ = typedArrayArg<float>(info, 0, "data", n_ * d_);
+    transform_.l2normalize = boolArg(info, 3, "l2normalize");
+    Keep(info[0]);
+  }
+
+ private:
+  void Run() override {
+    requireFinite(x_.Data(), n_, d_, "training data");
+    // Column means and the variance of all entries (numpy's var: divide by the count), in
+    // float64, over superblocks of transformed rows.
+    mean_.assign(static_cast<size_t>(d_), 0.0);
+    double total = 0, totalSq = 0;
+    const int64_t block = superblockRows(d_);
+    std::vector<float> t(static_cast<size_t>(std::min(n_, block) * d_));
+    for (int64_t s = 0; s < n_; s += block) {
+      const int64_t count = std::min(block, n_ - s);
+      applyTransform(transform_, x_.Data() + s * d_, count, d_, t.data(), nullptr, defaultThreads());
+      for (int64_t i = 0; i < count; ++i)
+        for (int64_t k = 0; k < d_; ++k) {
+          const double v = t[i * d_ + k];
+          mean_[k] += v;
+          total += v;
+          totalSq += v * v;
+        }
+    }
+    const double entries = static_cast<double>(n_) * static_cast<double>(d_);
+    for (auto& m : mean_) m /= static_cast<double>(n_);
+    const double mu = total / entries;
+    variance_ = std::max(0.0, totalSq / entries - mu * mu);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    auto mean = Napi::Float64Array::New(env, mean_.size());
+    std::copy(mean_.begin(), mean_.end(), mean.Data());
+    r.Set("mean", mean);
+    r.Set("variance", variance_);
+    return r;
+  }
+  Napi::Float32Array x_;
+  int64_t n_, d_;
+  RowTransform transform_;
+  std::vector<double> mean_;
+  double variance_ = 0;
 };
 
 template <typename Worker>
@@ -375,5 +449,6 @@ Napi::Value KernelRows(const Napi::CallbackInfo& info) { return start<KernelRows
 Napi::Value Upsample(const Napi::CallbackInfo& info) { return start<UpsampleWorker>(info); }
 Napi::Value FitGaussian(const Napi::CallbackInfo& info) { return start<FitGaussianWorker>(info); }
 Napi::Value FactorGaussian(const Napi::CallbackInfo& info) { return start<FactorGaussianWorker>(info); }
+Napi::Value ColumnStats(const Napi::CallbackInfo& info) { return start<ColumnStatsWorker>(info); }
 
 }  // namespace oneclass::addon

@@ -38,5 +38,6 @@ Napi::Value KernelRows(const Napi::CallbackInfo& info);
 Napi::Value Upsample(const Napi::CallbackInfo& info);
 Napi::Value FitGaussian(const Napi::CallbackInfo& info);
 Napi::Value FactorGaussian(const Napi::CallbackInfo& info);
+Napi::Value ColumnStats(const Napi::CallbackInfo& info);
 
 }  // namespace oneclass::addon

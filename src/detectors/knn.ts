@@ -1,0 +1,120 @@
+/**
+ * Nearest-neighbour distances to the training set (the 1-NN baseline of the papers, and the
+ * memory-bank scoring of PatchCore-style detectors). Candidates are found with the fused
+ * GEMM + top-k engine, then ranked by distances recomputed exactly in float64.
+ *
+ * metric 'euclidean': |x - y|; 'cosine': 1 - cos(x, y) (scikit-learn's cosine distance;
+ * rows of norm zero are left unnormalized, which differs from scikit-learn for such rows).
+ */
+import { callNative } from '../errors.js';
+import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
+import { tensor } from '../io/safetensors.js';
+import { binding, type NativePointSet } from '../native.js';
+import {
+  expectInteger,
+  expectKnownKeys,
+  expectMatrix,
+  expectOneOf,
+  expectOptions,
+  expectResultSize,
+  type Matrix,
+} from '../validate.js';
+import { COMPUTE_KEYS, computeOptions, type ComputeOptions, ownCopy, type ResolvedCompute } from './common.js';
+
+export type Metric = 'euclidean' | 'cosine';
+export const METRICS: readonly Metric[] = ['euclidean', 'cosine'];
+
+export interface NearestNeighborsOptions extends ComputeOptions {
+  /** Default 'euclidean'. */
+  metric?: Metric;
+}
+
+export interface Neighbors {
+  /** rows x k distances, ascending within each row. */
+  distances: Float64Array;
+  /** rows x k indices into the training rows. */
+  indices: Int32Array;
+  rows: number;
+  k: number;
+}
+
+const KEYS = ['metric', ...COMPUTE_KEYS];
+
+export class NearestNeighbors {
+  readonly dim: number;
+  readonly nSamples: number;
+  readonly metric: Metric;
+  private readonly set: NativePointSet;
+  private readonly train: Float32Array;
+  private readonly compute: ResolvedCompute;
+
+  private constructor(set: NativePointSet, train: Float32Array, metric: Metric, compute: ResolvedCompute) {
+    this.set = set;
+    this.train = train;
+    this.metric = metric;
+    this.compute = compute;
+    this.dim = set.cols;
+    this.nSamples = set.rows;
+  }
+
+  get backend(): 'cpu' | 'cuda' {
+    return this.set.backend;
+  }
+
+  static async fit(x: Matrix, options: NearestNeighborsOptions = {}): Promise<NearestNeighbors> {
+    const train = expectMatrix('x', x, { minRows: 1 });
+    const opts = expectOptions('options', options);
+    expectKnownKeys('options', opts, KEYS);
+    const metric = opts.metric === undefined ? 'euclidean' : expectOneOf('options.metric', opts.metric, METRICS);
+    return NearestNeighbors.build(ownCopy(train.data), train.rows, train.cols, metric, computeOptions('options', opts));
+  }
+
+  private static async build(data: Float32Array, rows: number, cols: number, metric: Metric, compute: ResolvedCompute) {
+    const native = binding();
+    const normalize = metric === 'cosine';
+    // Centring does not change distances but keeps the float32 GEMM expansion accurate.
+    const stats = await callNative('NearestNeighbors.fit', () => native.columnStats(data, rows, cols, normalize));
+    const set = await callNative('NearestNeighbors.fit', () =>
+      native.prepare(data, rows, cols, compute.device, normalize, Float32Array.from(stats.mean), true),
+    );
+    return new NearestNeighbors(set, data, metric, compute);
+  }
+
+  /** The k nearest training rows of each row of y. */
+  async kneighbors(y: Matrix, k = 1): Promise<Neighbors> {
+    const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
+    expectInteger('k', k, 1, this.nSamples);
+    expectResultSize('kneighbors', q.rows * k);
+    const r = await callNative('NearestNeighbors.kneighbors', () => binding().nearest(this.set, q.data, q.rows, k, this.compute.threads));
+    const distances = r.squaredDistances;
+    for (let i = 0; i < distances.length; i++) {
+      distances[i] = this.metric === 'cosine' ? distances[i] / 2 : Math.sqrt(distances[i]);
+    }
+    return { distances, indices: r.indices, rows: q.rows, k };
+  }
+
+  /** Minus the mean distance to the k nearest training rows: higher is more normal. */
+  async scoreSamples(y: Matrix, k = 1): Promise<Float64Array> {
+    const { distances, rows } = await this.kneighbors(y, k);
+    const out = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += distances[i * k + t];
+      out[i] = -s / k;
+    }
+    return out;
+  }
+
+  toBytes(): Uint8Array {
+    return encodeModel('NearestNeighbors', { metric: this.metric }, { train: tensor(this.train, [this.nSamples, this.dim]) });
+  }
+
+  static async fromBytes(bytes: Uint8Array, options: ComputeOptions = {}): Promise<NearestNeighbors> {
+    const { params, tensors } = decodeModel(bytes, 'NearestNeighbors', ['train']);
+    const t = matrixTensor(tensors, 'train', 'NearestNeighbors', 1);
+    const metric = expectOneOf('metric', params.metric, METRICS);
+    const opts = expectOptions('options', options);
+    expectKnownKeys('options', opts, COMPUTE_KEYS);
+    return NearestNeighbors.build(t.data, t.rows, t.cols, metric, computeOptions('options', opts));
+  }
+}

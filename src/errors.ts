@@ -1,0 +1,73 @@
+/**
+ * Errors thrown by oneclass. Every error carries a stable `code` that scripts can match on;
+ * the message says which parameter (or file, or row) is at fault, what was expected and what
+ * was received.
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_NOT_FITTED'
+  | 'ERR_BACKEND_UNAVAILABLE'
+  | 'ERR_MODEL_FORMAT'
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_NUMERICAL'
+  | 'ERR_CUDA'
+  | 'ERR_INTERNAL';
+
+export class OneclassError extends Error {
+  readonly code: ErrorCode;
+  /** The parameter (or file) at fault, when there is one. */
+  readonly path?: string;
+
+  constructor(code: ErrorCode, message: string, options?: { path?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OneclassError';
+    this.code = code;
+    if (options?.path !== undefined) this.path = options.path;
+  }
+}
+
+export function invalidArgument(path: string, expected: string, received: unknown): OneclassError {
+  return new OneclassError('ERR_INVALID_ARGUMENT', `Expected ${expected} for ${path} but received ${describe(received)}`, {
+    path,
+  });
+}
+
+/** "-3 of type number", "'abc' of type string", "Float64Array(12)", ... for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (ArrayBuffer.isView(value)) {
+    const name = value.constructor.name;
+    return 'length' in value ? `${name}(${(value as unknown as { length: number }).length})` : name;
+  }
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '...' : value}' of type string`;
+  if (typeof value === 'object') return `an object`;
+  return `${String(value)} of type ${typeof value}`;
+}
+
+const NATIVE_CODES = new Set<ErrorCode>([
+  'ERR_INVALID_ARGUMENT',
+  'ERR_BACKEND_UNAVAILABLE',
+  'ERR_OUT_OF_MEMORY',
+  'ERR_NUMERICAL',
+  'ERR_CUDA',
+  'ERR_INTERNAL',
+]);
+
+/**
+ * Runs a native call and turns its rejection into a OneclassError whose stack points at the
+ * caller (the native stack says nothing useful), prefixing the message with `context`.
+ */
+export async function callNative<T>(context: string, call: () => Promise<T>): Promise<T> {
+  const callerStack = new Error().stack;
+  try {
+    return await call();
+  } catch (cause) {
+    const raw = cause as { code?: string; message?: string };
+    const code = NATIVE_CODES.has(raw?.code as ErrorCode) ? (raw.code as ErrorCode) : 'ERR_INTERNAL';
+    const error = new OneclassError(code, `${context}: ${raw?.message ?? String(cause)}`, { cause });
+    if (callerStack) error.stack = `${error.name}: ${error.message}\n${callerStack.split('\n').slice(2).join('\n')}`;
+    throw error;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * oneclass: deep one-class anomaly detection for Node.js.
+ *
+ * Stage 1 (src/encoder): self-supervised ONNX encoders turn images into embeddings.
+ * Stage 2 (src/detectors): one-class detectors on those embeddings, on CPU or CUDA.
+ * Localization (src/localization): patch-score grids to per-pixel heatmaps.
+ */
+export { OneclassError, type ErrorCode } from './errors.js';
+export { backendInfo, type BackendInfo } from './backend.js';
+export type { Matrix, Device } from './validate.js';
+export type { ComputeOptions } from './detectors/common.js';
+export {
+  KernelDensity,
+  bandwidthFromRule,
+  BANDWIDTH_RULES,
+  type BandwidthRule,
+  type KernelDensityOptions,
+} from './detectors/kde.js';
+export { GaussianDensity, type GaussianDensityOptions } from './detectors/gaussian.js';
+export { NearestNeighbors, METRICS, type Metric, type Neighbors, type NearestNeighborsOptions } from './detectors/knn.js';
+export { upsampleHeatmaps, type HeatmapBatch, type HeatmapMode, type UpsampleOptions } from './localization/heatmaps.js';
+export { encodeSafetensors, decodeSafetensors, tensor, type Tensor, type DType } from './io/safetensors.js';
+export * from './encoder/index.js';

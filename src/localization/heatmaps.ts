@@ -1,0 +1,90 @@
+/**
+ * Coarse patch-score grids to per-pixel heatmaps.
+ *
+ * mode 'bilinear' (default): bilinear resize with PyTorch's interpolate(align_corners=False)
+ *   sampling, then a normalized Gaussian blur of kernel size 2*int(4*sigma+0.5)+1 with
+ *   'reflect' borders (PyTorch's reflect: the edge pixel is not repeated), as anomalib does.
+ * mode 'receptive-field': each patch score spread over its patch's pixels by a Gaussian of
+ *   standard deviation sigma centred on the patch (a transposed convolution at the patch
+ *   stride, as CutPaste and FCDD do), divided by the total weight reaching each pixel.
+ *   Grid cell (i, j) is the patch whose top-left pixel is (i * stride, j * stride); pixels no
+ *   patch covers take the nearest patch's score.
+ *
+ * Both are linear and separable, so the native side builds one banded operator per axis and
+ * applies it to the whole batch (never per-map min-max normalization: scores keep their scale).
+ */
+import { callNative, OneclassError } from '../errors.js';
+import { binding } from '../native.js';
+import {
+  expectDevice,
+  expectInteger,
+  expectKnownKeys,
+  expectNonNegativeNumber,
+  expectOneOf,
+  expectOptions,
+  expectResultSize,
+  expectThreads,
+  invalidArgumentFor,
+  type Device,
+} from '../validate.js';
+
+export interface HeatmapBatch {
+  /** batch x height x width values, row-major. */
+  data: Float32Array;
+  batch: number;
+  height: number;
+  width: number;
+}
+
+export type HeatmapMode = 'bilinear' | 'receptive-field';
+
+export interface UpsampleOptions {
+  /** Output size in pixels. */
+  height: number;
+  width: number;
+  /** Gaussian sigma in output pixels. Default 4. 0 disables the blur in 'bilinear' mode. */
+  sigma?: number;
+  mode?: HeatmapMode;
+  /** 'receptive-field' mode: patch side and stride in output pixels (both required). */
+  patchSize?: number;
+  stride?: number;
+  device?: Device;
+  threads?: number;
+}
+
+const KEYS = ['height', 'width', 'sigma', 'mode', 'patchSize', 'stride', 'device', 'threads'];
+
+export async function upsampleHeatmaps(grids: HeatmapBatch, options: UpsampleOptions): Promise<HeatmapBatch & { backend: 'cpu' | 'cuda' }> {
+  if (grids === null || typeof grids !== 'object') throw invalidArgumentFor('grids', 'an object { data, batch, height, width }', grids);
+  if (!(grids.data instanceof Float32Array)) throw invalidArgumentFor('grids.data', 'Float32Array', grids.data);
+  const batch = expectInteger('grids.batch', grids.batch, 0);
+  const gh = expectInteger('grids.height', grids.height, 1, 1 << 20);
+  const gw = expectInteger('grids.width', grids.width, 1, 1 << 20);
+  if (batch * gh * gw !== grids.data.length) {
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `Expected grids.data to hold batch * height * width = ${batch * gh * gw} values but it holds ${grids.data.length}`,
+      { path: 'grids.data' },
+    );
+  }
+  const opts = expectOptions('options', options);
+  expectKnownKeys('options', opts, KEYS);
+  const height = expectInteger('options.height', opts.height, 1, 16384);
+  const width = expectInteger('options.width', opts.width, 1, 16384);
+  const sigma = opts.sigma === undefined ? 4 : expectNonNegativeNumber('options.sigma', opts.sigma);
+  const mode = opts.mode === undefined ? 'bilinear' : expectOneOf('options.mode', opts.mode, ['bilinear', 'receptive-field'] as const);
+  let patchSize = 0;
+  let stride = 0;
+  if (mode === 'receptive-field') {
+    patchSize = expectInteger('options.patchSize', opts.patchSize, 1, 1 << 20);
+    stride = expectInteger('options.stride', opts.stride, 1, 1 << 20);
+    if (sigma === 0) throw invalidArgumentFor('options.sigma', "a positive number in 'receptive-field' mode", sigma);
+  }
+  expectResultSize('upsampleHeatmaps', batch * height * width);
+  const device = expectDevice('options.device', opts.device);
+  const threads = expectThreads('options.threads', opts.threads);
+  const r = await callNative('upsampleHeatmaps', () =>
+    binding().upsample(grids.data, batch, gh, gw, mode, height, width, sigma, patchSize, stride, device, threads),
+  );
+  return { data: r.data, batch, height, width, backend: r.backend };
+}
