@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Builds the native core with plain CMake (no Node involved) into build-native/ and runs its
+// C++ tests: every CPU op against naive float64 references, and every CUDA op against the CPU
+// (skipped without a GPU). Exit code is non-zero when a test fails.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const build = join(root, 'build-native');
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+if (!existsSync(join(build, 'CMakeCache.txt'))) {
+  if (run('cmake', ['-S', '.', '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DONECLASS_BUILD_TESTS=ON']) !== 0) process.exit(1);
+}
+if (run('cmake', ['--build', build, '--parallel', '2']) !== 0) process.exit(1);
+let failed = 0;
+for (const test of ['test_ops', 'test_cuda_vs_cpu', 'test_ocsvm']) {
+  const bin = join(build, test);
+  if (!existsSync(bin)) continue;
+  console.log(`\n== ${test}`);
+  const args = test === 'test_ocsvm' ? [join(root, 'test', 'fixtures')] : [];
+  if (run(bin, args) !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
