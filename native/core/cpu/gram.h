@@ -3,7 +3,8 @@
 
 namespace oneclass::cpu {
 
-// out (rows x rows) = A A^T for row-major A (rows x depth), float64, multi-threaded.
-void gramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads);
+// out (rows x rows) += A A^T for row-major A (rows x depth), float64, multi-threaded. Callers
+// with a long depth feed it in slices so the packed operands stay in cache.
+void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads);
 
 }  // namespace oneclass::cpu

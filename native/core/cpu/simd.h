@@ -3,6 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace oneclass::cpu {
 
@@ -99,6 +102,37 @@ inline VF vexp(VF x) {
   std::memcpy(&scale, &e, sizeof(VF));
   VF result = p * scale;
   return x < lo ? VF{} : result;
+}
+
+// Copies n floats to dst with non-temporal (streaming) stores where possible: large outputs
+// that are not read back soon then skip the read-for-ownership of every destination line.
+inline void streamCopy(float* dst, const float* src, int64_t n) {
+#if defined(__x86_64__)
+  int64_t i = 0;
+  while (i < n && (reinterpret_cast<uintptr_t>(dst + i) % kVectorBytes) != 0) {
+    dst[i] = src[i];
+    ++i;
+  }
+  for (; i + kFloatLanes <= n; i += kFloatLanes) {
+#if defined(__AVX512F__)
+    _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+#elif defined(__AVX__)
+    _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+#else
+    _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+#endif
+  }
+  for (; i < n; ++i) dst[i] = src[i];
+#else
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+#endif
+}
+
+// Orders streaming stores before the writer's later stores (and the joining thread's reads).
+inline void streamFence() {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
 }
 
 }  // namespace oneclass::cpu

@@ -107,10 +107,10 @@ static BandOperator toBand(const std::vector<double>& dense, int64_t outSize, in
   return band;
 }
 
-static BandOperator axisOperator(int64_t inSize, int64_t outSize, const HeatmapOptions& o) {
+static std::vector<double> axisDense(int64_t inSize, int64_t outSize, const HeatmapOptions& o) {
   if (o.mode == HeatmapMode::Bilinear) {
     auto resize = bilinearOperator(inSize, outSize);
-    if (o.sigma <= 0) return toBand(resize, outSize, inSize);
+    if (o.sigma <= 0) return resize;
     // blur * resize without forming the outSize x outSize blur matrix.
     const int64_t ks = gaussianKernelSize(o.sigma), radius = ks / 2;
     std::vector<double> g(static_cast<size_t>(ks));
@@ -125,9 +125,9 @@ static BandOperator axisOperator(int64_t inSize, int64_t outSize, const HeatmapO
         const double* src = &resize[reflectIndex(out + t - radius, outSize) * inSize];
         for (int64_t i = 0; i < inSize; ++i) composite[out * inSize + i] += (g[t] / total) * src[i];
       }
-    return toBand(composite, outSize, inSize);
+    return composite;
   }
-  return toBand(receptiveFieldOperator(inSize, outSize, o.patchSize, o.stride, o.sigma), outSize, inSize);
+  return receptiveFieldOperator(inSize, outSize, o.patchSize, o.stride, o.sigma);
 }
 
 HeatmapPlan makeHeatmapPlan(int64_t inHeight, int64_t inWidth, const HeatmapOptions& o) {
@@ -141,8 +141,13 @@ HeatmapPlan makeHeatmapPlan(int64_t inHeight, int64_t inWidth, const HeatmapOpti
   HeatmapPlan plan;
   plan.inHeight = inHeight;
   plan.inWidth = inWidth;
-  plan.rows = axisOperator(inHeight, o.outHeight, o);
-  plan.cols = axisOperator(inWidth, o.outWidth, o);
+  plan.rows = toBand(axisDense(inHeight, o.outHeight, o), o.outHeight, inHeight);
+  auto cols = axisDense(inWidth, o.outWidth, o);
+  plan.cols = toBand(cols, o.outWidth, inWidth);
+  std::vector<double> transposed(cols.size());
+  for (int64_t x = 0; x < o.outWidth; ++x)
+    for (int64_t j = 0; j < inWidth; ++j) transposed[j * o.outWidth + x] = cols[x * inWidth + j];
+  plan.colsTransposed = toBand(transposed, inWidth, o.outWidth);
   return plan;
 }
 

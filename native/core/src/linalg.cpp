@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../cpu/gram.h"
+#include "../cpu/simd.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
 
@@ -14,12 +15,22 @@ void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, doubl
   for (int64_t i = 0; i < n; ++i)
     for (int64_t k = 0; k < d; ++k) mean[k] += x[i * d + k];
   for (int64_t k = 0; k < d; ++k) mean[k] /= static_cast<double>(n);
-  // Centred data transposed (d x n), so the covariance is a Gram product of its rows.
-  std::vector<double> centredT(static_cast<size_t>(d * n));
-  parallelFor(d, threads, [&](int64_t k, int) {
-    for (int64_t i = 0; i < n; ++i) centredT[k * n + i] = static_cast<double>(x[i * d + k]) - mean[k];
-  });
-  cpu::gramOfRows(centredT.data(), d, n, covariance, threads);
+  // The covariance is a Gram product of the rows of the centred data transposed (d x n),
+  // accumulated over slices of 256 samples so each slice's operands stay in cache.
+  for (int64_t k = 0; k < d * d; ++k) covariance[k] = 0;
+  const int64_t slice = 256;
+  std::vector<double> centredT(static_cast<size_t>(d * std::min(n, slice)));
+  for (int64_t s = 0; s < n; s += slice) {
+    const int64_t count = std::min(slice, n - s);
+    parallelFor((d + 63) / 64, threads, [&](int64_t kb, int) {
+      const int64_t k0 = kb * 64, k1 = std::min(d, k0 + 64);
+      for (int64_t i = 0; i < count; ++i) {
+        const float* row = x + (s + i) * d;
+        for (int64_t k = k0; k < k1; ++k) centredT[k * count + i] = static_cast<double>(row[k]) - mean[k];
+      }
+    });
+    cpu::addGramOfRows(centredT.data(), d, count, covariance, threads);
+  }
   for (int64_t k = 0; k < d * d; ++k) covariance[k] /= static_cast<double>(n);
 }
 
@@ -45,20 +56,31 @@ double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* m
   return beta == 0 ? 0.0 : beta / delta;
 }
 
+// Dot product with independent vector accumulators (a plain loop is one serial dependency
+// chain, since the compiler may not reorder a floating-point reduction).
+static double dot(const double* a, const double* b, int64_t n) {
+  using V = cpu::Simd<double>::V;
+  constexpr int L = cpu::Simd<double>::kLanes;
+  V acc0{}, acc1{};
+  int64_t k = 0;
+  for (; k + 2 * L <= n; k += 2 * L) {
+    acc0 += cpu::loadVec<V>(a + k) * cpu::loadVec<V>(b + k);
+    acc1 += cpu::loadVec<V>(a + k + L) * cpu::loadVec<V>(b + k + L);
+  }
+  V acc = acc0 + acc1;
+  double s = 0;
+  for (int i = 0; i < L; ++i) s += acc[i];
+  for (; k < n; ++k) s += a[k] * b[k];
+  return s;
+}
+
 bool choleskyLower(double* a, int64_t d) {
   for (int64_t j = 0; j < d; ++j) {
-    double diag = a[j * d + j];
-    for (int64_t k = 0; k < j; ++k) diag -= a[j * d + k] * a[j * d + k];
+    const double diag = a[j * d + j] - dot(a + j * d, a + j * d, j);
     if (!(diag > 0) || !std::isfinite(diag)) return false;
     const double ljj = std::sqrt(diag);
     a[j * d + j] = ljj;
-    for (int64_t i = j + 1; i < d; ++i) {
-      double s = a[i * d + j];
-      const double* ri = a + i * d;
-      const double* rj = a + j * d;
-      for (int64_t k = 0; k < j; ++k) s -= ri[k] * rj[k];
-      a[i * d + j] = s / ljj;
-    }
+    for (int64_t i = j + 1; i < d; ++i) a[i * d + j] = (a[i * d + j] - dot(a + i * d, a + j * d, j)) / ljj;
   }
   for (int64_t i = 0; i < d; ++i)
     for (int64_t j = i + 1; j < d; ++j) a[i * d + j] = 0;
@@ -75,15 +97,20 @@ void factorGaussian(GaussianFit& fit) {
   }
   fit.logDet = 0;
   for (int64_t k = 0; k < d; ++k) fit.logDet += 2.0 * std::log(l[k * d + k]);
-  // L^-1 by forward substitution, one column of the identity at a time.
+  // L^-1 row by row: row i = (e_i - sum_{k<i} L[i][k] row k) / L[i][i], as contiguous axpys.
   fit.choleskyInverse.assign(static_cast<size_t>(d * d), 0.0);
-  parallelFor(d, defaultThreads(), [&](int64_t c, int) {
-    for (int64_t i = c; i < d; ++i) {
-      double s = i == c ? 1.0 : 0.0;
-      for (int64_t k = c; k < i; ++k) s -= l[i * d + k] * fit.choleskyInverse[k * d + c];
-      fit.choleskyInverse[i * d + c] = s / l[i * d + i];
+  double* inv = fit.choleskyInverse.data();
+  for (int64_t i = 0; i < d; ++i) {
+    double* row = inv + i * d;
+    row[i] = 1.0;
+    for (int64_t k = 0; k < i; ++k) {
+      const double f = l[i * d + k];
+      const double* rk = inv + k * d;
+      for (int64_t c = 0; c <= k; ++c) row[c] -= f * rk[c];
     }
-  });
+    const double scale = 1.0 / l[i * d + i];
+    for (int64_t c = 0; c <= i; ++c) row[c] *= scale;
+  }
 }
 
 GaussianFit fitGaussian(const float* x, int64_t n, int64_t d, ShrinkageKind kind, double shrinkage, double regCovar,

@@ -32,6 +32,9 @@ struct HeatmapOptions {
 struct HeatmapPlan {
   int64_t inHeight = 0, inWidth = 0;
   BandOperator rows, cols;
+  // cols transposed: input column j writes outputs [start[j], start[j] + taps). The CPU applies
+  // the x-axis in this scatter form so its inner loop runs over contiguous outputs.
+  BandOperator colsTransposed;
 };
 
 HeatmapPlan makeHeatmapPlan(int64_t inHeight, int64_t inWidth, const HeatmapOptions& options);

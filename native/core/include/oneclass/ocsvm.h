@@ -36,11 +36,18 @@ struct SolverOptions {
                            // no cap at all for its max_iter=-1; 10^7 iterations is never reached
                            // by problems that converge.
   bool shrinking = true;   // libsvm's shrinking heuristic (-h 1)
-  double cacheMb = 1024;   // budget for kernel rows (fp32, l floats each): an LRU cache of
-                           // full rows, or the whole matrix when l * l * 4 bytes fit
-  bool precompute = true;  // when the whole matrix fits: compute it up front in batches of rows
-                           // (right for GEMM-based sources) instead of on demand (right for
-                           // per-row sources: SMO typically touches only part of the rows)
+  double cacheMb = 1024;   // budget for kernel values (fp32). With precompute: the whole matrix
+                           // when l*l*4 bytes fit, else its packed lower triangle (l*(l+1)/2*4
+                           // bytes, plus up to 64 extracted rows) when that and two rows
+                           // fit; otherwise an LRU cache of full rows (l*4 bytes each, at
+                           // least two) filled on demand
+  bool precompute = true;  // compute the (full or packed) matrix up front in batches of rows:
+                           // right for GEMM-based sources. false: rows on demand only, right for
+                           // per-row sources, as SMO often touches only part of the rows
+  int rowBatch = 16;       // rows per KernelRowSource call on a cache miss while the cache has
+                           // unused slots: the missing row plus the most violating uncached
+                           // ones, so one pass over the data serves several rows (1: libsvm's
+                           // one row at a time)
   int threads = 0;         // 0: every hardware thread
 };
 
@@ -54,12 +61,14 @@ struct SolverResult {
   int64_t kernelRowsComputed = 0;  // rows requested from the KernelRowSource
   double kernelSeconds = 0;        // wall time spent inside KernelRowSource::computeRows
   double solverSeconds = 0;        // total wall time of solveOneClass
-  bool fullMatrix = false;         // true when the whole kernel matrix was precomputed
+  bool fullMatrix = false;         // the whole kernel matrix was precomputed
+  bool packedMatrix = false;       // its lower triangle was precomputed (full matrix too large)
   int64_t smallestActiveSet = 0;   // fewest variables left active by shrinking (l: none shrunk)
 };
 
-// Throws oneclass::Error(InvalidArgument) for nu outside (0, 1], l < 2, tol <= 0, cacheMb <= 0 or
-// a cache too small for two rows.
+// Throws oneclass::Error: InvalidArgument for nu outside (0, 1], l < 2 (or >= 2^31), tol <= 0,
+// maxIter < -1, cacheMb <= 0, rowBatch < 1; OutOfMemory when the cache cannot be allocated.
+// Exceptions thrown by the KernelRowSource propagate unchanged.
 SolverResult solveOneClass(KernelRowSource& kernel, const SolverOptions& opt);
 
 // Reference RBF kernel on a row-major float matrix (l x d): K(a, b) = exp(-gamma |a - b|^2) with
