@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The prepared GPU check: on a bare machine with nvcc, CMake and a GPU (no Node.js needed),
+# build the native core for the local GPU, run every GPU-vs-CPU test and the GPU benchmarks,
+# and write everything under $OUT (default ./gpu-results).
+#
+#   device run:  bash scripts/gpu-check.sh            (OUT is set by the device tool)
+#   options:     ARCH=90 (compute capability to build for), SIZES="10000 5000 512" (N M D)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-gpu-results}
+ARCH=${ARCH:-90}
+SIZES=${SIZES:-"10000 5000 512"}
+mkdir -p "$OUT"
+log="$OUT/gpu-check.log"
+{
+  echo "date: $(date -u +%FT%TZ)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
+  nvcc --version | tail -n 2
+  cmake --version | head -n 1
+} | tee "$log"
+
+build=build-gpu
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DONECLASS_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+  >>"$log" 2>&1 && cmake --build "$build" -j "$(nproc)" >>"$log" 2>&1
+if [ $? -ne 0 ]; then
+  echo "build failed; see $log" | tee -a "$log"
+  tail -n 40 "$log"
+  exit 1
+fi
+
+status=0
+for t in test_ops test_cuda_vs_cpu test_ocsvm; do
+  [ -x "$build/$t" ] || continue
+  echo "== $t" | tee -a "$log"
+  args=()
+  [ "$t" = test_ocsvm ] && args=(test/fixtures)
+  "$build/$t" "${args[@]}" 2>&1 | tee -a "$log" "$OUT/$t.txt" || status=1
+done
+
+echo "== bench_native $SIZES" | tee -a "$log"
+# Several GB of work per op at the default sizes; JSON lines, one per (backend, op).
+"$build/bench_native" $SIZES 5 2>&1 | tee -a "$log" "$OUT/bench_native.jsonl" || status=1
+"$build/bench_native" 50000 20000 512 3 2>&1 | tee -a "$log" "$OUT/bench_native_large.jsonl" || status=1
+if [ -x "$build/bench_ocsvm" ]; then
+  echo "== bench_ocsvm" | tee -a "$log"
+  "$build/bench_ocsvm" 2>&1 | tee -a "$log" "$OUT/bench_ocsvm.txt" || status=1
+fi
+exit $status
