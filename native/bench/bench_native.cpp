@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
                 d = argc > 3 ? std::atoll(argv[3]) : 512;
   const int reps = argc > 4 ? std::atoi(argv[4]) : 3;
   auto y = testing::gaussianMatrix(m, d, 1), x = testing::gaussianMatrix(n, d, 2);
-  std::vector<Backend*> backends{&cpuBackend()};
+  std::vector<Backend*> backends;
+  if (!std::getenv("ONECLASS_BENCH_GPU_ONLY")) backends.push_back(&cpuBackend());
   if (Backend* g = cudaBackend()) backends.push_back(g);
   const double gemm = 2.0 * n * m * d;
   for (Backend* b : backends) {
