@@ -48,6 +48,13 @@ int main() {
               std::to_string(wrong) + " different indices");
     }
     {
+      std::vector<double> w(s.m, 0.5), a(s.n), b(s.n);
+      cpu.kernelWeightedSum(*rc, x.data(), s.n, 1.0 / s.d, w.data(), a.data(), {});
+      gpu->kernelWeightedSum(*rg, x.data(), s.n, 1.0 / s.d, w.data(), b.data(), {});
+      double r = toleranceRatio(b, a, kCudaWeightedSum.atol, kCudaWeightedSum.rtol);
+      t.check(r <= 1, "kernelWeightedSum" + tag, "ratio " + fmt(r));
+    }
+    {
       std::vector<double> a(s.n), b(s.n);
       cpu.projectedSquaredNorm(*rc, x.data(), s.n, a.data(), {});
       gpu->projectedSquaredNorm(*rg, x.data(), s.n, b.data(), {});

@@ -139,6 +139,29 @@ void testKernelRows(Tally& t, int64_t m, int64_t n, int64_t d, double gamma) {
           "tolerance ratio " + fmt(r));
 }
 
+void testWeightedSum(Tally& t, int64_t m, int64_t n, int64_t d, double gamma) {
+  // Unit vectors and gamma = 1/d: the OC-SVM regime where decision values are small
+  // differences of large sums, so the kernel sum must be accurate far below float32.
+  RowTransform tr;
+  tr.l2normalize = true;
+  auto y = gaussianMatrix(m, d, 61), x = gaussianMatrix(n, d, 62);
+  std::vector<double> w(m);
+  for (int64_t j = 0; j < m; ++j) w[j] = (j % 5 == 0) ? 0.0 : 0.3 + 0.7 * ((j * 37) % 11) / 10.0;
+  RowTransform centred = tr;
+  auto yd = transformNaive(tr, y, m, d), xd = transformNaive(tr, x, n, d);
+  centred.center.assign(d, 0.0f);
+  for (int64_t j = 0; j < m; ++j)
+    for (int64_t k = 0; k < d; ++k) centred.center[k] += static_cast<float>(yd[j * d + k] / m);
+  auto ref = cpuBackend().prepare(y.data(), m, d, centred);
+  std::vector<double> got(n), want(n, 0.0);
+  cpuBackend().kernelWeightedSum(*ref, x.data(), n, gamma, w.data(), got.data(), {});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) want[i] += w[j] * std::exp(-gamma * sqdist(&xd[i * d], &yd[j * d], d));
+  double r = toleranceRatio(got, want, kWeightedSum.atol, kWeightedSum.rtol);
+  t.check(r <= 1, "kernelWeightedSum m=" + std::to_string(m) + " n=" + std::to_string(n) + " d=" + std::to_string(d),
+          "tolerance ratio " + fmt(r));
+}
+
 void testHeatmap(Tally& t, HeatmapOptions o, int64_t gh, int64_t gw, int64_t batch, const std::string& name) {
   auto grids = gaussianMatrix(batch * gh, gw, 41);
   HeatmapPlan plan = makeHeatmapPlan(gh, gw, o);
@@ -231,6 +254,8 @@ int main() {
   testProjectedNorm(t, 40, 97, 40);
   testProjectedNorm(t, 1, 5, 1);
   testKernelRows(t, 131, 131, 17, 0.1);
+  testWeightedSum(t, 700, 40, 64, 1.0 / 64);
+  testWeightedSum(t, 33, 5, 512, 1.0 / 512);
   HeatmapOptions o;
   o.outHeight = 64;
   o.outWidth = 48;

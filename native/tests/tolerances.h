@@ -12,6 +12,7 @@ constexpr Tolerance kKdeLogSum{1e-4, 1e-6};        // log-sum of kernels, bandwi
 constexpr Tolerance kNearestSqDist{1e-9, 1e-12};   // exact float64 re-ranking of selected neighbours
 constexpr Tolerance kSquaredNorm{1e-3, 1e-5};      // |L^-1 (x - mu)|^2 with a float32 projection
 constexpr Tolerance kKernelRows{2e-6, 1e-5};       // exp(-gamma d) in float32
+constexpr Tolerance kWeightedSum{1e-9, 1e-8};      // float64 kernel sums from float32 GEMM distances
 constexpr Tolerance kHeatmap{1e-5, 1e-5};          // banded float32 operators
 constexpr Tolerance kCovariance{1e-10, 1e-10};     // float64 Gram product
 
@@ -19,6 +20,7 @@ constexpr Tolerance kCovariance{1e-10, 1e-10};     // float64 Gram product
 constexpr Tolerance kCudaLogSum{2e-4, 1e-5};
 constexpr Tolerance kCudaSquaredNorm{2e-3, 1e-4};
 constexpr Tolerance kCudaKernelRows{5e-6, 1e-5};
+constexpr Tolerance kCudaWeightedSum{1e-9, 1e-7};
 constexpr Tolerance kCudaHeatmap{1e-5, 1e-5};
 
 }  // namespace oneclass::testing

@@ -184,6 +184,48 @@ struct SquaredNormEpilogue {
   }
 };
 
+// sum_j w_j exp(-gamma d_ij) in float64 per (chunk, row).
+struct WeightedSumEpilogue {
+  typedef float HalfVF __attribute__((vector_size(kVectorBytes / 2)));
+  const float* xnorm;
+  const float* yn;
+  const double* w;  // padded with zeros
+  double gamma;
+  double* out;
+  int64_t n = 0;
+  int chunks = 1;
+  std::vector<double> partial;
+  void begin(int64_t rows, int c) {
+    n = rows;
+    chunks = c;
+    partial.assign(static_cast<size_t>(n * c), 0.0);
+  }
+  void tile(int chunk, int64_t row0, int rows, int64_t col0, int, const float* dots) {
+    alignas(64) float d[NR];
+    for (int r = 0; r < rows; ++r) {
+      VF d0, d1;
+      squaredDistances(dots, r, xnorm + row0, yn + col0, d0, d1);
+      storeVec(d, d0);
+      storeVec(d + kFloatLanes, d1);
+      VD acc{};
+      for (int c = 0; c < NR; c += kDoubleLanes) {
+        const VD dv = __builtin_convertvector(loadVec<HalfVF>(d + c), VD);
+        acc += loadVec<VD>(w + col0 + c) * vexpd(dv * -gamma);
+      }
+      double s = 0;
+      for (int k = 0; k < kDoubleLanes; ++k) s += acc[k];
+      partial[chunk * n + row0 + r] += s;
+    }
+  }
+  void finish() {
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int c = 0; c < chunks; ++c) s += partial[c * n + i];
+      out[i] = s;
+    }
+  }
+};
+
 struct KernelRowsEpilogue {
   const float* xnorm;
   const float* yn;
@@ -267,6 +309,18 @@ class CpuBackend final : public Backend {
     const int threads = resolveThreads(exec.threads);
     forEachSuperblock(ref, x, n, threads, [&](const float* a, const float*, int64_t count, int64_t offset) {
       SquaredNormEpilogue epi{out + offset};
+      runDotEngine(ref.packed, a, count, epi, threads);
+    });
+  }
+
+  void kernelWeightedSum(const PointSet& refBase, const float* x, int64_t n, double gamma, const double* weights,
+                         double* out, const ExecOptions& exec) override {
+    const CpuPointSet& ref = asCpu(refBase);
+    const int threads = resolveThreads(exec.threads);
+    std::vector<double> w(ref.sqnorm.size(), 0.0);
+    std::copy(weights, weights + ref.rows(), w.begin());
+    forEachSuperblock(ref, x, n, threads, [&](const float* a, const float* xnorm, int64_t count, int64_t offset) {
+      WeightedSumEpilogue epi{xnorm, ref.sqnorm.data(), w.data(), gamma, out + offset};
       runDotEngine(ref.packed, a, count, epi, threads);
     });
   }

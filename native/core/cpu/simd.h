@@ -104,6 +104,42 @@ inline VF vexp(VF x) {
   return x < lo ? VF{} : result;
 }
 
+using VD = Simd<double>::V;
+using VL = Simd<double>::I;
+constexpr int kDoubleLanes = Simd<double>::kLanes;
+
+inline VD vmaxd(VD a, VD b) { return a > b ? a : b; }
+inline VD vmind(VD a, VD b) { return a < b ? a : b; }
+
+// exp(x) for double lanes: x = n ln2 + r, |r| <= ln2/2, Taylor polynomial to r^12 (relative
+// error below 1e-15), scaled by 2^n through the exponent bits. Exactly 0 below -708.
+inline VD vexpd(VD x) {
+  const VD lo = VD{} - 708.0, hi = VD{} + 709.0;
+  VD xc = vmind(vmaxd(x, lo), hi);
+  const VD magic = VD{} + 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+  VD n = (xc * 1.4426950408889634 + magic) - magic;
+  VD r = xc - n * 0.6931471803691238;
+  r = r - n * 1.9082149292705877e-10;
+  VD p = VD{} + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  VL e = (__builtin_convertvector(n, VL) + 1023) << 52;
+  VD scale;
+  std::memcpy(&scale, &e, sizeof(VD));
+  VD result = p * scale;
+  return x < lo ? VD{} : result;
+}
+
 // Copies n floats to dst with non-temporal (streaming) stores where possible: large outputs
 // that are not read back soon then skip the read-for-ownership of every destination line.
 inline void streamCopy(float* dst, const float* src, int64_t n) {

@@ -204,6 +204,26 @@ class CudaBackend final : public Backend {
     });
   }
 
+  void kernelWeightedSum(const PointSet& refBase, const float* x, int64_t n, double gamma, const double* weights,
+                         double* out, const ExecOptions&) override {
+    const CudaPointSet& ref = asCuda(refBase);
+    Stream stream;
+    DeviceBuffer<double> dw(static_cast<size_t>(ref.rows()));
+    ONECLASS_CUDA_CHECK(cudaMemcpyAsync(dw.get(), weights, dw.size() * 8, cudaMemcpyHostToDevice, stream.get()));
+    forEachSuperblock(ref, x, n, stream, [&](DotProblem p, DeviceQueries&, int64_t count, int64_t offset) {
+      p.chunks = chooseChunks(count, p.m);
+      DeviceBuffer<double> ps(static_cast<size_t>(count * p.chunks));
+      launchWeightedSum(p, dw.get(), gamma, ps.get(), stream.get());
+      std::vector<double> hs;
+      download(hs, ps, ps.size(), stream);
+      for (int64_t i = 0; i < count; ++i) {
+        double s = 0;
+        for (int c = 0; c < p.chunks; ++c) s += hs[c * count + i];
+        out[offset + i] = s;
+      }
+    });
+  }
+
   void projectedSquaredNorm(const PointSet& refBase, const float* x, int64_t n, double* out,
                             const ExecOptions&) override {
     const CudaPointSet& ref = asCuda(refBase);

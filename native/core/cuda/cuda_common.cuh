@@ -76,6 +76,7 @@ struct DotProblem {
 
 // Launchers (dot_kernels.cu). Partial results are [chunk][row].
 void launchLogSum(const DotProblem& p, const float* logw, float gamma, float* partMax, float* partSum, cudaStream_t s);
+void launchWeightedSum(const DotProblem& p, const double* weights, double gamma, double* partSum, cudaStream_t s);
 void launchSquaredNorm(const DotProblem& p, float* partSum, cudaStream_t s);
 void launchNearest1(const DotProblem& p, float* partDist, int64_t* partIndex, cudaStream_t s);
 // out[i * m + j] = f(squared distance) for the n x m block: exp(-gamma d) when kernel, else d.

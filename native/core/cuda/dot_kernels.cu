@@ -65,6 +65,34 @@ struct LogSumEpi {
   }
 };
 
+struct WeightedSumEpi {
+  const double* w;
+  double gamma;
+  double* partSum;
+  struct State {
+    double s[kPerThread];
+  };
+  __device__ void init(State& st) const {
+    for (int i = 0; i < kPerThread; ++i) st.s[i] = 0.0;
+  }
+  __device__ void tile(State& st, const DotProblem& p, int64_t r0, int64_t c0, const float (&acc)[4][4]) const {
+    for (int i = 0; i < kPerThread; ++i) {
+      if (r0 + i >= p.n) continue;
+      for (int j = 0; j < kPerThread; ++j) {
+        const int64_t col = c0 + j;
+        if (col < p.m) st.s[i] += w[col] * exp(-gamma * static_cast<double>(squaredDistance(p, r0 + i, col, acc[i][j])));
+      }
+    }
+  }
+  __device__ void finish(State& st, const DotProblem& p, int64_t r0, int lane, int chunk) const {
+    for (int i = 0; i < kPerThread; ++i) {
+      double s = st.s[i];
+      for (int o = kLanesPerRow / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+      if (lane == 0 && r0 + i < p.n) partSum[chunk * p.n + r0 + i] = s;
+    }
+  }
+};
+
 struct SquaredNormEpi {
   float* partSum;
   struct State {
@@ -218,6 +246,10 @@ __global__ void selectKKernel(const float* dist, int64_t n, int64_t m, int k, fl
 
 void launchLogSum(const DotProblem& p, const float* logw, float gamma, float* partMax, float* partSum, cudaStream_t s) {
   launch(p, LogSumEpi{logw, gamma, partMax, partSum}, s);
+}
+
+void launchWeightedSum(const DotProblem& p, const double* weights, double gamma, double* partSum, cudaStream_t s) {
+  launch(p, WeightedSumEpi{weights, gamma, partSum}, s);
 }
 
 void launchSquaredNorm(const DotProblem& p, float* partSum, cudaStream_t s) { launch(p, SquaredNormEpi{partSum}, s); }

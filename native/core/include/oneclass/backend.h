@@ -69,6 +69,12 @@ class Backend {
   virtual void projectedSquaredNorm(const PointSet& ref, const float* x, int64_t n, double* out,
                                     const ExecOptions& exec) = 0;
 
+  // out[i] = sum_j w_j exp(-gamma * |T(x_i) - y_j|^2) with the kernel evaluated and summed in
+  // float64 (squared distances come from the float32 GEMM of centred rows): the decision
+  // function of the one-class SVM, whose values are small differences of large sums.
+  virtual void kernelWeightedSum(const PointSet& ref, const float* x, int64_t n, double gamma, const double* weights,
+                                 double* out, const ExecOptions& exec) = 0;
+
   // out[i * m + j] = exp(-gamma * |T(x_i) - y_j|^2) for a block of query rows (kernel rows of
   // the OC-SVM solver). The caller bounds n so the n * m block stays small.
   virtual void kernelRows(const PointSet& ref, const float* x, int64_t n, double gamma, float* out,
