@@ -17,6 +17,7 @@ export {
   type KernelDensityOptions,
 } from './detectors/kde.js';
 export { GaussianDensity, type GaussianDensityOptions } from './detectors/gaussian.js';
+export { OneClassSVM, type GammaRule, type OneClassSvmOptions } from './detectors/ocsvm.js';
 export { NearestNeighbors, METRICS, type Metric, type Neighbors, type NearestNeighborsOptions } from './detectors/knn.js';
 export { upsampleHeatmaps, type HeatmapBatch, type HeatmapMode, type UpsampleOptions } from './localization/heatmaps.js';
 export { encodeSafetensors, decodeSafetensors, tensor, type Tensor, type DType } from './io/safetensors.js';

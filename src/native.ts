@@ -23,6 +23,19 @@ export interface NativeGaussian {
   logDet: number;
 }
 
+export interface NativeOneClassSvm {
+  alpha: Float64Array;
+  rho: number;
+  objective: number;
+  iterations: number;
+  converged: boolean;
+  kernelSeconds: number;
+  solverSeconds: number;
+  kernelRowsComputed: number;
+  fullMatrix: boolean;
+  backend: 'cpu' | 'cuda';
+}
+
 export interface NativeBackendInfo {
   cpu: { threads: number; simd: string };
   cuda: {
@@ -93,6 +106,29 @@ export interface Binding {
     threads: number,
     l2normalize: boolean,
   ): Promise<NativeGaussian>;
+  fitOneClassSvm(
+    data: Float32Array,
+    rows: number,
+    cols: number,
+    device: string,
+    l2normalize: boolean,
+    center: Float32Array,
+    gamma: number,
+    nu: number,
+    tol: number,
+    maxIter: number,
+    cacheMb: number,
+    shrinking: boolean,
+    threads: number,
+  ): Promise<NativeOneClassSvm>;
+  kernelWeightedSum(
+    set: NativePointSet,
+    queries: Float32Array,
+    n: number,
+    gamma: number,
+    weights: Float64Array,
+    threads: number,
+  ): Promise<Float64Array>;
   columnStats(data: Float32Array, rows: number, cols: number, l2normalize: boolean): Promise<{ mean: Float64Array; variance: number }>;
   factorGaussian(mean: Float64Array, covariance: Float64Array, dim: number, shrinkage: number): Promise<NativeGaussian>;
 }

@@ -30,3 +30,14 @@ export function toleranceRatio(a: ArrayLike<number>, b: ArrayLike<number>, tol: 
   }
   return worst;
 }
+
+/** OneClassSVM vs scikit-learn (the acceptance bounds). */
+export const OCSVM = {
+  /** dual objective, relative */
+  objectiveRelative: 1e-4,
+  /** number of support vectors: within 1% or 2 vectors */
+  supportRelative: 0.01,
+  supportAbsolute: 2,
+  /** decision values within this fraction of the mean |decision_function| */
+  decisionOfScale: 1e-3,
+} as const;

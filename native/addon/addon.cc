@@ -54,12 +54,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("prepare", Napi::Function::New(env, Prepare));
   exports.Set("kernelLogSum", Napi::Function::New(env, KernelLogSum));
   exports.Set("nearest", Napi::Function::New(env, Nearest));
+  exports.Set("kernelWeightedSum", Napi::Function::New(env, KernelWeightedSum));
   exports.Set("projectedSquaredNorm", Napi::Function::New(env, ProjectedSquaredNorm));
   exports.Set("kernelRows", Napi::Function::New(env, KernelRows));
   exports.Set("upsample", Napi::Function::New(env, Upsample));
   exports.Set("fitGaussian", Napi::Function::New(env, FitGaussian));
   exports.Set("factorGaussian", Napi::Function::New(env, FactorGaussian));
   exports.Set("columnStats", Napi::Function::New(env, ColumnStats));
+  exports.Set("fitOneClassSvm", Napi::Function::New(env, FitOneClassSvm));
   return exports;
 }
 

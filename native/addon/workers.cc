@@ -6,6 +6,7 @@
 #include "oneclass/errors.h"
 #include "oneclass/heatmap.h"
 #include "oneclass/linalg.h"
+#include "oneclass/ocsvm_fit.h"
 #include "oneclass/parallel.h"
 #include "oneclass/transform.h"
 
@@ -155,6 +156,31 @@ class KernelLogSumWorker final : public QueryWorker {
   void Run() override {
     checkQueries();
     backend_->kernelLogSum(*set_, x_.Data(), n_, gamma_, weights_.IsEmpty() ? nullptr : weights_.Data(), out_, exec_);
+  }
+  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
+  double gamma_;
+  Napi::Float64Array weights_;
+  double* out_;
+  Napi::ObjectReference outRef_;
+  ExecOptions exec_;
+};
+
+class KernelWeightedSumWorker final : public QueryWorker {
+ public:
+  explicit KernelWeightedSumWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
+    gamma_ = numberArg(info, 3, "gamma");
+    weights_ = typedArrayArg<double>(info, 4, "weights", set_->rows());
+    Keep(info[4]);
+    exec_ = execArg(info, 5);
+    auto out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
+    out_ = out.Data();
+    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
+  }
+
+ private:
+  void Run() override {
+    checkQueries();
+    backend_->kernelWeightedSum(*set_, x_.Data(), n_, gamma_, weights_.Data(), out_, exec_);
   }
   Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
   double gamma_;
@@ -416,6 +442,65 @@ class ColumnStatsWorker final : public PromiseWorker {
   double variance_ = 0;
 };
 
+// ---- one-class SVM ----------------------------------------------------------------------------
+// info: (data, rows, cols, device, l2normalize, center, gamma, nu, tol, maxIter, cacheMb,
+//        shrinking, threads)
+class FitOneClassSvmWorker final : public PromiseWorker {
+ public:
+  explicit FitOneClassSvmWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    rows_ = intArg(info, 1, "rows", 2, (int64_t{1} << 31) - 1);
+    cols_ = intArg(info, 2, "cols", 1, kMaxIndex);
+    data_ = typedArrayArg<float>(info, 0, "data", rows_ * cols_);
+    device_ = stringArg(info, 3, "device");
+    transform_.l2normalize = boolArg(info, 4, "l2normalize");
+    auto center = typedArrayArg<float>(info, 5, "center", cols_);
+    transform_.center.assign(center.Data(), center.Data() + cols_);
+    gamma_ = numberArg(info, 6, "gamma");
+    options_.nu = numberArg(info, 7, "nu");
+    options_.tol = numberArg(info, 8, "tol");
+    options_.maxIter = intArg(info, 9, "maxIter", -1, kMaxIndex);
+    options_.cacheMb = numberArg(info, 10, "cacheMb");
+    options_.shrinking = boolArg(info, 11, "shrinking");
+    options_.threads = static_cast<int>(intArg(info, 12, "threads", 0, 4096));
+    Keep(info[0]);
+  }
+
+ private:
+  void Run() override {
+    requireFinite(data_.Data(), rows_, cols_, "training data");
+    Backend& backend = selectBackend(device_);
+    backendName_ = backend.name();
+    auto set = backend.prepare(data_.Data(), rows_, cols_, transform_);
+    ExecOptions exec;
+    exec.threads = options_.threads;
+    ocsvm::BackendKernelSource source(backend, *set, data_.Data(), gamma_, exec);
+    result_ = ocsvm::solveOneClass(source, options_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    auto alpha = Napi::Float64Array::New(env, result_.alpha.size());
+    std::copy(result_.alpha.begin(), result_.alpha.end(), alpha.Data());
+    r.Set("alpha", alpha);
+    r.Set("rho", result_.rho);
+    r.Set("objective", result_.objective);
+    r.Set("iterations", static_cast<double>(result_.iterations));
+    r.Set("converged", result_.converged);
+    r.Set("kernelSeconds", result_.kernelSeconds);
+    r.Set("solverSeconds", result_.solverSeconds);
+    r.Set("kernelRowsComputed", static_cast<double>(result_.kernelRowsComputed));
+    r.Set("fullMatrix", result_.fullMatrix);
+    r.Set("backend", backendName_);
+    return r;
+  }
+  Napi::Float32Array data_;
+  int64_t rows_, cols_;
+  std::string device_, backendName_;
+  RowTransform transform_;
+  double gamma_;
+  ocsvm::SolverOptions options_;
+  ocsvm::SolverResult result_;
+};
+
 template <typename Worker>
 Napi::Value start(const Napi::CallbackInfo& info) {
   auto* worker = new Worker(info);  // deletes itself once settled
@@ -444,11 +529,13 @@ Napi::Value PointSetWrap::Backend(const Napi::CallbackInfo& info) { return Napi:
 Napi::Value Prepare(const Napi::CallbackInfo& info) { return start<PrepareWorker>(info); }
 Napi::Value KernelLogSum(const Napi::CallbackInfo& info) { return start<KernelLogSumWorker>(info); }
 Napi::Value Nearest(const Napi::CallbackInfo& info) { return start<NearestWorker>(info); }
+Napi::Value KernelWeightedSum(const Napi::CallbackInfo& info) { return start<KernelWeightedSumWorker>(info); }
 Napi::Value ProjectedSquaredNorm(const Napi::CallbackInfo& info) { return start<ProjectedNormWorker>(info); }
 Napi::Value KernelRows(const Napi::CallbackInfo& info) { return start<KernelRowsWorker>(info); }
 Napi::Value Upsample(const Napi::CallbackInfo& info) { return start<UpsampleWorker>(info); }
 Napi::Value FitGaussian(const Napi::CallbackInfo& info) { return start<FitGaussianWorker>(info); }
 Napi::Value FactorGaussian(const Napi::CallbackInfo& info) { return start<FactorGaussianWorker>(info); }
 Napi::Value ColumnStats(const Napi::CallbackInfo& info) { return start<ColumnStatsWorker>(info); }
+Napi::Value FitOneClassSvm(const Napi::CallbackInfo& info) { return start<FitOneClassSvmWorker>(info); }
 
 }  // namespace oneclass::addon

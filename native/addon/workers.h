@@ -33,11 +33,13 @@ struct AddonData {
 Napi::Value Prepare(const Napi::CallbackInfo& info);
 Napi::Value KernelLogSum(const Napi::CallbackInfo& info);
 Napi::Value Nearest(const Napi::CallbackInfo& info);
+Napi::Value KernelWeightedSum(const Napi::CallbackInfo& info);
 Napi::Value ProjectedSquaredNorm(const Napi::CallbackInfo& info);
 Napi::Value KernelRows(const Napi::CallbackInfo& info);
 Napi::Value Upsample(const Napi::CallbackInfo& info);
 Napi::Value FitGaussian(const Napi::CallbackInfo& info);
 Napi::Value FactorGaussian(const Napi::CallbackInfo& info);
 Napi::Value ColumnStats(const Napi::CallbackInfo& info);
+Napi::Value FitOneClassSvm(const Napi::CallbackInfo& info);
 
 }  // namespace oneclass::addon

@@ -10,9 +10,9 @@
  */
 import { OneclassError } from '../errors.js';
 
-export type DType = 'F32' | 'F64' | 'I32' | 'U8';
+export type DType = 'F32' | 'F64' | 'I32' | 'I64' | 'U8';
 
-export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
 export interface Tensor {
   dtype: DType;
@@ -20,13 +20,14 @@ export interface Tensor {
   data: TensorData;
 }
 
-const BYTES: Record<DType, number> = { F32: 4, F64: 8, I32: 4, U8: 1 };
+const BYTES: Record<DType, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1 };
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 function dtypeOf(data: TensorData): DType {
   if (data instanceof Float32Array) return 'F32';
   if (data instanceof Float64Array) return 'F64';
   if (data instanceof Int32Array) return 'I32';
+  if (data instanceof BigInt64Array) return 'I64';
   return 'U8';
 }
 
@@ -128,7 +129,9 @@ export function decodeSafetensors(
           ? new Float64Array(raw.buffer, 0, elements)
           : dtype === 'I32'
             ? new Int32Array(raw.buffer, 0, elements)
-            : raw;
+            : dtype === 'I64'
+              ? new BigInt64Array(raw.buffer, 0, elements)
+              : raw;
     tensors[name] = { dtype, shape, data };
   }
   ranges.sort((a, b) => a[0] - b[0]);

@@ -159,7 +159,9 @@ struct NearestEpilogue {
   void finish() {}
 };
 
-struct SquaredNormEpilogue {
+// Per-(chunk, row) float64 sums merged by addition: the base of the epilogues that reduce a
+// row to one sum.
+struct RowSumEpilogue {
   double* out;
   int64_t n = 0;
   int chunks = 1;
@@ -168,12 +170,6 @@ struct SquaredNormEpilogue {
     n = rows;
     chunks = c;
     partial.assign(static_cast<size_t>(n * c), 0.0);
-  }
-  void tile(int chunk, int64_t row0, int rows, int64_t, int, const float* dots) {
-    for (int r = 0; r < rows; ++r) {
-      const VF p0 = loadVec<VF>(dots + r * NR), p1 = loadVec<VF>(dots + r * NR + kFloatLanes);
-      partial[chunk * n + row0 + r] += hsum(p0 * p0 + p1 * p1);
-    }
   }
   void finish() {
     for (int64_t i = 0; i < n; ++i) {
@@ -184,22 +180,23 @@ struct SquaredNormEpilogue {
   }
 };
 
-// sum_j w_j exp(-gamma d_ij) in float64 per (chunk, row).
-struct WeightedSumEpilogue {
+// sum_j dot_ij^2.
+struct SquaredNormEpilogue : RowSumEpilogue {
+  void tile(int chunk, int64_t row0, int rows, int64_t, int, const float* dots) {
+    for (int r = 0; r < rows; ++r) {
+      const VF p0 = loadVec<VF>(dots + r * NR), p1 = loadVec<VF>(dots + r * NR + kFloatLanes);
+      partial[chunk * n + row0 + r] += hsum(p0 * p0 + p1 * p1);
+    }
+  }
+};
+
+// sum_j w_j exp(-gamma d_ij) with the exponential and the sum in float64.
+struct WeightedSumEpilogue : RowSumEpilogue {
   typedef float HalfVF __attribute__((vector_size(kVectorBytes / 2)));
   const float* xnorm;
   const float* yn;
   const double* w;  // padded with zeros
   double gamma;
-  double* out;
-  int64_t n = 0;
-  int chunks = 1;
-  std::vector<double> partial;
-  void begin(int64_t rows, int c) {
-    n = rows;
-    chunks = c;
-    partial.assign(static_cast<size_t>(n * c), 0.0);
-  }
   void tile(int chunk, int64_t row0, int rows, int64_t col0, int, const float* dots) {
     alignas(64) float d[NR];
     for (int r = 0; r < rows; ++r) {
@@ -215,13 +212,6 @@ struct WeightedSumEpilogue {
       double s = 0;
       for (int k = 0; k < kDoubleLanes; ++k) s += acc[k];
       partial[chunk * n + row0 + r] += s;
-    }
-  }
-  void finish() {
-    for (int64_t i = 0; i < n; ++i) {
-      double s = 0;
-      for (int c = 0; c < chunks; ++c) s += partial[c * n + i];
-      out[i] = s;
     }
   }
 };
@@ -308,7 +298,8 @@ class CpuBackend final : public Backend {
     const CpuPointSet& ref = asCpu(refBase);
     const int threads = resolveThreads(exec.threads);
     forEachSuperblock(ref, x, n, threads, [&](const float* a, const float*, int64_t count, int64_t offset) {
-      SquaredNormEpilogue epi{out + offset};
+      SquaredNormEpilogue epi;
+      epi.out = out + offset;
       runDotEngine(ref.packed, a, count, epi, threads);
     });
   }
@@ -320,7 +311,12 @@ class CpuBackend final : public Backend {
     std::vector<double> w(ref.sqnorm.size(), 0.0);
     std::copy(weights, weights + ref.rows(), w.begin());
     forEachSuperblock(ref, x, n, threads, [&](const float* a, const float* xnorm, int64_t count, int64_t offset) {
-      WeightedSumEpilogue epi{xnorm, ref.sqnorm.data(), w.data(), gamma, out + offset};
+      WeightedSumEpilogue epi;
+      epi.out = out + offset;
+      epi.xnorm = xnorm;
+      epi.yn = ref.sqnorm.data();
+      epi.w = w.data();
+      epi.gamma = gamma;
       runDotEngine(ref.packed, a, count, epi, threads);
     });
   }

@@ -67,7 +67,9 @@ struct SolverResult {
 };
 
 // Throws oneclass::Error: InvalidArgument for nu outside (0, 1], l < 2 (or >= 2^31), tol <= 0,
-// maxIter < -1, cacheMb <= 0, rowBatch < 1; OutOfMemory when the cache cannot be allocated.
+// maxIter < -1, cacheMb <= 0, rowBatch < 1; OutOfMemory when the cache cannot be allocated;
+// NumericalError when rho is not finite (nu = 1: every alpha at its bound; scikit-learn raises
+// "The dual coefficients or intercepts are not finite" there).
 // Exceptions thrown by the KernelRowSource propagate unchanged.
 SolverResult solveOneClass(KernelRowSource& kernel, const SolverOptions& opt);
 

@@ -1,0 +1,30 @@
+// Fitting the one-class SVM on a backend: the solver (ocsvm.h) reads kernel rows computed by
+// the backend's fused GEMM path (kernelRows) instead of libsvm's scalar float64 dot products.
+#pragma once
+#include <cstdint>
+
+#include "oneclass/backend.h"
+#include "oneclass/ocsvm.h"
+
+namespace oneclass::ocsvm {
+
+// Kernel rows K(x_i, x_j) = exp(-gamma |T(x_i) - T(x_j)|^2) for the training rows `raw` (l x d,
+// untransformed, read in place) against `set`, the same rows prepared on `backend` with the
+// transform T. Rows requested together are gathered and computed as one block.
+class BackendKernelSource final : public KernelRowSource {
+ public:
+  BackendKernelSource(Backend& backend, const PointSet& set, const float* raw, double gamma, ExecOptions exec);
+  int64_t size() const override { return set_.rows(); }
+  void computeRows(const int64_t* rows, int count, float* out) override;
+  double diag(int64_t) const override { return 1.0; }
+
+ private:
+  Backend& backend_;
+  const PointSet& set_;
+  const float* raw_;
+  double gamma_;
+  ExecOptions exec_;
+  std::vector<float> gathered_;
+};
+
+}  // namespace oneclass::ocsvm

@@ -1,0 +1,244 @@
+/**
+ * RBF one-class SVM with scikit-learn's OneClassSVM semantics (libsvm's nu one-class dual):
+ * decisionFunction(y) = sum_i alpha_i K(x_i, y) - rho, positive for inliers;
+ * scoreSamples = decisionFunction + offset (offset = rho); predict = +1 inlier / -1 outlier.
+ *
+ * The solver (native/core/cpu/ocsvm_solver.cpp) follows libsvm step for step (initial alpha,
+ * second-order working-set selection, stopping rule, rho), but reads kernel rows computed in
+ * blocks by the fused GEMM path (or the whole kernel matrix when it fits cacheMb). Scoring is
+ * a float64 weighted kernel sum over the support vectors.
+ */
+import { callNative, OneclassError } from '../errors.js';
+import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
+import { tensor } from '../io/safetensors.js';
+import { binding, type NativePointSet } from '../native.js';
+import {
+  expectBoolean,
+  expectInteger,
+  expectKnownKeys,
+  expectMatrix,
+  expectOneOf,
+  expectOptions,
+  expectPositiveNumber,
+  type Matrix,
+} from '../validate.js';
+import { COMPUTE_KEYS, computeOptions, type ComputeOptions, type ResolvedCompute } from './common.js';
+
+/** 'scale': 1 / (d * Var(X)) with Var over all entries; 'auto': 1 / d (scikit-learn's rules). */
+export type GammaRule = 'scale' | 'auto';
+
+export interface OneClassSvmOptions extends ComputeOptions {
+  /** Upper bound on the fraction of training errors, lower bound on the fraction of support vectors; in (0, 1]. Default 0.5. */
+  nu?: number;
+  /** RBF gamma: a positive number or a rule. Default 'scale'. */
+  gamma?: number | GammaRule;
+  /** Stopping tolerance on the KKT gap (libsvm's eps). Default 1e-3. */
+  tol?: number;
+  /** Iteration cap; -1 = libsvm's default max(10^7, 100 l). A fit stopped by it reports converged = false. */
+  maxIter?: number;
+  /** Memory budget for kernel values in MB (the whole matrix is kept when it fits). Default 1024. */
+  cacheMb?: number;
+  /** libsvm's shrinking heuristic. Default true. */
+  shrinking?: boolean;
+  /** L2-normalize every row first (the papers' setting). Default false. */
+  normalize?: boolean;
+}
+
+const KEYS = ['nu', 'gamma', 'tol', 'maxIter', 'cacheMb', 'shrinking', 'normalize', ...COMPUTE_KEYS];
+
+interface FitState {
+  supportVectors: Matrix;
+  dualCoef: Float64Array;
+  supportIndices: Int32Array;
+  rho: number;
+  gamma: number;
+  nu: number;
+  normalize: boolean;
+  center: Float32Array;
+  objective: number;
+  iterations: number;
+  converged: boolean;
+}
+
+export class OneClassSVM {
+  /** Support vectors (rows of the training matrix with alpha > 0), as given (untransformed). */
+  readonly supportVectors: Matrix;
+  /** alpha of each support vector (scikit-learn's dual_coef_). */
+  readonly dualCoef: Float64Array;
+  /** Indices of the support vectors in the training matrix (scikit-learn's support_). */
+  readonly supportIndices: Int32Array;
+  readonly rho: number;
+  readonly gamma: number;
+  readonly nu: number;
+  readonly normalize: boolean;
+  /** Dual objective 0.5 alpha' Q alpha at the solution. */
+  readonly objective: number;
+  readonly iterations: number;
+  /** False when the fit stopped at maxIter before the KKT gap fell below tol. */
+  readonly converged: boolean;
+  /** Seconds spent computing kernel rows and in the whole solver (diagnostics). */
+  readonly fitStats?: { kernelSeconds: number; solverSeconds: number; kernelRowsComputed: number; fullMatrix: boolean };
+  private readonly center: Float32Array;
+  private readonly set: NativePointSet;
+  private readonly compute: ResolvedCompute;
+
+  private constructor(state: FitState, set: NativePointSet, compute: ResolvedCompute, stats?: OneClassSVM['fitStats']) {
+    this.supportVectors = state.supportVectors;
+    this.dualCoef = state.dualCoef;
+    this.supportIndices = state.supportIndices;
+    this.rho = state.rho;
+    this.gamma = state.gamma;
+    this.nu = state.nu;
+    this.normalize = state.normalize;
+    this.center = state.center;
+    this.objective = state.objective;
+    this.iterations = state.iterations;
+    this.converged = state.converged;
+    this.set = set;
+    this.compute = compute;
+    if (stats) this.fitStats = stats;
+  }
+
+  get backend(): 'cpu' | 'cuda' {
+    return this.set.backend;
+  }
+
+  /** scikit-learn's offset_: scoreSamples = decisionFunction + offset. */
+  get offset(): number {
+    return this.rho;
+  }
+
+  get nSupport(): number {
+    return this.dualCoef.length;
+  }
+
+  get dim(): number {
+    return this.supportVectors.cols;
+  }
+
+  static async fit(x: Matrix, options: OneClassSvmOptions = {}): Promise<OneClassSVM> {
+    const train = expectMatrix('x', x, { minRows: 2 });
+    if (train.rows >= 2 ** 31) throw new OneclassError('ERR_INVALID_ARGUMENT', `x has ${train.rows} rows; at most 2^31 - 1 are supported`, { path: 'x.rows' });
+    const opts = expectOptions('options', options);
+    expectKnownKeys('options', opts, KEYS);
+    const nu = opts.nu === undefined ? 0.5 : expectPositiveNumber('options.nu', opts.nu);
+    if (nu > 1) throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in (0, 1] for options.nu but received ${nu}`, { path: 'options.nu' });
+    const gammaOption = opts.gamma === undefined ? 'scale' : typeof opts.gamma === 'number' ? expectPositiveNumber('options.gamma', opts.gamma) : expectOneOf('options.gamma', opts.gamma, ['scale', 'auto'] as const);
+    const tol = opts.tol === undefined ? 1e-3 : expectPositiveNumber('options.tol', opts.tol);
+    const maxIter = opts.maxIter === undefined ? -1 : expectInteger('options.maxIter', opts.maxIter, -1);
+    const cacheMb = opts.cacheMb === undefined ? 1024 : expectPositiveNumber('options.cacheMb', opts.cacheMb);
+    const shrinking = opts.shrinking === undefined ? true : expectBoolean('options.shrinking', opts.shrinking);
+    const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
+    const compute = computeOptions('options', opts);
+    const native = binding();
+    const stats = await callNative('OneClassSVM.fit', () => native.columnStats(train.data, train.rows, train.cols, normalize));
+    let gamma: number;
+    if (typeof gammaOption === 'number') gamma = gammaOption;
+    else if (gammaOption === 'auto') gamma = 1 / train.cols;
+    else {
+      // scikit-learn: 1 / (n_features * X.var()), and 1.0 when the variance is zero.
+      gamma = stats.variance > 0 ? 1 / (train.cols * stats.variance) : 1;
+    }
+    const center = Float32Array.from(stats.mean);
+    const r = await callNative('OneClassSVM.fit', () =>
+      native.fitOneClassSvm(train.data, train.rows, train.cols, compute.device, normalize, center, gamma, nu, tol, maxIter, cacheMb, shrinking, compute.threads),
+    );
+    const support: number[] = [];
+    r.alpha.forEach((a, i) => {
+      if (a > 0) support.push(i);
+    });
+    const sv = new Float32Array(support.length * train.cols);
+    support.forEach((row, k) => sv.set(train.data.subarray(row * train.cols, (row + 1) * train.cols), k * train.cols));
+    const state: FitState = {
+      supportVectors: { data: sv, rows: support.length, cols: train.cols },
+      dualCoef: Float64Array.from(support, (i) => r.alpha[i]),
+      supportIndices: Int32Array.from(support),
+      rho: r.rho,
+      gamma,
+      nu,
+      normalize,
+      center,
+      objective: r.objective,
+      iterations: r.iterations,
+      converged: r.converged,
+    };
+    return OneClassSVM.build(state, compute, {
+      kernelSeconds: r.kernelSeconds,
+      solverSeconds: r.solverSeconds,
+      kernelRowsComputed: r.kernelRowsComputed,
+      fullMatrix: r.fullMatrix,
+    });
+  }
+
+  private static async build(state: FitState, compute: ResolvedCompute, stats?: OneClassSVM['fitStats']): Promise<OneClassSVM> {
+    const sv = state.supportVectors;
+    const set = await callNative('OneClassSVM.fit', () =>
+      binding().prepare(sv.data, sv.rows, sv.cols, compute.device, state.normalize, state.center, true),
+    );
+    return new OneClassSVM(state, set, compute, stats);
+  }
+
+  /** sum_i alpha_i K(x_i, y) - rho for each row of y: positive for inliers. */
+  async decisionFunction(y: Matrix): Promise<Float64Array> {
+    const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
+    const sums = await callNative('OneClassSVM.decisionFunction', () =>
+      binding().kernelWeightedSum(this.set, q.data, q.rows, this.gamma, this.dualCoef, this.compute.threads),
+    );
+    for (let i = 0; i < sums.length; i++) sums[i] -= this.rho;
+    return sums;
+  }
+
+  /** decisionFunction + offset (scikit-learn's score_samples): the unshifted kernel sum. */
+  async scoreSamples(y: Matrix): Promise<Float64Array> {
+    const d = await this.decisionFunction(y);
+    for (let i = 0; i < d.length; i++) d[i] += this.rho;
+    return d;
+  }
+
+  /** +1 for inliers (decision > 0), -1 for outliers, as libsvm. */
+  async predict(y: Matrix): Promise<Int8Array> {
+    const d = await this.decisionFunction(y);
+    return Int8Array.from(d, (v) => (v > 0 ? 1 : -1));
+  }
+
+  toBytes(): Uint8Array {
+    return encodeModel(
+      'OneClassSVM',
+      { rho: this.rho, gamma: this.gamma, nu: this.nu, normalize: this.normalize, objective: this.objective, iterations: this.iterations, converged: this.converged },
+      {
+        supportVectors: tensor(this.supportVectors.data, [this.supportVectors.rows, this.supportVectors.cols]),
+        dualCoef: tensor(this.dualCoef),
+        supportIndices: tensor(this.supportIndices),
+        center: tensor(this.center),
+      },
+    );
+  }
+
+  static async fromBytes(bytes: Uint8Array, options: ComputeOptions = {}): Promise<OneClassSVM> {
+    const { params, tensors } = decodeModel(bytes, 'OneClassSVM', ['supportVectors', 'dualCoef', 'supportIndices', 'center']);
+    const sv = matrixTensor(tensors, 'supportVectors', 'OneClassSVM', 1);
+    const { dualCoef, supportIndices, center } = tensors;
+    const bad = (why: string) => new OneclassError('ERR_MODEL_FORMAT', `Cannot read OneClassSVM model bytes: ${why}`);
+    if (dualCoef.dtype !== 'F64' || dualCoef.data.length !== sv.rows) throw bad('dualCoef must be F64 with one value per support vector');
+    if (supportIndices.dtype !== 'I32' || supportIndices.data.length !== sv.rows) throw bad('supportIndices must be I32 with one value per support vector');
+    if (center.dtype !== 'F32' || center.data.length !== sv.cols) throw bad('center must be F32 of the support vectors\' dimension');
+    for (const key of ['rho', 'gamma', 'nu'] as const) if (typeof params[key] !== 'number' || !Number.isFinite(params[key])) throw bad(`${key} is missing`);
+    if (!((params.gamma as number) > 0)) throw bad('gamma must be positive');
+    const opts = expectOptions('options', options);
+    expectKnownKeys('options', opts, COMPUTE_KEYS);
+    const state: FitState = {
+      supportVectors: sv,
+      dualCoef: dualCoef.data as Float64Array,
+      supportIndices: supportIndices.data as Int32Array,
+      rho: params.rho as number,
+      gamma: params.gamma as number,
+      nu: params.nu as number,
+      normalize: params.normalize === true,
+      center: center.data as Float32Array,
+      objective: typeof params.objective === 'number' ? params.objective : Number.NaN,
+      iterations: typeof params.iterations === 'number' ? params.iterations : 0,
+      converged: params.converged === true,
+    };
+    return OneClassSVM.build(state, computeOptions('options', opts));
+  }
+}
