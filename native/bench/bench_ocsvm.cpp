@@ -1,7 +1,8 @@
 // Fit time of the one-class SVM solver with the reference RBF kernel source.
 //
 //   bench_ocsvm --m 5000 --d 512 [--data X.f32] [--gamma G | --gamma scale] [--nu 0.5]
-//               [--tol 1e-3] [--cache-mb 1024] [--threads 0] [--no-shrinking] [--lazy] [--row-batch 16]
+//               [--tol 1e-3] [--cache-mb 1024] [--threads 0] [--no-shrinking] [--lazy]
+//               [--row-batch 16]
 //               [--source reference|fast]
 //
 // --data: raw little-endian float32, m x d row-major (bench/ocsvm_sklearn.py writes it so both
@@ -183,15 +184,18 @@ int main(int argc, char** argv) {
     double fit = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int64_t nsv = 0;
     for (double a : r.alpha) nsv += a > 0;
+    auto flag = [](bool b) { return b ? "true" : "false"; };
     std::printf(
-        "{\"source\":\"%s\",\"m\":%lld,\"d\":%lld,\"gamma\":%.17g,\"nu\":%g,\"tol\":%g,\"cache_mb\":%g,"
-        "\"shrinking\":%s,\"precompute\":%s,\"row_batch\":%d,\"iterations\":%lld,\"converged\":%s,\"objective\":%.17g,\"rho\":%.17g,"
+        "{\"source\":\"%s\",\"m\":%lld,\"d\":%lld,\"gamma\":%.17g,\"nu\":%g,\"tol\":%g,"
+        "\"cache_mb\":%g,\"shrinking\":%s,\"precompute\":%s,\"row_batch\":%d,"
+        "\"iterations\":%lld,\"converged\":%s,\"objective\":%.17g,\"rho\":%.17g,"
         "\"n_support\":%lld,\"fit_s\":%.4f,\"kernel_s\":%.4f,\"solver_only_s\":%.4f,"
         "\"kernel_rows\":%lld,\"full_matrix\":%s,\"packed_matrix\":%s,\"peak_rss_mb\":%.1f}\n",
         source.c_str(), (long long)m, (long long)d, gamma, opt.nu, opt.tol, opt.cacheMb,
-        opt.shrinking ? "true" : "false", opt.precompute ? "true" : "false", opt.rowBatch, (long long)r.iterations, r.converged ? "true" : "false",
-        r.objective, r.rho, (long long)nsv, fit, r.kernelSeconds, fit - r.kernelSeconds,
-        (long long)r.kernelRowsComputed, r.fullMatrix ? "true" : "false", r.packedMatrix ? "true" : "false", peakRssMb());
+        flag(opt.shrinking), flag(opt.precompute), opt.rowBatch, (long long)r.iterations,
+        flag(r.converged), r.objective, r.rho, (long long)nsv, fit, r.kernelSeconds,
+        fit - r.kernelSeconds, (long long)r.kernelRowsComputed, flag(r.fullMatrix),
+        flag(r.packedMatrix), peakRssMb());
   } catch (const oneclass::Error& e) {
     std::fprintf(stderr, "%s: %s\n", e.codeName(), e.what());
     return 1;

@@ -322,13 +322,13 @@ class CpuBackend final : public Backend {
   }
 
   void kernelRows(const PointSet& refBase, const float* x, int64_t n, double gamma, float* out,
-                  const ExecOptions& exec) override {
+                  const ExecOptions& exec, int64_t cols) override {
     const CpuPointSet& ref = asCpu(refBase);
     const int threads = resolveThreads(exec.threads);
     forEachSuperblock(ref, x, n, threads, [&](const float* a, const float* xnorm, int64_t count, int64_t offset) {
       KernelRowsEpilogue epi{xnorm, ref.sqnorm.data(), static_cast<float>(gamma), out + offset * ref.rows(),
                              ref.rows()};
-      runDotEngine(ref.packed, a, count, epi, threads);
+      runDotEngine(ref.packed, a, count, epi, threads, cols);
     });
   }
 

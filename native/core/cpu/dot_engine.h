@@ -86,24 +86,27 @@ inline void microKernel(const T* __restrict a, const T* __restrict b, int64_t de
 //   void finish();                            // after all tiles, on the calling thread
 // Each (row, chunk) pair is owned by exactly one work item, so per-(chunk,row) state needs no
 // locking. Work is split over row blocks and, when rows are few, over column chunks too.
+// maxCols >= 0 limits the reference rows to the first maxCols.
 template <typename T, typename Epilogue>
-void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi, int threads) {
+void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi, int threads, int64_t maxCols = -1) {
   constexpr int NR = PackedPanels<T>::kPanelRows, MR = kMicroRows;
   const int64_t depth = b.depth;
+  const int64_t refRows = maxCols < 0 ? b.rows : std::min(b.rows, maxCols);
+  const int64_t panels = (refRows + NR - 1) / NR;
   threads = std::max(1, threads);
   // A row block of about 256 KB stays in L2 while every panel of the reference streams past it.
   int64_t blockRows = (256 * 1024) / std::max<int64_t>(1, depth * static_cast<int64_t>(sizeof(T)));
   blockRows = std::clamp<int64_t>(blockRows / MR * MR, MR, 32 * MR);
   const int64_t rowBlocks = (n + blockRows - 1) / blockRows;
   int64_t chunks = 1;
-  if (rowBlocks < 2 * threads) chunks = std::min<int64_t>(b.panels, (2 * threads + rowBlocks - 1) / rowBlocks);
+  if (rowBlocks < 2 * threads) chunks = std::min<int64_t>(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
   chunks = std::max<int64_t>(1, chunks);
   epi.begin(n, static_cast<int>(chunks));
   parallelFor(rowBlocks * chunks, threads, [&](int64_t item, int) {
     const int64_t rb = item / chunks, chunk = item % chunks;
     const int64_t row0 = rb * blockRows, rowEnd = std::min(n, row0 + blockRows);
     const int64_t strips = (rowEnd - row0 + MR - 1) / MR;
-    const int64_t p0 = b.panels * chunk / chunks, p1 = b.panels * (chunk + 1) / chunks;
+    const int64_t p0 = panels * chunk / chunks, p1 = panels * (chunk + 1) / chunks;
     thread_local std::vector<T> packed;
     thread_local std::vector<T> tile;
     packed.assign(static_cast<size_t>(strips * depth * MR), T(0));
@@ -119,7 +122,7 @@ void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi
     }
     for (int64_t p = p0; p < p1; ++p) {
       const T* panel = b.panel(p);
-      const int cols = static_cast<int>(std::min<int64_t>(NR, b.rows - p * NR));
+      const int cols = static_cast<int>(std::min<int64_t>(NR, refRows - p * NR));
       for (int64_t s = 0; s < strips; ++s) {
         microKernel<T>(packed.data() + s * depth * MR, panel, depth, tile.data());
         const int rows = static_cast<int>(std::min<int64_t>(MR, rowEnd - row0 - s * MR));

@@ -83,6 +83,7 @@ class RowCache {
     // Not value-initialized: pages of an on-demand cache become resident only when used.
     storage_.reset(new float[size_t(capacity_) * size_t(l)]);
     std::vector<int64_t> rows(kRowBatch);
+    if (full_ && precomputeLowerBlocks(storage_.get(), l)) return;
     if (full_) {
       for (int64_t start = 0; start < l; start += kRowBatch) {
         int count = int(std::min<int64_t>(kRowBatch, l - start));
@@ -198,6 +199,31 @@ class RowCache {
       out[j] = p[off];
       off += size_t(j) + 1;
     }
+  }
+
+  // Whole matrix from the source's bulk lower-triangle path (blocks of rows, each against the
+  // columns up to its end), mirrored into the upper triangle. False when the source has none.
+  bool precomputeLowerBlocks(float* out, int64_t l) {
+    // About eight blocks, so the skipped upper triangle is most of the half the mirror fills;
+    // at most 64 MB of values per call.
+    const int64_t block = std::max<int64_t>(
+        kRowBatch, std::min<int64_t>((l + 7) / 8, (int64_t{64} << 20) / (l * int64_t(sizeof(float)))));
+    for (int64_t start = 0; start < l; start += block) {
+      const int64_t end = std::min(l, start + block);
+      auto t0 = Clock::now();
+      const bool supported = source_.computeLowerBlock(start, end, out + size_t(start) * size_t(l));
+      kernelSeconds_ += secondsSince(t0);
+      if (!supported) return false;
+      rowsComputed_ += end - start;
+    }
+    // Mirror in tiles so both the rows read and the rows written stay in cache.
+    constexpr int64_t T = 64;
+    for (int64_t i0 = 0; i0 < l; i0 += T)
+      for (int64_t j0 = i0; j0 < l; j0 += T)
+        for (int64_t i = i0; i < std::min(l, i0 + T); ++i)
+          for (int64_t j = std::max(j0, i + 1); j < std::min(l, j0 + T); ++j)
+            out[size_t(i) * size_t(l) + size_t(j)] = out[size_t(j) * size_t(l) + size_t(i)];
+    return true;
   }
 
   void compute(const int64_t* rows, int count, float* out) {

@@ -243,7 +243,7 @@ class CudaBackend final : public Backend {
   }
 
   void kernelRows(const PointSet& refBase, const float* x, int64_t n, double gamma, float* out,
-                  const ExecOptions&) override {
+                  const ExecOptions&, int64_t) override {
     const CudaPointSet& ref = asCuda(refBase);
     Stream stream;
     forEachSuperblock(ref, x, n, stream, [&](DotProblem p, DeviceQueries&, int64_t count, int64_t offset) {

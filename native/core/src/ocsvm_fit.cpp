@@ -15,4 +15,10 @@ void BackendKernelSource::computeRows(const int64_t* rows, int count, float* out
   backend_.kernelRows(set_, gathered_.data(), count, gamma_, out, exec_);
 }
 
+bool BackendKernelSource::computeLowerBlock(int64_t row0, int64_t row1, float* out) {
+  // The training rows are contiguous: rows [row0, row1) against the first row1 columns.
+  backend_.kernelRows(set_, raw_ + row0 * set_.cols(), row1 - row0, gamma_, out, exec_, row1);
+  return true;
+}
+
 }  // namespace oneclass::ocsvm

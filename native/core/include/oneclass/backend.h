@@ -76,9 +76,10 @@ class Backend {
                                  double* out, const ExecOptions& exec) = 0;
 
   // out[i * m + j] = exp(-gamma * |T(x_i) - y_j|^2) for a block of query rows (kernel rows of
-  // the OC-SVM solver). The caller bounds n so the n * m block stays small.
+  // the OC-SVM solver), for the reference rows j < cols (cols < 0: all m); the row stride of
+  // out stays m. The caller bounds n so the n * m block stays small.
   virtual void kernelRows(const PointSet& ref, const float* x, int64_t n, double gamma, float* out,
-                          const ExecOptions& exec) = 0;
+                          const ExecOptions& exec, int64_t cols = -1) = 0;
 
   // Applies a heatmap plan to `batch` grids (plan.inHeight x plan.inWidth each), writing
   // batch x outHeight x outWidth floats.

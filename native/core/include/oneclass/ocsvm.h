@@ -17,8 +17,9 @@
 namespace oneclass {
 namespace ocsvm {
 
-// Supplies rows of the l x l kernel matrix. computeRows may be called with up to a few hundred
-// rows at a time and is expected to parallelize internally; it is never called concurrently.
+// Supplies rows of the l x l kernel matrix. computeRows is called with 1 to max(64, rowBatch)
+// rows at a time (64 in bulk phases, up to rowBatch on cache misses, 1 when the cache is full)
+// and is expected to parallelize internally; the solver never calls it concurrently.
 struct KernelRowSource {
   virtual ~KernelRowSource() = default;
   // l, the number of training points.
@@ -27,6 +28,16 @@ struct KernelRowSource {
   virtual void computeRows(const int64_t* rows, int count, float* out) = 0;
   // K(x_i, x_i); 1 for the RBF kernel.
   virtual double diag(int64_t i) const = 0;
+  // Optional bulk path for precomputing: writes K(x_i, x_j) for rows [row0, row1) and columns
+  // [0, row1) into out[(i - row0) * l + j] (at least the lower triangle j <= i; values beyond
+  // i may be left unwritten). Returns false when the source has no such path, and the solver
+  // then calls computeRows. A GEMM-based source computes half the matrix this way.
+  virtual bool computeLowerBlock(int64_t row0, int64_t row1, float* out) {
+    (void)row0;
+    (void)row1;
+    (void)out;
+    return false;
+  }
 };
 
 struct SolverOptions {

@@ -17,6 +17,7 @@ class BackendKernelSource final : public KernelRowSource {
   int64_t size() const override { return set_.rows(); }
   void computeRows(const int64_t* rows, int count, float* out) override;
   double diag(int64_t) const override { return 1.0; }
+  bool computeLowerBlock(int64_t row0, int64_t row1, float* out) override;
 
  private:
   Backend& backend_;
