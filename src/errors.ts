@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ERR_NOT_FITTED'
   | 'ERR_BACKEND_UNAVAILABLE'
   | 'ERR_MODEL_FORMAT'
+  | 'ERR_IMAGE_DECODE'
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_NUMERICAL'
   | 'ERR_CUDA'

@@ -27,7 +27,7 @@ describe('serialization', () => {
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
     expect(header.a).toEqual({ dtype: 'F32', shape: [3], data_offsets: [0, 12] });
     expect((8 + headerLength) % 8).toBe(0);
-    expect(Array.from(decodeSafetensors(bytes).tensors.a.data)).toEqual([1, 2, 3]);
+    expect(Array.from(decodeSafetensors(bytes).tensors.a.data as Float32Array)).toEqual([1, 2, 3]);
   });
 
   it('wrong kind, newer versions and truncation are refused with ERR_MODEL_FORMAT', async () => {

@@ -1,0 +1,129 @@
+/**
+ * The manifest JSON written by python-export/export.py beside each .onnx file, and its validation.
+ * Only the fields the encoder relies on are validated; "training" and "metrics" are kept as
+ * written for provenance.
+ */
+import { readFile } from 'node:fs/promises';
+
+import { ModelFormatError } from './errors.js';
+import { RESIZE_METHOD } from './resize.js';
+import type { EncoderOutput } from './types.js';
+
+export const MANIFEST_FORMAT = 'oneclass-encoder';
+export const MANIFEST_VERSION = 1;
+
+export interface EncoderManifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly version: number;
+  /** File name of the ONNX model, relative to the manifest's folder. */
+  readonly model: string;
+  readonly architecture: Readonly<Record<string, unknown>>;
+  readonly input: {
+    readonly name: string;
+    readonly layout: 'NCHW';
+    readonly dtype: 'float32';
+    readonly channels: 1 | 3;
+    readonly height: number;
+    readonly width: number;
+    readonly colorSpace: 'rgb' | 'gray';
+  };
+  readonly preprocess: {
+    readonly resize: { readonly method: typeof RESIZE_METHOD; readonly height: number; readonly width: number };
+    readonly scale: '1/255';
+    readonly mean: readonly number[];
+    readonly std: readonly number[];
+    readonly patchFrom?: { readonly resize: { readonly height: number; readonly width: number } };
+  };
+  readonly outputs: readonly { readonly name: EncoderOutput; readonly size: number; readonly description?: string }[];
+  readonly training?: Readonly<Record<string, unknown>>;
+  readonly metrics?: Readonly<Record<string, unknown>>;
+}
+
+function fail(file: string, field: string, expected: string, received: unknown): never {
+  throw new ModelFormatError(
+    `Invalid encoder manifest ${file}: expected ${expected} for ${field} but received ${JSON.stringify(received)}`,
+    { file },
+  );
+}
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** Validates a parsed manifest; `file` is used in error messages. */
+export function validateManifest(value: unknown, file: string): EncoderManifest {
+  const m = obj(value) ?? fail(file, 'the manifest', 'a JSON object', value);
+  if (m.format !== MANIFEST_FORMAT) fail(file, 'format', `'${MANIFEST_FORMAT}'`, m.format);
+  if (m.version !== MANIFEST_VERSION) fail(file, 'version', String(MANIFEST_VERSION), m.version);
+  if (typeof m.model !== 'string' || m.model.length === 0) fail(file, 'model', 'a file name', m.model);
+
+  const input = obj(m.input) ?? fail(file, 'input', 'an object', m.input);
+  if (typeof input.name !== 'string') fail(file, 'input.name', 'a string', input.name);
+  if (input.layout !== 'NCHW') fail(file, 'input.layout', "'NCHW'", input.layout);
+  if (input.dtype !== 'float32') fail(file, 'input.dtype', "'float32'", input.dtype);
+  if (input.channels !== 1 && input.channels !== 3) fail(file, 'input.channels', '1 or 3', input.channels);
+  if (!isPositiveInt(input.height)) fail(file, 'input.height', 'a positive integer', input.height);
+  if (!isPositiveInt(input.width)) fail(file, 'input.width', 'a positive integer', input.width);
+  const expectedSpace = input.channels === 3 ? 'rgb' : 'gray';
+  if (input.colorSpace !== expectedSpace) fail(file, 'input.colorSpace', `'${expectedSpace}'`, input.colorSpace);
+
+  const pre = obj(m.preprocess) ?? fail(file, 'preprocess', 'an object', m.preprocess);
+  const resize = obj(pre.resize) ?? fail(file, 'preprocess.resize', 'an object', pre.resize);
+  if (resize.method !== RESIZE_METHOD) fail(file, 'preprocess.resize.method', `'${RESIZE_METHOD}'`, resize.method);
+  if (resize.height !== input.height || resize.width !== input.width) {
+    fail(file, 'preprocess.resize', `height/width equal to input (${input.height}x${input.width})`, resize);
+  }
+  if (pre.scale !== '1/255') fail(file, 'preprocess.scale', "'1/255'", pre.scale);
+  for (const key of ['mean', 'std'] as const) {
+    const arr = pre[key];
+    if (!Array.isArray(arr) || arr.length !== input.channels || !arr.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      fail(file, `preprocess.${key}`, `an array of ${input.channels} finite numbers`, arr);
+    }
+  }
+  if (!(pre.std as number[]).every((v) => v > 0)) fail(file, 'preprocess.std', 'positive numbers', pre.std);
+  if (pre.patchFrom !== undefined) {
+    const from = obj(obj(pre.patchFrom)?.resize);
+    if (!from || !isPositiveInt(from.height) || !isPositiveInt(from.width)) {
+      fail(file, 'preprocess.patchFrom.resize', 'an object with positive integer height and width', pre.patchFrom);
+    }
+  }
+
+  if (!Array.isArray(m.outputs)) fail(file, 'outputs', 'an array', m.outputs);
+  for (const name of ['pooled', 'projection']) {
+    const out = (m.outputs as unknown[]).map(obj).find((o) => o?.name === name);
+    if (!out) fail(file, 'outputs', `an entry named '${name}'`, m.outputs);
+    if (!isPositiveInt(out.size)) fail(file, `outputs['${name}'].size`, 'a positive integer', out.size);
+  }
+  return m as unknown as EncoderManifest;
+}
+
+/** Reads and validates a manifest file; every failure is a ModelFormatError naming the file. */
+export async function readManifest(file: string): Promise<EncoderManifest> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new ModelFormatError(
+      code === 'ENOENT'
+        ? `Encoder manifest not found: ${file} (expected beside the .onnx file, same name with .json)`
+        : `Cannot read encoder manifest ${file}: ${(cause as Error).message}`,
+      { file, cause },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new ModelFormatError(`Encoder manifest ${file} is not valid JSON: ${(cause as Error).message}`, { file, cause });
+  }
+  return validateManifest(parsed, file);
+}
+
+export function outputSize(manifest: EncoderManifest, output: EncoderOutput): number {
+  return manifest.outputs.find((o) => o.name === output)!.size;
+}
