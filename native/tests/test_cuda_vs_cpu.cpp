@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "oneclass/backend.h"
+#include "oneclass/ocsvm_fit.h"
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -68,6 +69,22 @@ int main() {
       double r = toleranceRatio(b, a, kCudaKernelRows.atol, kCudaKernelRows.rtol);
       t.check(r <= 1, "kernelRows" + tag, "ratio " + fmt(r));
     }
+  }
+  // The OC-SVM solver on GPU kernel rows reaches the CPU's optimum.
+  for (int64_t m : {500, 4000}) {
+    const int64_t d = 64;
+    auto x = gaussianMatrix(m, d, 7);
+    RowTransform tr;
+    tr.center.assign(d, 0.0f);
+    auto rc = cpu.prepare(x.data(), m, d, tr), rg = gpu->prepare(x.data(), m, d, tr);
+    ocsvm::SolverOptions opt;
+    opt.nu = 0.3;
+    ocsvm::BackendKernelSource sc(cpu, *rc, x.data(), 1.0 / d, {}), sg(*gpu, *rg, x.data(), 1.0 / d, {});
+    auto a = ocsvm::solveOneClass(sc, opt), b = ocsvm::solveOneClass(sg, opt);
+    const double rel = std::fabs(a.objective - b.objective) / std::fabs(a.objective);
+    t.check(rel < 1e-5 && std::fabs(a.rho - b.rho) < 1e-4 * std::fabs(a.rho) + 1e-6,
+            "ocsvm fit on GPU kernel rows m=" + std::to_string(m),
+            "objective rel. diff " + fmt(rel) + ", rho " + fmt(a.rho) + " vs " + fmt(b.rho));
   }
   for (HeatmapMode mode : {HeatmapMode::Bilinear, HeatmapMode::ReceptiveField}) {
     HeatmapOptions o;
