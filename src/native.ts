@@ -95,6 +95,7 @@ export interface Binding {
     stride: number,
     device: string,
     threads: number,
+    out?: Float32Array,
   ): Promise<{ data: Float32Array; backend: 'cpu' | 'cuda' }>;
   fitGaussian(
     data: Float32Array,

@@ -31,6 +31,16 @@ describe('upsampleHeatmaps matches PyTorch', () => {
     });
   }
 
+  it('writes into a caller-owned output array', async () => {
+    const grids = { data: new Float32Array(2 * 5 * 5).map((_, i) => i), batch: 2, height: 5, width: 5 };
+    const fresh = await upsampleHeatmaps(grids, { height: 20, width: 30 });
+    const out = new Float32Array(2 * 20 * 30).fill(Number.NaN);
+    const reused = await upsampleHeatmaps(grids, { height: 20, width: 30, out });
+    expect(reused.data).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(fresh.data));
+    await expect(upsampleHeatmaps(grids, { height: 20, width: 30, out: new Float32Array(5) })).rejects.toMatchObject({ path: 'options.out' });
+  });
+
   it('keeps the scale of the scores (no per-map normalization)', async () => {
     const grids = new Float32Array(2 * 4 * 4).fill(3);
     grids.fill(7, 16);

@@ -288,7 +288,12 @@ class UpsampleWorker final : public PromiseWorker {
     options_.stride = intArg(info, 9, "stride", 0, 1 << 20);
     device_ = stringArg(info, 10, "device");
     exec_ = execArg(info, 11);
-    auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(batch_ * options_.outHeight * options_.outWidth));
+    const int64_t outSize = batch_ * options_.outHeight * options_.outWidth;
+    // An optional caller-owned output (info[12]) saves allocating and page-faulting a fresh
+    // array per call in high-throughput loops.
+    Napi::Float32Array out = info.Length() > 12 && info[12].IsTypedArray()
+                                 ? typedArrayArg<float>(info, 12, "out", outSize)
+                                 : Napi::Float32Array::New(info.Env(), static_cast<size_t>(outSize));
     out_ = out.Data();
     outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
     Keep(info[0]);

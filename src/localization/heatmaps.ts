@@ -50,9 +50,11 @@ export interface UpsampleOptions {
   stride?: number;
   device?: Device;
   threads?: number;
+  /** Write into this array (batch * height * width values) instead of allocating one; it is returned as `data`. */
+  out?: Float32Array;
 }
 
-const KEYS = ['height', 'width', 'sigma', 'mode', 'patchSize', 'stride', 'device', 'threads'];
+const KEYS = ['height', 'width', 'sigma', 'mode', 'patchSize', 'stride', 'device', 'threads', 'out'];
 
 export async function upsampleHeatmaps(grids: HeatmapBatch, options: UpsampleOptions): Promise<HeatmapBatch & { backend: 'cpu' | 'cuda' }> {
   if (grids === null || typeof grids !== 'object') throw invalidArgumentFor('grids', 'an object { data, batch, height, width }', grids);
@@ -83,8 +85,16 @@ export async function upsampleHeatmaps(grids: HeatmapBatch, options: UpsampleOpt
   expectResultSize('upsampleHeatmaps', batch * height * width);
   const device = expectDevice('options.device', opts.device);
   const threads = expectThreads('options.threads', opts.threads);
+  const out = opts.out;
+  if (out !== undefined) {
+    if (!(out instanceof Float32Array)) throw invalidArgumentFor('options.out', 'Float32Array', out);
+    if (out.length !== batch * height * width) {
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected options.out to hold batch * height * width = ${batch * height * width} values but it holds ${out.length}`, { path: 'options.out' });
+    }
+    if (out.buffer === grids.data.buffer) throw invalidArgumentFor('options.out', 'an array that does not share memory with grids.data', 'the same buffer');
+  }
   const r = await callNative('upsampleHeatmaps', () =>
-    binding().upsample(grids.data, batch, gh, gw, mode, height, width, sigma, patchSize, stride, device, threads),
+    binding().upsample(grids.data, batch, gh, gw, mode, height, width, sigma, patchSize, stride, device, threads, out),
   );
   return { data: r.data, batch, height, width, backend: r.backend };
 }

@@ -23,7 +23,7 @@ struct AccumulateEpilogue {
 void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads) {
   PackedPanels<double> packed = packPanels<double>(a, rows, depth, threads);
   AccumulateEpilogue epi{out, rows};
-  runDotEngine(packed, a, rows, epi, threads);
+  runDotEngine(packed, a, rows, epi, threads, -1, /*lowerOnly=*/true);
 }
 
 }  // namespace oneclass::cpu

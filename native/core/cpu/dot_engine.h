@@ -86,9 +86,11 @@ inline void microKernel(const T* __restrict a, const T* __restrict b, int64_t de
 //   void finish();                            // after all tiles, on the calling thread
 // Each (row, chunk) pair is owned by exactly one work item, so per-(chunk,row) state needs no
 // locking. Work is split over row blocks and, when rows are few, over column chunks too.
-// maxCols >= 0 limits the reference rows to the first maxCols.
+// maxCols >= 0 limits the reference rows to the first maxCols. lowerOnly (for a == b) skips the
+// panels entirely above the diagonal: each row block stops at the panel holding its last row.
 template <typename T, typename Epilogue>
-void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi, int threads, int64_t maxCols = -1) {
+void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi, int threads, int64_t maxCols = -1,
+                  bool lowerOnly = false) {
   constexpr int NR = PackedPanels<T>::kPanelRows, MR = kMicroRows;
   const int64_t depth = b.depth;
   const int64_t refRows = maxCols < 0 ? b.rows : std::min(b.rows, maxCols);
@@ -106,7 +108,8 @@ void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi
     const int64_t rb = item / chunks, chunk = item % chunks;
     const int64_t row0 = rb * blockRows, rowEnd = std::min(n, row0 + blockRows);
     const int64_t strips = (rowEnd - row0 + MR - 1) / MR;
-    const int64_t p0 = panels * chunk / chunks, p1 = panels * (chunk + 1) / chunks;
+    const int64_t rowPanels = lowerOnly ? std::min(panels, (rowEnd + NR - 1) / NR) : panels;
+    const int64_t p0 = rowPanels * chunk / chunks, p1 = rowPanels * (chunk + 1) / chunks;
     thread_local std::vector<T> packed;
     thread_local std::vector<T> tile;
     packed.assign(static_cast<size_t>(strips * depth * MR), T(0));

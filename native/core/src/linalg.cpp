@@ -31,7 +31,8 @@ void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, doubl
     });
     cpu::addGramOfRows(centredT.data(), d, count, covariance, threads);
   }
-  for (int64_t k = 0; k < d * d; ++k) covariance[k] /= static_cast<double>(n);
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = 0; j <= i; ++j) covariance[i * d + j] = covariance[j * d + i] = covariance[i * d + j] / static_cast<double>(n);
 }
 
 double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* mean, const double* covariance) {
