@@ -77,6 +77,21 @@ describe('OneClassSVM bad input and limits', () => {
     expect((await model.decisionFunction(train)).every(Number.isFinite)).toBe(true);
   });
 
+  it('every kernel cache layout reaches the same optimum', async () => {
+    // l = 400: the full matrix needs 0.61 MB, its lower half 0.31 MB.
+    const train = randomMatrix(400, 16, 23);
+    const full = await OneClassSVM.fit(train, { nu: 0.2, cacheMb: 4 });
+    const half = await OneClassSVM.fit(train, { nu: 0.2, cacheMb: 0.45 });
+    const lru = await OneClassSVM.fit(train, { nu: 0.2, cacheMb: 0.05 });
+    expect(full.fitStats?.fullMatrix).toBe(true);
+    expect(half.fitStats?.fullMatrix).toBe(false);
+    for (const other of [half, lru]) {
+      expect(Math.abs(other.objective - full.objective) / full.objective).toBeLessThan(1e-9);
+      expect(other.nSupport).toBe(full.nSupport);
+      expect(other.rho).toBeCloseTo(full.rho, 9);
+    }
+  });
+
   it('round-trips through bytes', async () => {
     const model = await OneClassSVM.fit(x, { nu: 0.2, normalize: true, gamma: 'scale' });
     const restored = await OneClassSVM.fromBytes(model.toBytes());

@@ -94,11 +94,24 @@ class RowCache {
     }
     if (packed_) {
       packedStorage_.reset(new float[size_t(l) * size_t(l + 1) / 2]);
-      std::unique_ptr<float[]> block(new float[size_t(kRowBatch) * size_t(l)]);
-      for (int64_t start = 0; start < l; start += kRowBatch) {
-        int count = int(std::min<int64_t>(kRowBatch, l - start));
-        for (int r = 0; r < count; ++r) rows[r] = start + r;
-        compute(rows.data(), count, block.get());
+      // Rows are computed in blocks as large as the budget left beside the triangle and the
+      // extracted rows allows (at least kRowBatch), through the source's bulk lower-triangle
+      // path when it has one.
+      const double spare = budget - packedBytes - double(capacity_) * rowBytes;
+      const int64_t blockRows = std::clamp<int64_t>(int64_t(spare / rowBytes), kRowBatch, std::max<int64_t>(kRowBatch, (l + 7) / 8));
+      std::unique_ptr<float[]> block(new float[size_t(blockRows) * size_t(l)]);
+      rows.resize(size_t(blockRows));
+      for (int64_t start = 0; start < l; start += blockRows) {
+        int count = int(std::min<int64_t>(blockRows, l - start));
+        auto t0 = Clock::now();
+        if (source_.computeLowerBlock(start, start + count, block.get())) {
+          kernelSeconds_ += secondsSince(t0);
+          rowsComputed_ += count;
+        } else {
+          for (int r = 0; r < count; ++r) rows[r] = start + r;
+          for (int r0 = 0; r0 < count; r0 += kRowBatch)
+            compute(rows.data() + r0, std::min(kRowBatch, count - r0), block.get() + size_t(r0) * size_t(l));
+        }
         for (int r = 0; r < count; ++r) {
           int64_t i = start + r;
           std::memcpy(packedStorage_.get() + triangleOffset(i), block.get() + size_t(r) * size_t(l),
