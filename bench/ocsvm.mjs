@@ -86,6 +86,7 @@ for (const config of values.configs.split(',')) {
   );
 }
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const file = join(root, 'bench', 'results', `ocsvm-${new Date().toISOString().slice(0, 10)}.json`);
+const tag = values.configs.replace(/[^0-9a-zA-Z]+/g, '_');
+const file = join(root, 'bench', 'results', `ocsvm-${new Date().toISOString().slice(0, 10)}-${tag}.json`);
 writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), nu, d: D, results }, null, 2));
 console.log(`wrote ${file}`);
