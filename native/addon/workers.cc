@@ -415,18 +415,35 @@ class ColumnStatsWorker final : public PromiseWorker {
     mean_.assign(static_cast<size_t>(d_), 0.0);
     double total = 0, totalSq = 0;
     const int64_t block = superblockRows(d_);
+    const int threads = defaultThreads();
     std::vector<float> t(static_cast<size_t>(std::min(n_, block) * d_));
+    // Partial sums per fixed block of rows, merged in block order: the result does not depend
+    // on which thread ran which block, so fits are reproducible bit for bit.
+    const int64_t rowsPerItem = 256;
+    const int64_t items = (std::min(n_, block) + rowsPerItem - 1) / rowsPerItem;
+    std::vector<double> colSums(static_cast<size_t>(items * d_)), sq(static_cast<size_t>(items));
     for (int64_t s = 0; s < n_; s += block) {
       const int64_t count = std::min(block, n_ - s);
-      applyTransform(transform_, x_.Data() + s * d_, count, d_, t.data(), nullptr, defaultThreads());
-      for (int64_t i = 0; i < count; ++i)
-        for (int64_t k = 0; k < d_; ++k) {
-          const double v = t[i * d_ + k];
-          mean_[k] += v;
-          total += v;
-          totalSq += v * v;
-        }
+      applyTransform(transform_, x_.Data() + s * d_, count, d_, t.data(), nullptr, threads);
+      const int64_t used = (count + rowsPerItem - 1) / rowsPerItem;
+      parallelFor(used, threads, [&](int64_t item, int) {
+        double* cs = colSums.data() + item * d_;
+        std::fill(cs, cs + d_, 0.0);
+        double q = 0;
+        for (int64_t i = item * rowsPerItem; i < std::min(count, (item + 1) * rowsPerItem); ++i)
+          for (int64_t k = 0; k < d_; ++k) {
+            const double v = t[i * d_ + k];
+            cs[k] += v;
+            q += v * v;
+          }
+        sq[item] = q;
+      });
+      for (int64_t item = 0; item < used; ++item) {
+        totalSq += sq[item];
+        for (int64_t k = 0; k < d_; ++k) mean_[k] += colSums[item * d_ + k];
+      }
     }
+    for (int64_t k = 0; k < d_; ++k) total += mean_[k];
     const double entries = static_cast<double>(n_) * static_cast<double>(d_);
     for (auto& m : mean_) m /= static_cast<double>(n_);
     const double mu = total / entries;
