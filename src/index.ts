@@ -22,3 +22,7 @@ export { NearestNeighbors, METRICS, type Metric, type Neighbors, type NearestNei
 export { upsampleHeatmaps, type HeatmapBatch, type HeatmapMode, type UpsampleOptions } from './localization/heatmaps.js';
 export { encodeSafetensors, decodeSafetensors, tensor, type Tensor, type DType } from './io/safetensors.js';
 export * from './encoder/index.js';
+export * from './pipeline/index.js';
+export * from './eval/index.js';
+export * from './datasets/index.js';
+export { runCli, parseCommandLine, COMMANDS, CliUsageError, EXIT, exitCodeFor, type ParsedCommandLine } from './cli/index.js';

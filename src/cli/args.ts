@@ -1,0 +1,249 @@
+/**
+ * The CLI's command table and argument parser (node:util parseArgs, no dependency). Exported so
+ * tests can parse command lines without spawning a process. Each option carries its help text;
+ * `oneclass <command> --help` is generated from this table.
+ */
+import { parseArgs } from 'node:util';
+
+export class CliUsageError extends Error {
+  readonly code = 'ERR_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliUsageError';
+  }
+}
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  default?: string | boolean;
+  help: string;
+  /** Shown as the value's name in help, e.g. FILE. */
+  arg?: string;
+}
+
+const COMMON: Record<string, OptionSpec> = {
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress bars or summaries (errors still go to stderr)' },
+  json: { type: 'boolean', help: 'machine-readable JSON on stdout' },
+  device: { type: 'string', arg: 'auto|cpu|cuda', help: "where detectors and the encoder run (default 'auto')" },
+  threads: { type: 'string', arg: 'N', help: 'CPU threads (default: all cores)' },
+};
+
+const DETECTOR: Record<string, OptionSpec> = {
+  detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'kde', help: 'stage-2 detector' },
+  nu: { type: 'string', arg: 'NU', help: 'OC-SVM nu in (0, 1] (default 0.1)' },
+  gamma: { type: 'string', arg: 'G|scale|auto', help: "OC-SVM RBF gamma (default 'scale')" },
+  bandwidth: { type: 'string', arg: 'H|droc|scott|silverman', help: "KDE bandwidth (default 'droc')" },
+  metric: { type: 'string', arg: 'cosine|euclidean', help: "k-NN metric (default 'cosine')" },
+  k: { type: 'string', arg: 'N', help: 'k-NN neighbours averaged (default 1)' },
+  shrinkage: { type: 'string', arg: 'ledoit-wolf|none|C', help: "GDE covariance shrinkage (default 'ledoit-wolf')" },
+  output: { type: 'string', arg: 'pooled|projection', help: "encoder output used (default 'pooled')" },
+  localize: { type: 'boolean', help: 'also fit patch detectors for heatmaps' },
+  'per-position': { type: 'boolean', help: 'one patch detector per patch position (default: one shared)' },
+  'patch-size': { type: 'string', arg: 'PX', help: 'patch side in the resized image' },
+  stride: { type: 'string', arg: 'PX', help: 'patch stride in the resized image' },
+  resize: { type: 'string', arg: 'PX', help: 'square size the image is resized to before cutting patches' },
+  sigma: { type: 'string', arg: 'PX', help: 'Gaussian spread of each patch score (default patch-size/4)' },
+  'image-score': { type: 'string', arg: 'image|heatmap-max', help: "image score: image-level detector (default) or the heatmap's maximum" },
+  holdout: { type: 'string', arg: 'F', help: 'fraction of training images held out for thresholds (default 0.2)' },
+  quantile: { type: 'string', arg: 'Q', help: 'threshold = this quantile of held-out normal scores (default 0.99)' },
+  seed: { type: 'string', arg: 'N', help: 'seed for the held-out split and subsampling (default 0)' },
+  'batch-size': { type: 'string', arg: 'N', help: 'images per batch' },
+};
+
+const DATASET: Record<string, OptionSpec> = {
+  dataset: { type: 'string', arg: 'mvtec|cifar10|fashion-mnist', help: 'dataset layout of --data' },
+  data: { type: 'string', arg: 'DIR', help: 'dataset folder (MVTec root, or the folder of train.bin/test.bin or the IDX files)' },
+  'normal-class': { type: 'string', arg: 'N', help: 'CIFAR-10 / Fashion-MNIST class used as normal (default 0)' },
+  'train-limit': { type: 'string', arg: 'N', help: 'use at most N training images (stratified, seeded)' },
+  'test-limit': { type: 'string', arg: 'N', help: 'use at most N test images (stratified, seeded)' },
+  channels: { type: 'string', arg: '1|3', help: 'Fashion-MNIST: 3 repeats the gray plane for RGB encoders (default 1)' },
+};
+
+const INPUT: Record<string, OptionSpec> = {
+  'skip-unreadable': { type: 'boolean', help: 'skip images that cannot be decoded (listed in a warning) instead of failing' },
+  'allow-resize': { type: 'boolean', help: 'accept images whose size differs from the (fixed) training size' },
+};
+
+export interface CommandSpec {
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  positionals: boolean;
+}
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  fit: {
+    summary: 'fit a detector on normal images and write one model file',
+    usage: 'oneclass fit --encoder MODEL.onnx (--train DIR | --dataset KIND --data DIR) --out MODEL.oneclass [options]',
+    positionals: false,
+    options: {
+      encoder: { type: 'string', arg: 'FILE', help: 'ONNX encoder (its manifest .json beside it)' },
+      train: { type: 'string', arg: 'DIR', help: 'folder of normal training images' },
+      out: { type: 'string', short: 'o', arg: 'FILE', help: 'model file to write (atomically)' },
+      'reference-encoder': { type: 'boolean', help: 'store only the encoder path + sha256 instead of embedding it' },
+      ...DETECTOR,
+      ...DATASET,
+      'skip-unreadable': INPUT['skip-unreadable'],
+      ...COMMON,
+    },
+  },
+  score: {
+    summary: 'score images with a model (CSV or JSON)',
+    usage: 'oneclass score --model MODEL.oneclass [--out FILE.csv|.json] IMAGE_OR_DIR...',
+    positionals: true,
+    options: {
+      model: { type: 'string', short: 'm', arg: 'FILE', help: 'model file from `oneclass fit`' },
+      out: { type: 'string', short: 'o', arg: 'FILE', help: 'write here (format from the extension) instead of stdout' },
+      format: { type: 'string', arg: 'csv|json', help: 'output format (default csv, or from --out)' },
+      'batch-size': DETECTOR['batch-size'],
+      ...INPUT,
+      ...COMMON,
+    },
+  },
+  localize: {
+    summary: 'write heatmap PNGs and colour overlays for images',
+    usage: 'oneclass localize --model MODEL.oneclass --out-dir DIR IMAGE_OR_DIR...',
+    positionals: true,
+    options: {
+      model: { type: 'string', short: 'm', arg: 'FILE', help: 'model file fitted with --localize' },
+      'out-dir': { type: 'string', short: 'o', arg: 'DIR', help: 'folder for <name>_heatmap.png, <name>_overlay.png and scores.csv' },
+      alpha: { type: 'string', arg: 'A', help: 'overlay opacity of the colour map, 0 to 1 (default 0.5)' },
+      'batch-size': DETECTOR['batch-size'],
+      ...INPUT,
+      ...COMMON,
+    },
+  },
+  eval: {
+    summary: 'evaluate on a labelled dataset: image AUROC, F1-max, pixel AUROC, AUPRO',
+    usage: 'oneclass eval (--model MODEL.oneclass | --encoder MODEL.onnx [detector options]) --dataset KIND --data DIR [options]',
+    positionals: false,
+    options: {
+      model: { type: 'string', short: 'm', arg: 'FILE', help: 'a fitted model (evaluated on the test split)' },
+      encoder: { type: 'string', arg: 'FILE', help: 'or an encoder: fit on the training split first' },
+      pixel: { type: 'boolean', help: 'pixel-level metrics (MVTec layout; needs localization)' },
+      'save-scores': { type: 'string', arg: 'FILE', help: 'also write per-image scores and labels as JSON' },
+      ...DETECTOR,
+      ...DATASET,
+      ...INPUT,
+      ...COMMON,
+    },
+  },
+  bench: {
+    summary: 'latency percentiles and throughput per stage (decode, encode, detect, heatmaps)',
+    usage: 'oneclass bench --model MODEL.oneclass IMAGE_OR_DIR... [--repeat N]',
+    positionals: true,
+    options: {
+      model: { type: 'string', short: 'm', arg: 'FILE', help: 'model file' },
+      repeat: { type: 'string', arg: 'N', help: 'passes over the images (default 3)' },
+      'batch-size': DETECTOR['batch-size'],
+      ...INPUT,
+      ...COMMON,
+    },
+  },
+  info: {
+    summary: 'backends, devices, and why CUDA is or is not used',
+    usage: 'oneclass info [--json]',
+    positionals: false,
+    options: { ...COMMON },
+  },
+  demo: {
+    summary: 'fit on the bundled magnetic-tile images, score held-back ones, write overlays',
+    usage: 'oneclass demo [--out-dir DIR]',
+    positionals: false,
+    options: {
+      'out-dir': { type: 'string', short: 'o', arg: 'DIR', help: "where to write the model and overlays (default './oneclass-demo')" },
+      encoder: { type: 'string', arg: 'FILE', help: 'encoder to use (default: the magnetic-tile encoder in models/)' },
+      detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'knn', help: 'stage-2 detector' },
+      ...COMMON,
+    },
+  },
+};
+
+export interface ParsedCommandLine {
+  command: string;
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  /** Set when --help was asked for (or no command): print it and exit 0. */
+  help?: string;
+}
+
+export function mainHelp(): string {
+  const lines = ['Usage: oneclass <command> [options]', '', 'Commands:'];
+  for (const [name, spec] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${spec.summary}`);
+  lines.push('', "Run 'oneclass <command> --help' for a command's options.", 'Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 bad model file, 5 backend unavailable, 6 numerical, 130 interrupted.');
+  return lines.join('\n');
+}
+
+export function commandHelp(name: string): string {
+  const spec = COMMANDS[name];
+  const lines = [`oneclass ${name}: ${spec.summary}`, '', `Usage: ${spec.usage}`, '', 'Options:'];
+  for (const [opt, o] of Object.entries(spec.options)) {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${opt}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;
+    lines.push(`  ${flag.padEnd(38)} ${o.help}${o.default !== undefined ? ` (default ${String(o.default)})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    return { command: 'help', values: {}, positionals: [], help: mainHelp() };
+  }
+  if (command === '--version' || command === '-v') return { command: 'version', values: {}, positionals: [] };
+  const spec = COMMANDS[command];
+  if (!spec) throw new CliUsageError(`Unknown command '${command}'. Commands: ${Object.keys(COMMANDS).join(', ')}`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: Object.fromEntries(
+        // parseArgs rejects keys that are present but undefined: copy only the ones set.
+        Object.entries(spec.options).map(([k, o]) => [
+          k,
+          Object.fromEntries(Object.entries({ type: o.type, short: o.short, multiple: o.multiple, default: o.default }).filter(([, v]) => v !== undefined)),
+        ]),
+      ) as never,
+      allowPositionals: spec.positionals,
+      strict: true,
+    });
+  } catch (cause) {
+    throw new CliUsageError(`${(cause as Error).message.replace(/\. To specify a positional.*$/s, '')} (see 'oneclass ${command} --help')`);
+  }
+  const values = parsed.values as ParsedCommandLine['values'];
+  if (values.help) return { command, values, positionals: parsed.positionals, help: commandHelp(command) };
+  return { command, values, positionals: parsed.positionals };
+}
+
+/** Typed accessors that turn bad option values into usage errors naming the option. */
+export function str(values: ParsedCommandLine['values'], name: string, required: true): string;
+export function str(values: ParsedCommandLine['values'], name: string, required?: false): string | undefined;
+export function str(values: ParsedCommandLine['values'], name: string, required = false): string | undefined {
+  const v = values[name];
+  if (v === undefined || v === '') {
+    if (required) throw new CliUsageError(`Missing required option --${name}`);
+    return undefined;
+  }
+  return v as string;
+}
+
+export function num(values: ParsedCommandLine['values'], name: string, check: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+  const v = str(values, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  const { integer = false, min = -Infinity, max = Infinity } = check;
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    const what = `${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}`;
+    throw new CliUsageError(`Expected ${what} for --${name} but received '${v}'`);
+  }
+  return n;
+}
+
+export function choice<T extends string>(values: ParsedCommandLine['values'], name: string, choices: readonly T[]): T | undefined {
+  const v = str(values, name);
+  if (v === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(v)) throw new CliUsageError(`Expected one of ${choices.join(', ')} for --${name} but received '${v}'`);
+  return v as T;
+}

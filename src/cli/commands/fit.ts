@@ -1,0 +1,63 @@
+/** `oneclass fit`: fit on normal images, write one model file atomically (an existing file is replaced only on success). */
+import { type DatasetKind, DATASET_KINDS, openDataset } from '../../datasets/index.js';
+import { Detector, type PipelineImage } from '../../pipeline/detector.js';
+import { choice, CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
+import { collectImages, fitOptions, reportSkipped } from '../common.js';
+import type { CliContext } from '../context.js';
+
+/** Training images from --train DIR or --dataset/--data (the dataset's training split). */
+export async function trainingImages(values: ParsedCommandLine['values']): Promise<{ images: PipelineImage[]; description: string }> {
+  const train = str(values, 'train');
+  const kind = choice(values, 'dataset', DATASET_KINDS);
+  if (train && kind) throw new CliUsageError('Give either --train or --dataset/--data, not both');
+  if (train) {
+    const images = await collectImages([train], '--train');
+    return { images, description: `${images.length} images from ${train}` };
+  }
+  if (!kind) throw new CliUsageError('Missing training images: give --train DIR or --dataset KIND --data DIR');
+  const split = await openDataset(datasetSpec(values, kind));
+  return { images: split.train, description: split.description };
+}
+
+export function datasetSpec(values: ParsedCommandLine['values'], kind: DatasetKind) {
+  return {
+    kind,
+    root: str(values, 'data', true),
+    normalClass: num(values, 'normal-class', { integer: true, min: 0, max: 9 }),
+    trainLimit: num(values, 'train-limit', { integer: true, min: 1 }),
+    testLimit: num(values, 'test-limit', { integer: true, min: 1 }),
+    seed: num(values, 'seed', { integer: true, min: 0 }),
+    channels: num(values, 'channels', { integer: true, min: 1, max: 3 }) as 1 | 3 | undefined,
+  };
+}
+
+export async function fitCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
+  const { values } = args;
+  const encoder = str(values, 'encoder', true);
+  const out = str(values, 'out', true);
+  const options = fitOptions(values, ctx);
+  const { images, description } = await trainingImages(values);
+  ctx.info(`fitting ${options.detector.kind} on ${description}`);
+  const started = Date.now();
+  const det = await Detector.fit({ ...options, encoder, images, embedEncoder: values['reference-encoder'] !== true });
+  try {
+    await det.save(out);
+    const c = det.config;
+    if (c.training.skipped.length > 0) reportSkipped(ctx, c.training.skipped.map((id, index) => ({ id, index, reason: 'unreadable' })));
+    const summary = {
+      model: out,
+      images: c.training.images,
+      heldOut: c.training.heldOut,
+      skipped: c.training.skipped,
+      detector: c.detector,
+      threshold: c.image.threshold,
+      localization: c.localization ? c.localization.geometry : null,
+      seconds: (Date.now() - started) / 1000,
+    };
+    if (ctx.json) ctx.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    else ctx.info(`wrote ${out} (${c.training.images} images, ${c.training.heldOut} held out for the threshold, ${summary.seconds.toFixed(1)} s)`);
+    return 0;
+  } finally {
+    await det.release();
+  }
+}

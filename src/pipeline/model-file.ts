@@ -1,0 +1,193 @@
+/**
+ * The pipeline's model file: ONE safetensors file with everything needed to score.
+ *
+ *   tensors   encoder.onnx          U8   the ONNX encoder (absent when only referenced)
+ *             detector.image        U8   the image-level detector's own safetensors bytes
+ *             detector.patch.<p>    U8   patch detectors (one, or one per patch position)
+ *   metadata  format   'oneclass/pipeline'
+ *             version  layout version (a newer one is refused with a clear message)
+ *             config   JSON: encoder manifest (preprocessing) + sha256, detector kind/options,
+ *                      calibration (normalization and thresholds), localization geometry,
+ *                      expected input, versions, training summary
+ *             sha256   of config + every tensor's bytes: any flipped byte -> ERR_MODEL_FORMAT
+ *
+ * Reading validates every size and offset (decodeSafetensors), then the checksum, then every
+ * config field it uses, before any detector or ONNX session is built.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+
+import { type EncoderManifest, type EncoderOutput, validateManifest } from '../encoder/index.js';
+import { OneclassError } from '../errors.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor, tensor } from '../io/safetensors.js';
+import { type Calibration, checkCalibration } from './calibration.js';
+import type { PatchGeometry } from './features.js';
+import type { ExpectedInput } from './images.js';
+
+export const PIPELINE_FORMAT = 'oneclass/pipeline';
+export const PIPELINE_VERSION = 1;
+/** Refuse to read model files larger than this (a hostile size must not become a huge allocation). */
+export const MAX_MODEL_FILE_BYTES = 2 ** 31;
+
+/** Largest image side (encoder input, localization resize) a model file may ask for. */
+const MAX_SIDE = 4096;
+
+export type ImageScoreMode = 'image' | 'heatmap-max';
+
+export interface PipelineConfig {
+  versions: { oneclass: string; layout: number; node: string };
+  encoder: {
+    /** File name of the ONNX model when it was fitted (also the name used when unpacking it). */
+    file: string;
+    sha256: string;
+    embedded: boolean;
+    /** Where the referenced encoder lives (absolute path at fit time); only when not embedded. */
+    path?: string;
+    manifest: EncoderManifest;
+    output: EncoderOutput;
+  };
+  detector: { kind: string; options: Record<string, unknown> };
+  imageScore: ImageScoreMode;
+  image: Calibration;
+  localization: null | {
+    geometry: PatchGeometry;
+    perPosition: boolean;
+    sigma: number;
+    detector: { kind: string; options: Record<string, unknown> };
+    calibration: Calibration;
+  };
+  input: ExpectedInput;
+  training: { images: number; heldOut: number; skipped: string[]; fittedAt: string };
+}
+
+export interface ModelParts {
+  config: PipelineConfig;
+  encoderBytes: Uint8Array | null;
+  imageDetector: Uint8Array;
+  patchDetectors: Uint8Array[];
+}
+
+export function packageVersion(): string {
+  try {
+    // src/pipeline and dist/pipeline are both two levels below the package root.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function checksum(config: string, tensors: Record<string, Tensor>): string {
+  const hash = createHash('sha256').update(config);
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name];
+    hash.update(name).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function encodeModelFile(parts: ModelParts): Uint8Array {
+  const tensors: Record<string, Tensor> = {};
+  if (parts.encoderBytes) tensors['encoder.onnx'] = tensor(parts.encoderBytes);
+  tensors['detector.image'] = tensor(parts.imageDetector);
+  parts.patchDetectors.forEach((b, p) => (tensors[`detector.patch.${p}`] = tensor(b)));
+  const config = JSON.stringify(parts.config);
+  return encodeSafetensors(tensors, { format: PIPELINE_FORMAT, version: String(PIPELINE_VERSION), config, sha256: checksum(config, tensors) });
+}
+
+function bad(source: string, why: string): OneclassError {
+  return new OneclassError('ERR_MODEL_FORMAT', `${source} is not a usable oneclass model: ${why}`, { path: source });
+}
+
+export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): ModelParts {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  if (metadata.format !== PIPELINE_FORMAT) {
+    throw bad(source, `it holds '${metadata.format ?? 'no format'}' (expected '${PIPELINE_FORMAT}'; detector bytes are read with <Detector>.fromBytes)`);
+  }
+  const version = Number(metadata.version);
+  if (!Number.isInteger(version) || version < 1) throw bad(source, `invalid layout version '${metadata.version}'`);
+  if (version > PIPELINE_VERSION) {
+    throw bad(source, `it was written by a newer oneclass (model layout version ${version}; this oneclass ${packageVersion()} reads up to ${PIPELINE_VERSION}). Upgrade oneclass to read it.`);
+  }
+  const configText = metadata.config;
+  if (typeof configText !== 'string') throw bad(source, 'the config metadata is missing');
+  if (metadata.sha256 !== checksum(configText, tensors)) throw bad(source, 'checksum mismatch: the file is corrupted or was modified');
+  let config: PipelineConfig;
+  try {
+    config = JSON.parse(configText) as PipelineConfig;
+  } catch {
+    throw bad(source, 'the config metadata is not JSON');
+  }
+  checkConfig(config, tensors, source);
+  const u8 = (name: string): Uint8Array => {
+    const t = tensors[name];
+    if (!t || t.dtype !== 'U8' || t.shape.length !== 1) throw bad(source, `tensor '${name}' is missing or not a 1-D U8 tensor`);
+    return t.data as Uint8Array;
+  };
+  const patches = config.localization ? (config.localization.perPosition ? config.localization.geometry.gridRows * config.localization.geometry.gridCols : 1) : 0;
+  const encoderBytes = config.encoder.embedded ? u8('encoder.onnx') : null;
+  if (encoderBytes && sha256(encoderBytes) !== config.encoder.sha256) throw bad(source, 'the embedded encoder does not match its sha256');
+  return {
+    config,
+    encoderBytes,
+    imageDetector: u8('detector.image'),
+    patchDetectors: Array.from({ length: patches }, (_, p) => u8(`detector.patch.${p}`)),
+  };
+}
+
+function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source: string): void {
+  const fail = (field: string) => {
+    throw bad(source, `config field '${field}' is missing or invalid`);
+  };
+  if (c === null || typeof c !== 'object') fail('config');
+  const e = c.encoder;
+  if (!e || typeof e.file !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256 ?? '') || typeof e.embedded !== 'boolean') fail('encoder');
+  if (e.output !== 'pooled' && e.output !== 'projection') fail('encoder.output');
+  if (!e.embedded && typeof e.path !== 'string') fail('encoder.path');
+  try {
+    validateManifest(e.manifest, `${source} (embedded manifest)`);
+  } catch (cause) {
+    throw bad(source, (cause as Error).message);
+  }
+  // Sizes that drive allocations are bounded even in a file whose checksum is valid (a crafted one).
+  if (!(e.manifest.input.height <= MAX_SIDE && e.manifest.input.width <= MAX_SIDE)) fail('encoder.manifest.input (larger than 4096 px)');
+  if (!c.detector || typeof c.detector.kind !== 'string' || typeof c.detector.options !== 'object') fail('detector');
+  if (c.imageScore !== 'image' && c.imageScore !== 'heatmap-max') fail('imageScore');
+  checkCalibration(c.image, 'image');
+  const input = c.input;
+  if (!input || !(input.channels === 1 || input.channels === 3)) fail('input.channels');
+  if (input.size !== null && !(Number.isInteger(input.size?.width) && Number.isInteger(input.size?.height))) fail('input.size');
+  const loc = c.localization;
+  if (loc !== null) {
+    if (typeof loc !== 'object') fail('localization');
+    const g = loc.geometry;
+    const ints = [g?.resize, g?.patchSize, g?.stride, g?.gridRows, g?.gridCols];
+    if (!ints.every((v) => Number.isInteger(v) && v > 0 && v <= MAX_SIDE)) fail('localization.geometry');
+    if (g.gridRows !== Math.floor((g.resize - g.patchSize) / g.stride) + 1 || g.gridCols !== g.gridRows) fail('localization.geometry');
+    if (typeof loc.perPosition !== 'boolean' || !(loc.sigma > 0)) fail('localization');
+    if (!loc.detector || typeof loc.detector.kind !== 'string') fail('localization.detector');
+    checkCalibration(loc.calibration, 'localization.calibration');
+    // Every tensor the config implies must exist and nothing else (checked by u8() above for presence).
+    const expected = loc.perPosition ? g.gridRows * g.gridCols : 1;
+    const present = Object.keys(tensors).filter((k) => k.startsWith('detector.patch.')).length;
+    if (present !== expected) throw bad(source, `${present} patch detectors stored, the localization config needs ${expected}`);
+  } else if (c.imageScore === 'heatmap-max') fail('imageScore (heatmap-max needs localization)');
+}
+
+export async function readModelFile(file: string): Promise<ModelParts> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new Error('not a regular file');
+    size = st.size;
+  } catch (cause) {
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read model file ${file}: ${(cause as Error).message}`, { path: file, cause });
+  }
+  if (size > MAX_MODEL_FILE_BYTES) throw bad(file, `${size} bytes, larger than the ${MAX_MODEL_FILE_BYTES}-byte limit`);
+  return decodeModelFile(new Uint8Array(await readFile(file)), file);
+}
