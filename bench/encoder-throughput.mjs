@@ -42,7 +42,10 @@ function workloads() {
     return { bin: jpegBin, offset, length };
   });
   const tileDir = path.join(dataRoot, 'magnetic_tile/train/good');
-  const tileItems = readdirSync(tileDir).sort().slice(0, count).map((f) => ({ path: path.join(tileDir, f) }));
+  const tileItems = readdirSync(tileDir)
+    .sort()
+    .slice(0, count)
+    .map((f) => ({ path: path.join(tileDir, f) }));
   return [
     {
       name: 'cifar10-airplane-rotation (32x32 RGB, JPEG bytes in memory)',

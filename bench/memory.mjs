@@ -13,11 +13,13 @@ const self = fileURLToPath(import.meta.url);
 
 if (process.argv[2] === '--child') {
   const [op, nText, mText, dText] = process.argv.slice(3);
-  const n = Number(nText), m = Number(mText), d = Number(dText);
+  const n = Number(nText),
+    m = Number(mText),
+    d = Number(dText);
   const { KernelDensity, NearestNeighbors, GaussianDensity, OneClassSVM } = await import('../dist/index.js');
   const fill = (count, seed) => {
     let s = seed;
-    return Float32Array.from({ length: count }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296));
+    return Float32Array.from({ length: count }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
   };
   const train = { data: fill(m * d, 1), rows: m, cols: d };
   const test = { data: fill(n * d, 2), rows: n, cols: d };
@@ -30,8 +32,11 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-const { values } = parseArgs({ options: { m: { type: 'string', default: '5000' }, d: { type: 'string', default: '128' } } });
-const m = Number(values.m), d = Number(values.d);
+const { values } = parseArgs({
+  options: { m: { type: 'string', default: '5000' }, d: { type: 'string', default: '128' } },
+});
+const m = Number(values.m),
+  d = Number(values.d);
 console.log(`peak RSS by op and N (M=${m}, D=${d}); N x M float64 would add ${(8 * m) / 1024} KiB per query row`);
 console.log('op | N | peak RSS MiB | growth over the previous N, KiB per added query row');
 for (const op of ['kde', 'knn5', 'gde', 'ocsvm-decision']) {

@@ -69,11 +69,32 @@ for (const config of values.configs.split(',')) {
   const t1 = performance.now();
   await model.decisionFunction(test);
   const decisionS = (performance.now() - t1) / 1000;
-  const ours = { fit_s: fitS, decision_s: decisionS, n_support: model.nSupport, rho: model.rho, objective: model.objective, iterations: model.iterations, converged: model.converged, stats: model.fitStats, max_rss_mb: rssAfter / 2 ** 20, rss_before_mb: rssBefore / 2 ** 20 };
+  const ours = {
+    fit_s: fitS,
+    decision_s: decisionS,
+    n_support: model.nSupport,
+    rho: model.rho,
+    objective: model.objective,
+    iterations: model.iterations,
+    converged: model.converged,
+    stats: model.fitStats,
+    max_rss_mb: rssAfter / 2 ** 20,
+    rss_before_mb: rssBefore / 2 ** 20,
+  };
   let reference = null;
   if (m <= sklearnMax) {
-    const cfg = { m, d: D, nu, gamma: gamma === 'scale' ? 'scale' : gamma, train: join(tmp, `train-${m}.f32`), test: join(tmp, 'test.f32'), decision_rows: Math.min(nTest, 2000) };
-    const py = spawnSync('/usr/bin/python3', [join(root, 'bench', 'ocsvm_reference.py'), JSON.stringify(cfg)], { encoding: 'utf8' });
+    const cfg = {
+      m,
+      d: D,
+      nu,
+      gamma: gamma === 'scale' ? 'scale' : gamma,
+      train: join(tmp, `train-${m}.f32`),
+      test: join(tmp, 'test.f32'),
+      decision_rows: Math.min(nTest, 2000),
+    };
+    const py = spawnSync('/usr/bin/python3', [join(root, 'bench', 'ocsvm_reference.py'), JSON.stringify(cfg)], {
+      encoding: 'utf8',
+    });
     if (py.status !== 0) throw new Error(py.stderr);
     reference = JSON.parse(py.stdout.trim().split('\n').pop());
   }
@@ -81,10 +102,14 @@ for (const config of values.configs.split(',')) {
   const r = reference;
   console.log(
     `M=${m} gamma=${gammaText} nu=${nu}: fit ours ${fitS.toFixed(3)} s (kernel ${ours.stats.kernelSeconds.toFixed(3)} s, full matrix ${ours.stats.fullMatrix})` +
-      (r ? `, sklearn ${r.fit_s.toFixed(2)} s -> ${(r.fit_s / fitS).toFixed(1)}x` : ', sklearn not run (above --sklearn-max-m)') +
+      (r
+        ? `, sklearn ${r.fit_s.toFixed(2)} s -> ${(r.fit_s / fitS).toFixed(1)}x`
+        : ', sklearn not run (above --sklearn-max-m)') +
       `; nSV ${model.nSupport}${r ? ` vs ${r.n_support}` : ''}; objective rel. diff ${r ? (Math.abs(model.objective - r.objective) / r.objective).toExponential(2) : '-'}; ` +
       `decisionFunction(${nTest}) ours ${decisionS.toFixed(3)} s` +
-      (r ? `, sklearn ${r.decision_s.toFixed(2)} s (timed on ${r.decision_measured_rows} rows, scaled) -> ${(r.decision_s / decisionS).toFixed(1)}x` : '') +
+      (r
+        ? `, sklearn ${r.decision_s.toFixed(2)} s (timed on ${r.decision_measured_rows} rows, scaled) -> ${(r.decision_s / decisionS).toFixed(1)}x`
+        : '') +
       `; max RSS ${ours.max_rss_mb.toFixed(0)} MiB (cache budget ${values['cache-mb']} MiB)`,
   );
 }

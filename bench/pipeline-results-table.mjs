@@ -31,7 +31,9 @@ console.log('\n### Fashion-MNIST, every class as normal, CIFAR-10 rotation encod
 console.log(`| class | ${fm.map((_, c) => c).join(' | ')} | mean |\n| --- |${fm.map(() => ' --- |').join('')} --- |`);
 if (fm.every((v) => v !== undefined)) console.log(`| AUROC | ${fm.map(pct).join(' | ')} | ${pct(mean(fm))} |`);
 console.log('\n### Magnetic tile (300 of 592 test images, stratified)\n');
-console.log('| run (bench/pipeline-results/) | detector | image AUROC | pixel AUROC | AUPRO (0.3) | image F1-max | fit + eval s |\n| --- | --- | --- | --- | --- | --- | --- |');
+console.log(
+  '| run (bench/pipeline-results/) | detector | image AUROC | pixel AUROC | AUPRO (0.3) | image F1-max | fit + eval s |\n| --- | --- | --- | --- | --- | --- | --- |',
+);
 for (const [name, r] of Object.entries(runs).filter(([k]) => k.startsWith('magnetic-tile'))) {
   console.log(
     `| ${name} | ${r.detector.kind} | ${pct(r.imageAuroc)} | ${pct(r.pixel?.pixelAuroc)} | ${pct(r.pixel?.aupro)} | ${pct(r.imageF1?.f1)} | ${(r.seconds.fit + r.seconds.evaluate).toFixed(0)} |`,

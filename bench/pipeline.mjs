@@ -33,9 +33,16 @@ const { values } = parseArgs({
 });
 const shared = resolve(ROOT, '..', 'shared', 'data', 'magnetic_tile');
 const base = existsSync(shared) ? shared : join(ROOT, 'examples', 'magnetic_tile');
-const list = (dir) => readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(dir, f));
+const list = (dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .map((f) => join(dir, f));
 const train = list(join(base, 'train', 'good')).slice(0, Number(values.train));
-const test = readdirSync(join(base, 'test')).sort().flatMap((d) => list(join(base, 'test', d))).slice(0, Number(values.test));
+const test = readdirSync(join(base, 'test'))
+  .sort()
+  .flatMap((d) => list(join(base, 'test', d)))
+  .slice(0, Number(values.test));
 const threads = Number(values.threads);
 const batchSize = Number(values['batch-size']);
 const repeat = Number(values.repeat);
@@ -74,7 +81,9 @@ function pearson(a, b) {
   const n = a.length;
   const ma = a.reduce((s, v) => s + v, 0) / n;
   const mb = b.reduce((s, v) => s + v, 0) / n;
-  let num = 0, da = 0, db = 0;
+  let num = 0,
+    da = 0,
+    db = 0;
   for (let i = 0; i < n; i++) {
     num += (a[i] - ma) * (b[i] - mb);
     da += (a[i] - ma) ** 2;
@@ -88,15 +97,24 @@ const report = {
   threads,
   batchSize,
   node,
-  python: python && { imagesPerSecond: python.imagesPerSecond, fitSeconds: python.fitSeconds, torch: python.torch, threads: python.threads },
+  python: python && {
+    imagesPerSecond: python.imagesPerSecond,
+    fitSeconds: python.fitSeconds,
+    torch: python.torch,
+    threads: python.threads,
+  },
   speedup: python ? node.imagesPerSecond / python.imagesPerSecond : null,
   // Same images, same encoder weights, same detector definition: the scores should agree closely
   // (Node's KDE is fitted on the same images after its calibration hold-out and refit).
-  scoreAgreement: python ? { spearman: pearson(ranks(nodeScores), ranks(python.scores)), pearson: pearson(nodeScores, python.scores) } : null,
+  scoreAgreement: python
+    ? { spearman: pearson(ranks(nodeScores), ranks(python.scores)), pearson: pearson(nodeScores, python.scores) }
+    : null,
 };
 console.log(JSON.stringify(report, null, 2));
 console.log(
   `\nend-to-end scoring: Node ${node.imagesPerSecond.toFixed(1)} images/s` +
-    (python ? `, Python (PyTorch + scikit-learn) ${python.imagesPerSecond.toFixed(1)} images/s, ratio ${report.speedup.toFixed(2)}x` : ''),
+    (python
+      ? `, Python (PyTorch + scikit-learn) ${python.imagesPerSecond.toFixed(1)} images/s, ratio ${report.speedup.toFixed(2)}x`
+      : ''),
 );
 await encoder.release();

@@ -25,8 +25,12 @@ const { values } = parseArgs({
     'sklearn-kde-queries': { type: 'string', default: '500' },
   },
 });
-const n = Number(values.n), m = Number(values.m), d = Number(values.d), maps = Number(values.maps);
-const GRID = 57, OUT = 256;
+const n = Number(values.n),
+  m = Number(values.m),
+  d = Number(values.d),
+  maps = Number(values.maps);
+const GRID = 57,
+  OUT = 256;
 
 function gaussian(count, seed) {
   let s = seed >>> 0;
@@ -75,18 +79,31 @@ for (const device of devices) {
   r.heatmaps_s = await best(3, () => upsampleHeatmaps(grids, { height: OUT, width: OUT, sigma: 4, device }));
   // The same into a reused output array: no allocation and no first-touch page faults.
   const out = new Float32Array(maps * OUT * OUT);
-  r.heatmaps_reused_out_s = await best(3, () => upsampleHeatmaps(grids, { height: OUT, width: OUT, sigma: 4, device, out }));
+  r.heatmaps_reused_out_s = await best(3, () =>
+    upsampleHeatmaps(grids, { height: OUT, width: OUT, sigma: 4, device, out }),
+  );
 }
 peakRss.afterOurs = process.memoryUsage().rss;
 
 const env = { ...process.env, OPENBLAS_CORETYPE: process.env.BENCH_CORETYPE ?? 'SkylakeX' };
 delete env.OPENBLAS_L2_SIZE;
 const cfg = {
-  n, m, d, bandwidth, maps, grid: GRID, out: OUT,
-  train: join(tmp, 'train.f32'), test: join(tmp, 'test.f32'), grids: join(tmp, 'grids.f32'),
+  n,
+  m,
+  d,
+  bandwidth,
+  maps,
+  grid: GRID,
+  out: OUT,
+  train: join(tmp, 'train.f32'),
+  test: join(tmp, 'test.f32'),
+  grids: join(tmp, 'grids.f32'),
   sklearn_kde_queries: Number(values['sklearn-kde-queries']),
 };
-const py = spawnSync('/usr/bin/python3', [join(root, 'bench', 'stage2_reference.py'), JSON.stringify(cfg)], { env, encoding: 'utf8' });
+const py = spawnSync('/usr/bin/python3', [join(root, 'bench', 'stage2_reference.py'), JSON.stringify(cfg)], {
+  env,
+  encoding: 'utf8',
+});
 if (py.status !== 0) {
   console.error(py.stderr);
   process.exit(1);
@@ -105,19 +122,40 @@ const rows = [
   ['Gaussian score (N x D)', cpu.gde_score_s, 'numpy float32 whitening', ref.numpy_gde_score_s, 1],
   ['Gaussian score', cpu.gde_score_s, 'sklearn mahalanobis', ref.sklearn_mahalanobis_s, null],
   [`Heatmaps ${maps} x ${GRID}->${OUT}`, cpu.heatmaps_s, 'scipy zoom + gaussian_filter', ref.scipy_heatmaps_s, 20],
-  [`Heatmaps, reused output array`, cpu.heatmaps_reused_out_s, 'scipy zoom + gaussian_filter', ref.scipy_heatmaps_s, 20],
+  [
+    `Heatmaps, reused output array`,
+    cpu.heatmaps_reused_out_s,
+    'scipy zoom + gaussian_filter',
+    ref.scipy_heatmaps_s,
+    20,
+  ],
 ];
-console.log(`oneclass stage-2 benchmark: N=${n} M=${m} D=${d}, ${info.cpu.threads} threads, ${info.cpu.simd}; numpy BLAS: ${JSON.stringify(ref.blas)}`);
+console.log(
+  `oneclass stage-2 benchmark: N=${n} M=${m} D=${d}, ${info.cpu.threads} threads, ${info.cpu.simd}; numpy BLAS: ${JSON.stringify(ref.blas)}`,
+);
 console.log('op | ours (s) | reference | ref (s) | speed ratio (ref/ours) | goal');
 for (const [op, a, name, b, goal] of rows) {
   const ratio = b / a;
-  console.log(`${op} | ${a.toFixed(4)} | ${name} | ${b.toFixed(4)} | ${ratio.toFixed(2)}x | ${goal === null ? '-' : `>= ${goal}x ${ratio >= goal ? 'met' : 'NOT met'}`}`);
+  console.log(
+    `${op} | ${a.toFixed(4)} | ${name} | ${b.toFixed(4)} | ${ratio.toFixed(2)}x | ${goal === null ? '-' : `>= ${goal}x ${ratio >= goal ? 'met' : 'NOT met'}`}`,
+  );
 }
-console.log(`KDE: ${(flops / cpu.kde_s / 1e9).toFixed(1)} GFLOP/s; 1-NN: ${(flops / cpu.knn1_s / 1e9).toFixed(1)} GFLOP/s; numpy GEMM: ${(flops / ref.numpy_gemm_s / 1e9).toFixed(1)} GFLOP/s`);
+console.log(
+  `KDE: ${(flops / cpu.kde_s / 1e9).toFixed(1)} GFLOP/s; 1-NN: ${(flops / cpu.knn1_s / 1e9).toFixed(1)} GFLOP/s; numpy GEMM: ${(flops / ref.numpy_gemm_s / 1e9).toFixed(1)} GFLOP/s`,
+);
 console.log(`sklearn KernelDensity timed on ${ref.sklearn_kde_measured_queries} of ${n} queries and scaled linearly`);
-console.log(`RSS: start ${(peakRss.start / 2 ** 20).toFixed(0)} MiB, after our runs ${(peakRss.afterOurs / 2 ** 20).toFixed(0)} MiB (an N x M float64 matrix would be ${((n * m * 8) / 2 ** 20).toFixed(0)} MiB)`);
+console.log(
+  `RSS: start ${(peakRss.start / 2 ** 20).toFixed(0)} MiB, after our runs ${(peakRss.afterOurs / 2 ** 20).toFixed(0)} MiB (an N x M float64 matrix would be ${((n * m * 8) / 2 ** 20).toFixed(0)} MiB)`,
+);
 if (ours.cuda) console.log('CUDA:', JSON.stringify(ours.cuda));
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 const file = join(root, 'bench', 'results', `stage2-${new Date().toISOString().slice(0, 10)}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), n, m, d, maps, backendInfo: info, ours, reference: ref, rss: peakRss }, null, 2));
+writeFileSync(
+  file,
+  JSON.stringify(
+    { date: new Date().toISOString(), n, m, d, maps, backendInfo: info, ours, reference: ref, rss: peakRss },
+    null,
+    2,
+  ),
+);
 console.log(`wrote ${file}`);

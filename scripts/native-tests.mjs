@@ -17,7 +17,8 @@ function run(cmd, args) {
 }
 
 if (!existsSync(join(build, 'CMakeCache.txt'))) {
-  if (run('cmake', ['-S', '.', '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DONECLASS_BUILD_TESTS=ON']) !== 0) process.exit(1);
+  if (run('cmake', ['-S', '.', '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DONECLASS_BUILD_TESTS=ON']) !== 0)
+    process.exit(1);
 }
 if (run('cmake', ['--build', build, '--parallel', '2']) !== 0) process.exit(1);
 let failed = 0;

@@ -28,9 +28,13 @@ export class OneclassError extends Error {
 }
 
 export function invalidArgument(path: string, expected: string, received: unknown): OneclassError {
-  return new OneclassError('ERR_INVALID_ARGUMENT', `Expected ${expected} for ${path} but received ${describe(received)}`, {
-    path,
-  });
+  return new OneclassError(
+    'ERR_INVALID_ARGUMENT',
+    `Expected ${expected} for ${path} but received ${describe(received)}`,
+    {
+      path,
+    },
+  );
 }
 
 /** "-3 of type number", "'abc' of type string", "Float64Array(12)", ... for error messages. */

@@ -18,11 +18,30 @@ export {
 } from './detectors/kde.js';
 export { GaussianDensity, type GaussianDensityOptions } from './detectors/gaussian.js';
 export { OneClassSVM, type GammaRule, type OneClassSvmOptions } from './detectors/ocsvm.js';
-export { NearestNeighbors, METRICS, type Metric, type Neighbors, type NearestNeighborsOptions } from './detectors/knn.js';
-export { upsampleHeatmaps, type HeatmapBatch, type HeatmapMode, type UpsampleOptions } from './localization/heatmaps.js';
+export {
+  NearestNeighbors,
+  METRICS,
+  type Metric,
+  type Neighbors,
+  type NearestNeighborsOptions,
+} from './detectors/knn.js';
+export {
+  upsampleHeatmaps,
+  type HeatmapBatch,
+  type HeatmapMode,
+  type UpsampleOptions,
+} from './localization/heatmaps.js';
 export { encodeSafetensors, decodeSafetensors, tensor, type Tensor, type DType } from './io/safetensors.js';
 export * from './encoder/index.js';
 export * from './pipeline/index.js';
 export * from './eval/index.js';
 export * from './datasets/index.js';
-export { runCli, parseCommandLine, COMMANDS, CliUsageError, EXIT, exitCodeFor, type ParsedCommandLine } from './cli/index.js';
+export {
+  runCli,
+  parseCommandLine,
+  COMMANDS,
+  CliUsageError,
+  EXIT,
+  exitCodeFor,
+  type ParsedCommandLine,
+} from './cli/index.js';

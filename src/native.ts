@@ -81,7 +81,13 @@ export interface Binding {
     threads: number,
   ): Promise<{ squaredDistances: Float64Array; indices: Int32Array }>;
   projectedSquaredNorm(set: NativePointSet, queries: Float32Array, n: number, threads: number): Promise<Float64Array>;
-  kernelRows(set: NativePointSet, queries: Float32Array, n: number, gamma: number, threads: number): Promise<Float32Array>;
+  kernelRows(
+    set: NativePointSet,
+    queries: Float32Array,
+    n: number,
+    gamma: number,
+    threads: number,
+  ): Promise<Float32Array>;
   upsample(
     grids: Float32Array,
     batch: number,
@@ -130,7 +136,12 @@ export interface Binding {
     weights: Float64Array,
     threads: number,
   ): Promise<Float64Array>;
-  columnStats(data: Float32Array, rows: number, cols: number, l2normalize: boolean): Promise<{ mean: Float64Array; variance: number }>;
+  columnStats(
+    data: Float32Array,
+    rows: number,
+    cols: number,
+    l2normalize: boolean,
+  ): Promise<{ mean: Float64Array; variance: number }>;
   factorGaussian(mean: Float64Array, covariance: Float64Array, dim: number, shrinkage: number): Promise<NativeGaussian>;
 }
 

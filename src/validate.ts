@@ -52,7 +52,8 @@ export function expectOneOf<T extends string>(path: string, value: unknown, choi
 
 export function expectOptions(path: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(path, 'an options object', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalidArgument(path, 'an options object', value);
   return value as Record<string, unknown>;
 }
 
@@ -86,7 +87,8 @@ export function expectThreads(path: string, value: unknown): number {
  * without a second pass on the JS thread).
  */
 export function expectMatrix(path: string, value: unknown, options: { minRows?: number; cols?: number } = {}): Matrix {
-  if (value === null || typeof value !== 'object') throw invalidArgument(path, 'a matrix { data: Float32Array, rows, cols }', value);
+  if (value === null || typeof value !== 'object')
+    throw invalidArgument(path, 'a matrix { data: Float32Array, rows, cols }', value);
   const m = value as Partial<Matrix>;
   if (!(m.data instanceof Float32Array)) throw invalidArgument(`${path}.data`, 'Float32Array', m.data);
   const rows = expectInteger(`${path}.rows`, m.rows, options.minRows ?? 1);

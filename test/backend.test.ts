@@ -25,7 +25,9 @@ describe('backends', () => {
     const y = randomMatrix(500, 64, 2);
     const cpu = await KernelDensity.fit(x, { bandwidth: 'droc', normalize: true, device: 'cpu' });
     const gpu = await KernelDensity.fit(x, { bandwidth: 'droc', normalize: true, device: 'cuda' });
-    expect(toleranceRatio(await gpu.scoreSamples(y), await cpu.scoreSamples(y), TOLERANCES.kdeLogDensity)).toBeLessThanOrEqual(1);
+    expect(
+      toleranceRatio(await gpu.scoreSamples(y), await cpu.scoreSamples(y), TOLERANCES.kdeLogDensity),
+    ).toBeLessThanOrEqual(1);
     const grids = { data: randomMatrix(10 * 57, 57).data, batch: 10, height: 57, width: 57 };
     const a = await upsampleHeatmaps(grids, { height: 256, width: 256, device: 'cpu' });
     const b = await upsampleHeatmaps(grids, { height: 256, width: 256, device: 'cuda' });

@@ -61,13 +61,21 @@ describe('bad input', () => {
     expect((await rejection(KernelDensity.fit(x, { bandwidth: -3 }))).message).toBe(
       'Expected positive finite number for options.bandwidth but received -3 of type number',
     );
-    expect((await rejection(KernelDensity.fit(x, { bandwidth: 'wide' as never }))).message).toMatch(/one of 'scott', 'silverman', 'droc'/);
-    expect((await rejection(KernelDensity.fit(x, { bandwidth: 1, device: 'tpu' as never }))).path).toBe('options.device');
-    expect((await rejection(KernelDensity.fit(x, { bandwidth: 1, bandwith: 2 } as never))).message).toMatch(/Unknown option options.bandwith/);
+    expect((await rejection(KernelDensity.fit(x, { bandwidth: 'wide' as never }))).message).toMatch(
+      /one of 'scott', 'silverman', 'droc'/,
+    );
+    expect((await rejection(KernelDensity.fit(x, { bandwidth: 1, device: 'tpu' as never }))).path).toBe(
+      'options.device',
+    );
+    expect((await rejection(KernelDensity.fit(x, { bandwidth: 1, bandwith: 2 } as never))).message).toMatch(
+      /Unknown option options.bandwith/,
+    );
     expect((await rejection(GaussianDensity.fit(x, { shrinkage: 1.5 }))).path).toBe('options.shrinkage');
     const grids = { data: new Float32Array(16), batch: 1, height: 4, width: 4 };
     expect((await rejection(upsampleHeatmaps(grids, { height: 8, width: 8, sigma: -1 }))).path).toBe('options.sigma');
-    expect((await rejection(upsampleHeatmaps(grids, { height: 8, width: 8, mode: 'receptive-field' }))).path).toBe('options.patchSize');
+    expect((await rejection(upsampleHeatmaps(grids, { height: 8, width: 8, mode: 'receptive-field' }))).path).toBe(
+      'options.patchSize',
+    );
     const nn = await NearestNeighbors.fit(x);
     expect((await rejection(nn.kneighbors(x, 51))).path).toBe('k');
   });
@@ -81,18 +89,31 @@ describe('bad input', () => {
     expect((await rejection(KernelDensity.fit({ data: x.data, rows: 51, cols: 8 }, { bandwidth: 1 }))).message).toMatch(
       /rows \* cols = 51 \* 8 = 408 values but it holds 400/,
     );
-    expect((await rejection(KernelDensity.fit({ data: x.data, rows: 2.5, cols: 8 }, { bandwidth: 1 }))).path).toBe('x.rows');
+    expect((await rejection(KernelDensity.fit({ data: x.data, rows: 2.5, cols: 8 }, { bandwidth: 1 }))).path).toBe(
+      'x.rows',
+    );
   });
 
   it('absurd sizes are refused before allocating', async () => {
     const nn = await NearestNeighbors.fit(x);
     const huge = { data: new Float32Array(8), rows: 1, cols: 8 };
-    expect((await rejection(upsampleHeatmaps({ data: new Float32Array(4), batch: 1, height: 2, width: 2 }, { height: 16385, width: 10 }))).path).toBe(
-      'options.height',
-    );
-    expect((await rejection(upsampleHeatmaps({ data: new Float32Array(4 * 40), batch: 40, height: 2, width: 2 }, { height: 16384, width: 16384 }))).message).toMatch(
-      /would hold .* values/,
-    );
+    expect(
+      (
+        await rejection(
+          upsampleHeatmaps({ data: new Float32Array(4), batch: 1, height: 2, width: 2 }, { height: 16385, width: 10 }),
+        )
+      ).path,
+    ).toBe('options.height');
+    expect(
+      (
+        await rejection(
+          upsampleHeatmaps(
+            { data: new Float32Array(4 * 40), batch: 40, height: 2, width: 2 },
+            { height: 16384, width: 16384 },
+          ),
+        )
+      ).message,
+    ).toMatch(/would hold .* values/);
     expect((await rejection(nn.kneighbors(huge, 2 ** 31))).path).toBe('k');
   });
 

@@ -17,9 +17,27 @@ describe.skipIf(!existsSync(MAIN))('oneclass executable', () => {
   it('SIGINT during fit exits 130 and leaves no partial file', async () => {
     const dir = tempDir('sigint');
     const out = join(dir, 'model.oneclass');
-    const child = spawn(process.execPath, [MAIN, 'fit', '--encoder', TILE_ENCODER, '--train', join(EXAMPLES, 'train', 'good'), '--localize', '--resize', '512', '--stride', '16', '--out', out], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'fit',
+        '--encoder',
+        TILE_ENCODER,
+        '--train',
+        join(EXAMPLES, 'train', 'good'),
+        '--localize',
+        '--resize',
+        '512',
+        '--stride',
+        '16',
+        '--out',
+        out,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     // Listen from the start: an early exit must not be missed.

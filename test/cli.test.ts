@@ -34,7 +34,22 @@ const work = tempDir('cli');
 const model = join(work, 'tile.oneclass');
 
 beforeAll(async () => {
-  const r = await cli('fit', '--encoder', TILE_ENCODER, '--train', trainDir, '--out', model, '--detector', 'kde', '--localize', ...FAST, '--device', 'cpu', '--quiet');
+  const r = await cli(
+    'fit',
+    '--encoder',
+    TILE_ENCODER,
+    '--train',
+    trainDir,
+    '--out',
+    model,
+    '--detector',
+    'kde',
+    '--localize',
+    ...FAST,
+    '--device',
+    'cpu',
+    '--quiet',
+  );
   if (r.code !== 0) throw new Error(`fit failed: ${r.stderr}`);
 });
 
@@ -53,7 +68,9 @@ describe('oneclass fit / score / localize', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('image,score,raw_score,anomalous,threshold');
     const det = await Detector.load(model);
-    const files = readdirSync(probeDir).sort().map((f) => join(probeDir, f));
+    const files = readdirSync(probeDir)
+      .sort()
+      .map((f) => join(probeDir, f));
     const api = await det.score(files);
     expect(lines.length - 1).toBe(files.length);
     lines.slice(1).forEach((line, i) => {
@@ -103,7 +120,15 @@ describe('oneclass eval against scikit-learn', () => {
   async function check(name: string) {
     const f = fixture(name);
     const saved = join(work, `${name}.scores.json`);
-    const args = f.command.split(' ').map((a) => (a.startsWith('models/') || a.startsWith('examples/') ? join(REPO, a) : a.startsWith('../shared') ? join(REPO, a) : a));
+    const args = f.command
+      .split(' ')
+      .map((a) =>
+        a.startsWith('models/') || a.startsWith('examples/')
+          ? join(REPO, a)
+          : a.startsWith('../shared')
+            ? join(REPO, a)
+            : a,
+      );
     const r = await cli(...args, '--json', '--save-scores', saved);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -112,7 +137,12 @@ describe('oneclass eval against scikit-learn', () => {
     expect(scores.map((s) => s.label)).toEqual(f.scores.map((s) => s.label));
     scores.forEach((s, i) => expect(s.score).toBeCloseTo(f.scores[i].score, 4));
     // The CLI's AUROC is the library's on the same scores, and scikit-learn's roc_auc_score.
-    expect(report.imageAuroc).toBe(rocAuc(scores.map((s) => s.score), scores.map((s) => s.label)));
+    expect(report.imageAuroc).toBe(
+      rocAuc(
+        scores.map((s) => s.score),
+        scores.map((s) => s.label),
+      ),
+    );
     expect(report.imageAuroc).toBeCloseTo(f.sklearn.roc_auc_score, 10);
     expect(report.imageF1.f1).toBeCloseTo(f.sklearn.f1_max, 10);
   }
@@ -121,7 +151,19 @@ describe('oneclass eval against scikit-learn', () => {
   it.skipIf(!hasSharedData)('CIFAR-10 one-class protocol (subsampled), KDE', () => check('cli-cifar10-kde.json'));
 
   it('--pixel reports pixel AUROC and AUPRO from the masks', async () => {
-    const r = await cli('eval', '--model', model, '--dataset', 'mvtec', '--data', EXAMPLES, '--pixel', '--json', '--test-limit', '8');
+    const r = await cli(
+      'eval',
+      '--model',
+      model,
+      '--dataset',
+      'mvtec',
+      '--data',
+      EXAMPLES,
+      '--pixel',
+      '--json',
+      '--test-limit',
+      '8',
+    );
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.pixel.pixelAuroc).toBeGreaterThan(0);
@@ -211,11 +253,24 @@ describe('bad input: clear messages, exit codes, nothing overwritten', () => {
     const dir = tempDir('fixed');
     mkdirSync(join(dir, 'train'));
     for (let i = 0; i < 6; i++) {
-      await sharp(exampleFiles('train/good', 6)[i]).resize(96, 96).toColourspace('b-w').toFile(join(dir, 'train', `t${i}.png`));
+      await sharp(exampleFiles('train/good', 6)[i])
+        .resize(96, 96)
+        .toColourspace('b-w')
+        .toFile(join(dir, 'train', `t${i}.png`));
     }
     await sharp(exampleFiles('test/good', 1)[0]).resize(120, 96).toColourspace('b-w').toFile(join(dir, 'odd.png'));
     const out = join(dir, 'fixed.oneclass');
-    const fitted = await cli('fit', '--encoder', TILE_ENCODER, '--train', join(dir, 'train'), '--out', out, '--detector', 'knn');
+    const fitted = await cli(
+      'fit',
+      '--encoder',
+      TILE_ENCODER,
+      '--train',
+      join(dir, 'train'),
+      '--out',
+      out,
+      '--detector',
+      'knn',
+    );
     expect(fitted.code, fitted.stderr).toBe(0);
     const r = await cli('score', '--model', out, join(dir, 'odd.png'));
     expect(r.code).toBe(EXIT.INPUT);
@@ -229,7 +284,9 @@ describe('bad input: clear messages, exit codes, nothing overwritten', () => {
     const missing = await cli('fit', '--train', trainDir);
     expect(missing.code).toBe(EXIT.USAGE);
     expect(missing.stderr).toMatch(/--encoder/);
-    expect((await cli('score', '--model', model, '--batch-size', 'many', probeDir)).stderr).toMatch(/--batch-size but received 'many'/);
+    expect((await cli('score', '--model', model, '--batch-size', 'many', probeDir)).stderr).toMatch(
+      /--batch-size but received 'many'/,
+    );
     for (const command of Object.keys(COMMANDS)) {
       const r = await cli(command, '--help');
       expect(r.code).toBe(0);
@@ -239,6 +296,10 @@ describe('bad input: clear messages, exit codes, nothing overwritten', () => {
 
   it('parseCommandLine is callable without running anything', () => {
     const p = parseCommandLine(['score', '-m', 'x.oneclass', '--json', 'a.png', 'b.png']);
-    expect(p).toMatchObject({ command: 'score', values: { model: 'x.oneclass', json: true }, positionals: ['a.png', 'b.png'] });
+    expect(p).toMatchObject({
+      command: 'score',
+      values: { model: 'x.oneclass', json: true },
+      positionals: ['a.png', 'b.png'],
+    });
   });
 });

@@ -12,8 +12,11 @@ describe('concurrency', () => {
     const nn = await NearestNeighbors.fit(x);
     const queries = Array.from({ length: 12 }, (_, i) => randomMatrix(300, 32, 100 + i));
     const sequential: Float64Array[] = [];
-    for (const q of queries) sequential.push(await kde.scoreSamples(q), await gde.scoreSamples(q), await nn.scoreSamples(q, 3));
-    const overlapping = await Promise.all(queries.flatMap((q) => [kde.scoreSamples(q), gde.scoreSamples(q), nn.scoreSamples(q, 3)]));
+    for (const q of queries)
+      sequential.push(await kde.scoreSamples(q), await gde.scoreSamples(q), await nn.scoreSamples(q, 3));
+    const overlapping = await Promise.all(
+      queries.flatMap((q) => [kde.scoreSamples(q), gde.scoreSamples(q), nn.scoreSamples(q, 3)]),
+    );
     expect(overlapping.length).toBe(sequential.length);
     overlapping.forEach((r, i) => expect(Array.from(r)).toEqual(Array.from(sequential[i])));
   });
@@ -26,7 +29,10 @@ describe('concurrency', () => {
     const timer = setInterval(() => ticks++, 5);
     const started = performance.now();
     const call = kde.scoreSamples(q).then(() => performance.now() - started);
-    const heat = upsampleHeatmaps({ data: new Float32Array(400 * 57 * 57), batch: 400, height: 57, width: 57 }, { height: 256, width: 256 });
+    const heat = upsampleHeatmaps(
+      { data: new Float32Array(400 * 57 * 57), batch: 400, height: 57, width: 57 },
+      { height: 256, width: 256 },
+    );
     const elapsed = await call;
     await heat;
     clearInterval(timer);

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { openDataset, readCifarBinary, readCifarJpeg, readFashionMnist, readMask, readMvtec, stratifiedSubsample } from '../src/datasets/index.js';
+import {
+  openDataset,
+  readCifarBinary,
+  readCifarJpeg,
+  readFashionMnist,
+  readMask,
+  readMvtec,
+  stratifiedSubsample,
+} from '../src/datasets/index.js';
 import { decodeImage, type RawImage } from '../src/encoder/index.js';
 import { hasSharedData, SHARED_DATA } from './helpers.js';
 import { EXAMPLES, tempDir } from './fixtures/eval/pipeline-helpers.js';
@@ -32,22 +40,26 @@ describe('MVTec AD layout', () => {
     await expect(readMvtec(tempDir('notmvtec'))).rejects.toThrow(/Training folder not found: .*train\/good/);
   });
 
-  it.skipIf(!hasSharedData)('magnetic tile: 752 train, 592 test (392 defective), empty uneven masks read as all zero', async () => {
-    const split = await readMvtec(join(SHARED_DATA, 'magnetic_tile'));
-    expect(split.train).toHaveLength(752);
-    expect(split.test).toHaveLength(592);
-    expect(split.test.filter((i) => i.label === 1)).toHaveLength(392);
-    const empty = split.test.find((i) => i.id.endsWith('exp3_num_45042.jpg'))!;
-    const image = (await decodeImage(empty.image, empty.id)) as RawImage;
-    const mask = await readMask(empty.maskFile!, image.width, image.height);
-    expect(mask.some((v) => v !== 0)).toBe(false);
-  });
+  it.skipIf(!hasSharedData)(
+    'magnetic tile: 752 train, 592 test (392 defective), empty uneven masks read as all zero',
+    async () => {
+      const split = await readMvtec(join(SHARED_DATA, 'magnetic_tile'));
+      expect(split.train).toHaveLength(752);
+      expect(split.test).toHaveLength(592);
+      expect(split.test.filter((i) => i.label === 1)).toHaveLength(392);
+      const empty = split.test.find((i) => i.id.endsWith('exp3_num_45042.jpg'))!;
+      const image = (await decodeImage(empty.image, empty.id)) as RawImage;
+      const mask = await readMask(empty.maskFile!, image.width, image.height);
+      expect(mask.some((v) => v !== 0)).toBe(false);
+    },
+  );
 });
 
 describe('CIFAR-10', () => {
   it('reads binary records as 32x32 RGB, planes interleaved', () => {
     const file = join(tempDir('cifar'), 'two.bin');
-    const record = (label: number, r: number, g: number, b: number) => Buffer.concat([Buffer.from([label]), Buffer.alloc(1024, r), Buffer.alloc(1024, g), Buffer.alloc(1024, b)]);
+    const record = (label: number, r: number, g: number, b: number) =>
+      Buffer.concat([Buffer.from([label]), Buffer.alloc(1024, r), Buffer.alloc(1024, g), Buffer.alloc(1024, b)]);
     writeFileSync(file, Buffer.concat([record(3, 10, 20, 30), record(9, 1, 2, 3)]));
     const recs = readCifarBinary(file);
     expect(recs.map((r) => r.classIndex)).toEqual([3, 9]);
@@ -63,18 +75,21 @@ describe('CIFAR-10', () => {
     expect(() => readCifarBinary(file)).toThrow(/3000 bytes is not a positive multiple of the 3,073-byte record/);
   });
 
-  it.skipIf(!hasSharedData)('the JPEG container decodes (sharp) to the pixels of train.bin for the first records of a class', async () => {
-    const bin = readCifarBinary(join(SHARED_DATA, 'cifar10', 'train.bin'));
-    const jpeg = readCifarJpeg(join(SHARED_DATA, 'cifar10', 'train_jpeg.bin'));
-    expect(jpeg).toHaveLength(50000);
-    // Row label * 5000 + class_rank; train.bin keeps the first 1,000 of each class in original order,
-    // so the k-th airplane of train.bin is class_rank k of the container (shared/data/README.md).
-    const airplanes = bin.filter((r) => r.classIndex === 0).slice(0, 5);
-    for (let k = 0; k < airplanes.length; k++) {
-      const decoded = (await decodeImage(jpeg[k].item.image, jpeg[k].item.id)) as RawImage;
-      expect(Buffer.from(decoded.data).equals(Buffer.from((airplanes[k].item.image as RawImage).data))).toBe(true);
-    }
-  });
+  it.skipIf(!hasSharedData)(
+    'the JPEG container decodes (sharp) to the pixels of train.bin for the first records of a class',
+    async () => {
+      const bin = readCifarBinary(join(SHARED_DATA, 'cifar10', 'train.bin'));
+      const jpeg = readCifarJpeg(join(SHARED_DATA, 'cifar10', 'train_jpeg.bin'));
+      expect(jpeg).toHaveLength(50000);
+      // Row label * 5000 + class_rank; train.bin keeps the first 1,000 of each class in original order,
+      // so the k-th airplane of train.bin is class_rank k of the container (shared/data/README.md).
+      const airplanes = bin.filter((r) => r.classIndex === 0).slice(0, 5);
+      for (let k = 0; k < airplanes.length; k++) {
+        const decoded = (await decodeImage(jpeg[k].item.image, jpeg[k].item.id)) as RawImage;
+        expect(Buffer.from(decoded.data).equals(Buffer.from((airplanes[k].item.image as RawImage).data))).toBe(true);
+      }
+    },
+  );
 
   it.skipIf(!hasSharedData)('one-class protocol: train on one class, test on all with labels', async () => {
     const split = await openDataset({ kind: 'cifar10', root: join(SHARED_DATA, 'cifar10'), normalClass: 3 });
@@ -102,7 +117,14 @@ describe('Fashion-MNIST IDX', () => {
 
   it('reads gzipped and plain IDX; channels 3 repeats the gray plane', () => {
     const dir = tempDir('idx');
-    idx(dir, [[1, 2, 3, 4], [5, 6, 7, 8]], [7, 2]);
+    idx(
+      dir,
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ],
+      [7, 2],
+    );
     const gray = readFashionMnist(join(dir, 'img.gz'), join(dir, 'lab'));
     expect(gray.map((r) => r.classIndex)).toEqual([7, 2]);
     expect(gray[0].item.category).toBe('Sneaker');
@@ -129,7 +151,12 @@ describe('Fashion-MNIST IDX', () => {
 
 describe('subsampling', () => {
   it('is stratified by label and category, deterministic for a seed, and keeps order', () => {
-    const items = Array.from({ length: 100 }, (_, i) => ({ id: `i${i}`, image: 'x', label: (i < 80 ? 0 : 1) as 0 | 1, category: i < 80 ? 'good' : 'bad' }));
+    const items = Array.from({ length: 100 }, (_, i) => ({
+      id: `i${i}`,
+      image: 'x',
+      label: (i < 80 ? 0 : 1) as 0 | 1,
+      category: i < 80 ? 'good' : 'bad',
+    }));
     const a = stratifiedSubsample(items, 20, 7);
     expect(a).toHaveLength(20);
     expect(a.filter((i) => i.label === 1)).toHaveLength(4);

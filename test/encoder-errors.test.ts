@@ -42,7 +42,11 @@ function noise(width: number, height: number, channels: 3 | 1, seed: number): Bu
 }
 
 /** A copy of the RGB model in tmp with its manifest edited by `edit` (or replaced by raw text). */
-function modelCopy(name: string, edit: ((m: Record<string, any>) => void) | string | null, modelBytes?: Buffer): string {
+function modelCopy(
+  name: string,
+  edit: ((m: Record<string, any>) => void) | string | null,
+  modelBytes?: Buffer,
+): string {
   const onnx = path.join(tmp, `${name}.onnx`);
   if (modelBytes) writeFileSync(onnx, modelBytes);
   else copyFileSync(rgbModel, onnx);
@@ -76,7 +80,12 @@ describe('models and manifests (ERR_MODEL_FORMAT)', () => {
 
   it('rejects a corrupt model file, naming it', async () => {
     const onnx = modelCopy('corrupt', () => undefined, Buffer.from('this is not an ONNX protobuf'));
-    await expectEncoderError(Encoder.load(onnx, { device: 'cpu' }), 'ERR_MODEL_FORMAT', onnx, 'Cannot load encoder model');
+    await expectEncoderError(
+      Encoder.load(onnx, { device: 'cpu' }),
+      'ERR_MODEL_FORMAT',
+      onnx,
+      'Cannot load encoder model',
+    );
   });
 
   it('rejects a truncated model file, naming it', async () => {
@@ -136,7 +145,9 @@ describe('images', () => {
   });
 
   it('rejects a truncated JPEG, naming it (ERR_IMAGE_DECODE)', async () => {
-    const jpeg = await sharp(noise(64, 64, 3, 2), { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
+    const jpeg = await sharp(noise(64, 64, 3, 2), { raw: { width: 64, height: 64, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     const file = path.join(tmp, 'truncated.jpg');
     writeFileSync(file, jpeg.subarray(0, jpeg.length >> 1));
     await expectEncoderError(rgbEncoder.embed([file]), 'ERR_IMAGE_DECODE', file);
@@ -148,22 +159,35 @@ describe('images', () => {
   });
 
   it('names an undecodable in-memory image by its position', async () => {
-    const good = await sharp(noise(32, 32, 3, 3), { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer();
+    const good = await sharp(noise(32, 32, 3, 3), { raw: { width: 32, height: 32, channels: 3 } })
+      .png()
+      .toBuffer();
     await expectEncoderError(rgbEncoder.embed([good, Buffer.from('garbage')]), 'ERR_IMAGE_DECODE', 'image 1');
   });
 
   it('rejects a grayscale image given to an RGB model, naming the file (ERR_INVALID_ARGUMENT)', async () => {
     const file = path.join(tmp, 'gray.png');
     // toColourspace('b-w'): without it sharp writes a 1-channel raw input as an RGB PNG.
-    await sharp(noise(40, 30, 1, 4), { raw: { width: 40, height: 30, channels: 1 } }).toColourspace('b-w').png().toFile(file);
-    const e = await expectEncoderError(rgbEncoder.embed([file]), 'ERR_INVALID_ARGUMENT', file, '1 channel (grayscale)', '3 channels (RGB)');
+    await sharp(noise(40, 30, 1, 4), { raw: { width: 40, height: 30, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(file);
+    const e = await expectEncoderError(
+      rgbEncoder.embed([file]),
+      'ERR_INVALID_ARGUMENT',
+      file,
+      '1 channel (grayscale)',
+      '3 channels (RGB)',
+    );
     expect(e.path).toBe(file);
   });
 
   it('rejects an RGB image given to a grayscale model (ERR_INVALID_ARGUMENT)', async () => {
     const gray = await Encoder.load(grayModel, { device: 'cpu', threads: 1 });
     try {
-      const rgb = await sharp(noise(40, 30, 3, 5), { raw: { width: 40, height: 30, channels: 3 } }).jpeg().toBuffer();
+      const rgb = await sharp(noise(40, 30, 3, 5), { raw: { width: 40, height: 30, channels: 3 } })
+        .jpeg()
+        .toBuffer();
       await expectEncoderError(gray.embed([rgb]), 'ERR_INVALID_ARGUMENT', 'image 0', '3 channels (RGB)', grayModel);
     } finally {
       await gray.release();
@@ -172,7 +196,10 @@ describe('images', () => {
 
   it('rejects an image with alpha instead of dropping it', async () => {
     const file = path.join(tmp, 'rgba.png');
-    await sharp(noise(8, 8, 3, 6), { raw: { width: 8, height: 8, channels: 3 } }).ensureAlpha(0.5).png().toFile(file);
+    await sharp(noise(8, 8, 3, 6), { raw: { width: 8, height: 8, channels: 3 } })
+      .ensureAlpha(0.5)
+      .png()
+      .toFile(file);
     await expectEncoderError(rgbEncoder.embed([file]), 'ERR_INVALID_ARGUMENT', file, 'with alpha');
   });
 
@@ -184,15 +211,30 @@ describe('images', () => {
 
 describe('options (ERR_INVALID_ARGUMENT)', () => {
   it('rejects an unknown device, naming the parameter and the value', async () => {
-    await expectEncoderError(Encoder.load(rgbModel, { device: 'gpu' as never }), 'ERR_INVALID_ARGUMENT', 'device', "'gpu'");
+    await expectEncoderError(
+      Encoder.load(rgbModel, { device: 'gpu' as never }),
+      'ERR_INVALID_ARGUMENT',
+      'device',
+      "'gpu'",
+    );
   });
 
   it('rejects a non-positive batch size', async () => {
-    await expectEncoderError(Encoder.load(rgbModel, { batchSize: 0 }), 'ERR_INVALID_ARGUMENT', 'batchSize', '0 of type number');
+    await expectEncoderError(
+      Encoder.load(rgbModel, { batchSize: 0 }),
+      'ERR_INVALID_ARGUMENT',
+      'batchSize',
+      '0 of type number',
+    );
   });
 
   it('rejects an unknown output name', async () => {
-    await expectEncoderError(rgbEncoder.embed([], { output: 'logits' as never }), 'ERR_INVALID_ARGUMENT', 'output', "'logits'");
+    await expectEncoderError(
+      rgbEncoder.embed([], { output: 'logits' as never }),
+      'ERR_INVALID_ARGUMENT',
+      'output',
+      "'logits'",
+    );
   });
 
   it('rejects a single path where an array of images is expected', async () => {
@@ -200,7 +242,12 @@ describe('options (ERR_INVALID_ARGUMENT)', () => {
   });
 
   it('rejects a preprocessed tensor of the wrong length', async () => {
-    await expectEncoderError(rgbEncoder.embedTensor(new Float32Array(100), 1), 'ERR_INVALID_ARGUMENT', '3*32*32', '100');
+    await expectEncoderError(
+      rgbEncoder.embedTensor(new Float32Array(100), 1),
+      'ERR_INVALID_ARGUMENT',
+      '3*32*32',
+      '100',
+    );
   });
 });
 
@@ -214,7 +261,9 @@ describe('backend selection', () => {
         expect(enc.backend).toBe('cpu');
         expect(enc.fallbackReason).toMatch(/^CUDA execution provider unavailable: \S/);
       }
-      const out = await enc.embed([{ data: new Uint8Array(32 * 32 * 3).fill(128), width: 32, height: 32, channels: 3 }]);
+      const out = await enc.embed([
+        { data: new Uint8Array(32 * 32 * 3).fill(128), width: 32, height: 32, channels: 3 },
+      ]);
       expect([out.rows, out.cols]).toEqual([1, enc.outputSize('pooled')]);
       expect(out.data.every(Number.isFinite)).toBe(true);
     } finally {

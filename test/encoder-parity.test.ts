@@ -10,14 +10,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  decodeImage,
-  embedFolder,
-  Encoder,
-  gridPatches,
-  type ImageInput,
-  resizeU8,
-} from '../src/encoder/index.js';
+import { decodeImage, embedFolder, Encoder, gridPatches, type ImageInput, resizeU8 } from '../src/encoder/index.js';
 import {
   cifarRecord,
   dataRoot,
@@ -29,10 +22,14 @@ import {
   TOLERANCE,
 } from './fixtures/encoder/helpers.js';
 
-const fixtureFiles = readdirSync(fixturesDir).filter((f) => f.endsWith('.safetensors')).sort();
+const fixtureFiles = readdirSync(fixturesDir)
+  .filter((f) => f.endsWith('.safetensors'))
+  .sort();
 
 function sha256(bytes: ArrayBufferView): string {
-  return createHash('sha256').update(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    .digest('hex');
 }
 
 it('has reference fixtures for the committed models', () => {
@@ -113,7 +110,10 @@ describe.skipIf(!hasData)('batching and folders', () => {
     const encoder = await Encoder.load(modelPath, { device: 'cpu', batchSize: 7 });
     try {
       const { files, embeddings } = await embedFolder(encoder, folder);
-      const expected = readdirSync(folder).filter((f) => f.endsWith('.jpg')).sort().map((f) => path.join(folder, f));
+      const expected = readdirSync(folder)
+        .filter((f) => f.endsWith('.jpg'))
+        .sort()
+        .map((f) => path.join(folder, f));
       expect(files).toEqual(expected);
       expect([embeddings.rows, embeddings.cols]).toEqual([files.length, encoder.outputSize('pooled')]);
       const single = await encoder.embed(files.slice(10, 11), { batchSize: 1 });

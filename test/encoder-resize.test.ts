@@ -18,7 +18,9 @@ interface ResizeCase {
   width: number;
   sha256: string;
 }
-const { cases } = JSON.parse(readFileSync(path.join(fixturesDir, 'resize-cases.json'), 'utf8')) as { cases: ResizeCase[] };
+const { cases } = JSON.parse(readFileSync(path.join(fixturesDir, 'resize-cases.json'), 'utf8')) as {
+  cases: ResizeCase[];
+};
 
 describe.skipIf(!hasData)('resizeU8 parity with python-export/preprocess.py', () => {
   for (const c of cases) {
@@ -41,14 +43,21 @@ describe('resizeU8 invariants', () => {
 
   it('keeps a constant image constant when shrinking and enlarging', () => {
     const data = new Uint8Array(40 * 30).fill(173);
-    for (const [h, w] of [[7, 11], [90, 61]]) {
+    for (const [h, w] of [
+      [7, 11],
+      [90, 61],
+    ]) {
       const out = resizeU8({ data, width: 40, height: 30, channels: 1 }, h, w);
       expect(out.data.every((v) => v === 173)).toBe(true);
     }
   });
 
   it('builds weights that sum to 2^14 within rounding', () => {
-    for (const [from, to] of [[373, 128], [32, 32], [17, 100]]) {
+    for (const [from, to] of [
+      [373, 128],
+      [32, 32],
+      [17, 100],
+    ]) {
       const { counts, weights, maxTaps } = triangleTaps(from, to);
       for (let i = 0; i < to; i++) {
         let s = 0;

@@ -38,7 +38,9 @@ describe('upsampleHeatmaps matches PyTorch', () => {
     const reused = await upsampleHeatmaps(grids, { height: 20, width: 30, out });
     expect(reused.data).toBe(out);
     expect(Array.from(out)).toEqual(Array.from(fresh.data));
-    await expect(upsampleHeatmaps(grids, { height: 20, width: 30, out: new Float32Array(5) })).rejects.toMatchObject({ path: 'options.out' });
+    await expect(upsampleHeatmaps(grids, { height: 20, width: 30, out: new Float32Array(5) })).rejects.toMatchObject({
+      path: 'options.out',
+    });
   });
 
   it('keeps the scale of the scores (no per-map normalization)', async () => {

@@ -34,6 +34,7 @@ export function randomMatrix(rows: number, cols: number, seed = 1, scale = 1): M
     return (s + 0.5) / 4294967296;
   };
   const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = scale * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
+  for (let i = 0; i < data.length; i++)
+    data[i] = scale * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
   return { data, rows, cols };
 }

@@ -20,12 +20,19 @@ describe('OneClassSVM matches scikit-learn', () => {
       const { tensors, metadata } = loadFixture(`ocsvm/${file}`);
       const x = asMatrix(tensors.X);
       const y = asMatrix(tensors.Y);
-      const model = await OneClassSVM.fit(x, { nu: Number(metadata.nu), gamma: Number(metadata.gamma), tol: Number(metadata.tol), device: 'cpu' });
+      const model = await OneClassSVM.fit(x, {
+        nu: Number(metadata.nu),
+        gamma: Number(metadata.gamma),
+        tol: Number(metadata.tol),
+        device: 'cpu',
+      });
       expect(model.converged).toBe(true);
       const objective = Number(metadata.objective);
       expect(Math.abs(model.objective - objective) / Math.abs(objective)).toBeLessThanOrEqual(OCSVM.objectiveRelative);
       const nSupport = Number(metadata.n_support);
-      expect(Math.abs(model.nSupport - nSupport)).toBeLessThanOrEqual(Math.max(OCSVM.supportAbsolute, OCSVM.supportRelative * nSupport));
+      expect(Math.abs(model.nSupport - nSupport)).toBeLessThanOrEqual(
+        Math.max(OCSVM.supportAbsolute, OCSVM.supportRelative * nSupport),
+      );
       expect(model.offset).toBeCloseTo(Number(metadata.offset), 2);
       const want = tensors.decision.data as Float64Array;
       const scale = want.reduce((s, v) => s + Math.abs(v), 0) / want.length;
@@ -61,7 +68,10 @@ describe('OneClassSVM bad input and limits', () => {
       expect((e as OneclassError).code).toBe('ERR_INVALID_ARGUMENT');
       expect((e as OneclassError).path).toBe(path);
     }
-    await expect(OneClassSVM.fit(randomMatrix(1, 6))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', path: 'x.rows' });
+    await expect(OneClassSVM.fit(randomMatrix(1, 6))).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      path: 'x.rows',
+    });
     const bad = randomMatrix(60, 6, 21);
     bad.data[5 * 6 + 2] = Number.NaN;
     await expect(OneClassSVM.fit(bad)).rejects.toThrow(/row 5 contains NaN/);

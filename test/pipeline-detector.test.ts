@@ -83,7 +83,13 @@ describe('Detector.fit and scoring', () => {
   });
 
   it('per-position localization fits one detector per patch position', async () => {
-    const d = await Detector.fit({ encoder, images: train.slice(0, 8), detector: { kind: 'knn' }, localization: { ...FAST_LOCALIZATION, perPosition: true }, imageScore: 'heatmap-max' });
+    const d = await Detector.fit({
+      encoder,
+      images: train.slice(0, 8),
+      detector: { kind: 'knn' },
+      localization: { ...FAST_LOCALIZATION, perPosition: true },
+      imageScore: 'heatmap-max',
+    });
     expect(d.config.localization!.perPosition).toBe(true);
     const restored = await Detector.load(await saveTemp(d));
     const [a, b] = await Promise.all([d.score(testBad), restored.score(testBad)]);
@@ -105,7 +111,12 @@ describe('Detector.fit and scoring', () => {
     const tp = r.items.filter((it, i) => it.score >= d.threshold && labels[i] === 1).length;
     const fp = r.items.filter((it, i) => it.score >= d.threshold && labels[i] === 0).length;
     expect((2 * tp) / (2 * tp + fp + (2 - tp))).toBeCloseTo(d.config.image.value, 9);
-    expect(rocAuc(r.items.map((i) => i.score), labels)).toBeGreaterThanOrEqual(0);
+    expect(
+      rocAuc(
+        r.items.map((i) => i.score),
+        labels,
+      ),
+    ).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -117,11 +128,16 @@ async function saveTemp(d: Detector): Promise<string> {
 
 describe('bad input', () => {
   it('an empty training set is an error naming images', async () => {
-    await expect(Detector.fit({ encoder, images: [], detector: { kind: 'kde' } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', path: 'images' });
+    await expect(Detector.fit({ encoder, images: [], detector: { kind: 'kde' } })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      path: 'images',
+    });
   });
 
   it('an unknown detector kind lists the valid ones', async () => {
-    await expect(Detector.fit({ encoder, images: train, detector: { kind: 'svm' } })).rejects.toThrow(/'kde', 'gde', 'knn'/);
+    await expect(Detector.fit({ encoder, images: train, detector: { kind: 'svm' } })).rejects.toThrow(
+      /'kde', 'gde', 'knn'/,
+    );
   });
 
   it("kind 'ocsvm' plugs in through the registry and round-trips through the model file", async () => {
@@ -137,7 +153,10 @@ describe('bad input', () => {
     const broken = join(tempDir('broken'), 'broken.jpg');
     writeFileSync(broken, Buffer.from('not a jpeg at all'));
     const images = [...train.slice(0, 6), broken];
-    await expect(Detector.fit({ encoder, images, detector: { kind: 'kde' } })).rejects.toMatchObject({ code: 'ERR_IMAGE_DECODE', path: broken });
+    await expect(Detector.fit({ encoder, images, detector: { kind: 'kde' } })).rejects.toMatchObject({
+      code: 'ERR_IMAGE_DECODE',
+      path: broken,
+    });
     const d = await Detector.fit({ encoder, images, detector: { kind: 'kde' }, onUnreadable: 'skip' });
     expect(d.config.training.skipped).toEqual([broken]);
     expect(d.config.training.images).toBe(6);
@@ -149,7 +168,9 @@ describe('bad input', () => {
   it('all images unreadable: the training set is empty', async () => {
     const broken = join(tempDir('broken'), 'a.png');
     writeFileSync(broken, Buffer.alloc(10));
-    await expect(Detector.fit({ encoder, images: [broken, broken], detector: { kind: 'kde' }, onUnreadable: 'skip' })).rejects.toThrow(/training set is empty/);
+    await expect(
+      Detector.fit({ encoder, images: [broken, broken], detector: { kind: 'kde' }, onUnreadable: 'skip' }),
+    ).rejects.toThrow(/training set is empty/);
   });
 
   it('images of another size than a fixed training size are refused unless allowResize', async () => {
@@ -167,11 +188,16 @@ describe('bad input', () => {
   });
 
   it('a too small training set is refused with the counts', async () => {
-    await expect(Detector.fit({ encoder, images: train.slice(0, 3), detector: { kind: 'kde' } })).rejects.toThrow(/Too few training images: 3 readable/);
+    await expect(Detector.fit({ encoder, images: train.slice(0, 3), detector: { kind: 'kde' } })).rejects.toThrow(
+      /Too few training images: 3 readable/,
+    );
   });
 
   it('a batch size of 0 is refused (it would never advance)', async () => {
-    await expect(det.score(testGood, { batchSize: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', path: 'batchSize' });
+    await expect(det.score(testGood, { batchSize: 0 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      path: 'batchSize',
+    });
   });
 
   it('heatmaps from a model without localization are refused', async () => {
@@ -179,4 +205,3 @@ describe('bad input', () => {
     await expect(d.localize([testGood[0]])).rejects.toThrow(/without localization/);
   });
 });
-

@@ -49,7 +49,9 @@ describe('model file round trip', () => {
     const restored = await Detector.load(file, { device: 'cpu' });
     await expectSameScores(embedded, restored);
     const [h1, h2] = await Promise.all([embedded.localize(probe.slice(0, 1)), restored.localize(probe.slice(0, 1))]);
-    expect(Buffer.from(h2.items[0].heatmap!.data.buffer).equals(Buffer.from(h1.items[0].heatmap!.data.buffer))).toBe(true);
+    expect(Buffer.from(h2.items[0].heatmap!.data.buffer).equals(Buffer.from(h1.items[0].heatmap!.data.buffer))).toBe(
+      true,
+    );
     expect(restored.config.encoder.sha256).toBe(createHash('sha256').update(readFileSync(TILE_ENCODER)).digest('hex'));
     await restored.release();
   });
@@ -63,7 +65,10 @@ describe('model file round trip', () => {
     await restored.release();
     const other = join(dir, 'other.onnx');
     writeFileSync(other, Buffer.concat([readFileSync(TILE_ENCODER), Buffer.from([0])]));
-    await expect(Detector.load(file, { encoderPath: other })).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT', message: expect.stringMatching(/different encoder/) });
+    await expect(Detector.load(file, { encoderPath: other })).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+      message: expect.stringMatching(/different encoder/),
+    });
   });
 
   it('save is atomic: no temporary file remains and an existing file is replaced whole', async () => {
@@ -81,7 +86,10 @@ describe('hostile model files', () => {
     for (const cut of [0, 4, 8, 20, 200, bytes.length - 1000, bytes.length - 1]) {
       const file = join(dir, `cut-${cut}.oneclass`);
       writeFileSync(file, bytes.subarray(0, cut));
-      await expect(Detector.load(file)).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT', message: expect.stringContaining(file) });
+      await expect(Detector.load(file)).rejects.toMatchObject({
+        code: 'ERR_MODEL_FORMAT',
+        message: expect.stringContaining(file),
+      });
     }
   });
 
@@ -92,7 +100,10 @@ describe('hostile model files', () => {
     const newer = encodeSafetensors(tensors, { ...metadata, version: String(PIPELINE_VERSION + 1) });
     const file = join(dir, 'newer.oneclass');
     writeFileSync(file, newer);
-    await expect(Detector.load(file)).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT', message: expect.stringMatching(/newer oneclass .*Upgrade/) });
+    await expect(Detector.load(file)).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+      message: expect.stringMatching(/newer oneclass .*Upgrade/),
+    });
   });
 
   it('a header length claiming more bytes than the file is refused before allocating', () => {
@@ -139,7 +150,10 @@ describe('hostile model files', () => {
   it('a file that is not a model at all (a detector file, an ONNX file) says what it is', async () => {
     const gde = join(dir, 'detector.safetensors');
     const { tensors } = decodeSafetensors(referenced.toBytes());
-    writeFileSync(gde, encodeSafetensors({ x: tensors['detector.image'] }, { format: 'oneclass/KernelDensity', version: '1' }));
+    writeFileSync(
+      gde,
+      encodeSafetensors({ x: tensors['detector.image'] }, { format: 'oneclass/KernelDensity', version: '1' }),
+    );
     await expect(Detector.load(gde)).rejects.toThrow(/holds 'oneclass\/KernelDensity'/);
     await expect(Detector.load(TILE_ENCODER)).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT' });
     await expect(Detector.load(join(dir, 'missing.oneclass'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });

@@ -1,7 +1,15 @@
 /** toBytes/fromBytes round trips, and hostile bytes get ERR_MODEL_FORMAT, never a crash. */
 import { describe, expect, it } from 'vitest';
 
-import { decodeSafetensors, encodeSafetensors, GaussianDensity, KernelDensity, NearestNeighbors, OneclassError, tensor } from '../src/index.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  GaussianDensity,
+  KernelDensity,
+  NearestNeighbors,
+  OneclassError,
+  tensor,
+} from '../src/index.js';
 import { randomMatrix } from './helpers.js';
 
 describe('serialization', () => {
@@ -34,7 +42,9 @@ describe('serialization', () => {
     const kde = await KernelDensity.fit(x, { bandwidth: 1 });
     const bytes = kde.toBytes();
     await expect(GaussianDensity.fromBytes(bytes)).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT' });
-    await expect(KernelDensity.fromBytes(bytes.subarray(0, bytes.length - 5))).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT' });
+    await expect(KernelDensity.fromBytes(bytes.subarray(0, bytes.length - 5))).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+    });
     const { tensors, metadata } = decodeSafetensors(bytes);
     const newer = encodeSafetensors(tensors, { ...metadata, version: '9' });
     await expect(KernelDensity.fromBytes(newer)).rejects.toThrow(/newer oneclass/);

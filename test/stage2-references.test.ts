@@ -53,17 +53,35 @@ describe('GaussianDensity matches LedoitWolf, ShrunkCovariance and GaussianMixtu
       const { x, y } = data(metadata.data);
       const lw = await GaussianDensity.fit(x, { device: 'cpu' });
       expect(lw.shrinkage).toBeCloseTo(Number(metadata.lw_shrinkage), 9);
-      expect(toleranceRatio(lw.covariance, tensors.lw_covariance.data as Float64Array, TOLERANCES.gdeCovariance)).toBeLessThanOrEqual(1);
-      expect(toleranceRatio(await lw.mahalanobis(y), tensors.lw_mahalanobis.data as Float64Array, TOLERANCES.gdeScore)).toBeLessThanOrEqual(1);
-      expect(toleranceRatio(await lw.scoreSamples(y), tensors.lw_loglik.data as Float64Array, TOLERANCES.gdeScore)).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(lw.covariance, tensors.lw_covariance.data as Float64Array, TOLERANCES.gdeCovariance),
+      ).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(await lw.mahalanobis(y), tensors.lw_mahalanobis.data as Float64Array, TOLERANCES.gdeScore),
+      ).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(await lw.scoreSamples(y), tensors.lw_loglik.data as Float64Array, TOLERANCES.gdeScore),
+      ).toBeLessThanOrEqual(1);
 
       const gm = await GaussianDensity.fit(x, { shrinkage: 'none', device: 'cpu' });
-      expect(toleranceRatio(gm.covariance, tensors.gm_covariance.data as Float64Array, TOLERANCES.gdeCovariance)).toBeLessThanOrEqual(1);
-      expect(toleranceRatio(await gm.scoreSamples(y), tensors.gm_loglik.data as Float64Array, TOLERANCES.gdeScore)).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(gm.covariance, tensors.gm_covariance.data as Float64Array, TOLERANCES.gdeCovariance),
+      ).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(await gm.scoreSamples(y), tensors.gm_loglik.data as Float64Array, TOLERANCES.gdeScore),
+      ).toBeLessThanOrEqual(1);
 
       const shrunk = await GaussianDensity.fit(x, { shrinkage: 0.3, device: 'cpu' });
-      expect(toleranceRatio(shrunk.covariance, tensors.shrunk_covariance.data as Float64Array, TOLERANCES.gdeCovariance)).toBeLessThanOrEqual(1);
-      expect(toleranceRatio(await shrunk.mahalanobis(y), tensors.shrunk_mahalanobis.data as Float64Array, TOLERANCES.gdeScore)).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(shrunk.covariance, tensors.shrunk_covariance.data as Float64Array, TOLERANCES.gdeCovariance),
+      ).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(
+          await shrunk.mahalanobis(y),
+          tensors.shrunk_mahalanobis.data as Float64Array,
+          TOLERANCES.gdeScore,
+        ),
+      ).toBeLessThanOrEqual(1);
     });
   }
 });
@@ -75,7 +93,9 @@ describe('NearestNeighbors matches scikit-learn (brute force)', () => {
       const { x, y } = data(metadata.data);
       const nn = await NearestNeighbors.fit(x, { metric: metadata.metric as 'euclidean' | 'cosine', device: 'cpu' });
       const r = await nn.kneighbors(y, 5);
-      expect(toleranceRatio(r.distances, tensors.distances.data as Float64Array, TOLERANCES.knnDistance)).toBeLessThanOrEqual(1);
+      expect(
+        toleranceRatio(r.distances, tensors.distances.data as Float64Array, TOLERANCES.knnDistance),
+      ).toBeLessThanOrEqual(1);
       expect(Array.from(r.indices)).toEqual(Array.from(tensors.indices.data as Int32Array));
       const scores = await nn.scoreSamples(y, 3);
       const want = Array.from({ length: y.rows }, (_, i) => {

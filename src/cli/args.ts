@@ -46,7 +46,11 @@ const DETECTOR: Record<string, OptionSpec> = {
   stride: { type: 'string', arg: 'PX', help: 'patch stride in the resized image' },
   resize: { type: 'string', arg: 'PX', help: 'square size the image is resized to before cutting patches' },
   sigma: { type: 'string', arg: 'PX', help: 'Gaussian spread of each patch score (default patch-size/4)' },
-  'image-score': { type: 'string', arg: 'image|heatmap-max', help: "image score: image-level detector (default) or the heatmap's maximum" },
+  'image-score': {
+    type: 'string',
+    arg: 'image|heatmap-max',
+    help: "image score: image-level detector (default) or the heatmap's maximum",
+  },
   holdout: { type: 'string', arg: 'F', help: 'fraction of training images held out for thresholds (default 0.2)' },
   quantile: { type: 'string', arg: 'Q', help: 'threshold = this quantile of held-out normal scores (default 0.99)' },
   seed: { type: 'string', arg: 'N', help: 'seed for the held-out split and subsampling (default 0)' },
@@ -55,15 +59,26 @@ const DETECTOR: Record<string, OptionSpec> = {
 
 const DATASET: Record<string, OptionSpec> = {
   dataset: { type: 'string', arg: 'mvtec|cifar10|fashion-mnist', help: 'dataset layout of --data' },
-  data: { type: 'string', arg: 'DIR', help: 'dataset folder (MVTec root, or the folder of train.bin/test.bin or the IDX files)' },
+  data: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'dataset folder (MVTec root, or the folder of train.bin/test.bin or the IDX files)',
+  },
   'normal-class': { type: 'string', arg: 'N', help: 'CIFAR-10 / Fashion-MNIST class used as normal (default 0)' },
   'train-limit': { type: 'string', arg: 'N', help: 'use at most N training images (stratified, seeded)' },
   'test-limit': { type: 'string', arg: 'N', help: 'use at most N test images (stratified, seeded)' },
-  channels: { type: 'string', arg: '1|3', help: 'Fashion-MNIST: 3 repeats the gray plane for RGB encoders (default 1)' },
+  channels: {
+    type: 'string',
+    arg: '1|3',
+    help: 'Fashion-MNIST: 3 repeats the gray plane for RGB encoders (default 1)',
+  },
 };
 
 const INPUT: Record<string, OptionSpec> = {
-  'skip-unreadable': { type: 'boolean', help: 'skip images that cannot be decoded (listed in a warning) instead of failing' },
+  'skip-unreadable': {
+    type: 'boolean',
+    help: 'skip images that cannot be decoded (listed in a warning) instead of failing',
+  },
   'allow-resize': { type: 'boolean', help: 'accept images whose size differs from the (fixed) training size' },
 };
 
@@ -96,7 +111,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     positionals: true,
     options: {
       model: { type: 'string', short: 'm', arg: 'FILE', help: 'model file from `oneclass fit`' },
-      out: { type: 'string', short: 'o', arg: 'FILE', help: 'write here (format from the extension) instead of stdout' },
+      out: {
+        type: 'string',
+        short: 'o',
+        arg: 'FILE',
+        help: 'write here (format from the extension) instead of stdout',
+      },
       format: { type: 'string', arg: 'csv|json', help: 'output format (default csv, or from --out)' },
       'batch-size': DETECTOR['batch-size'],
       ...INPUT,
@@ -109,7 +129,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     positionals: true,
     options: {
       model: { type: 'string', short: 'm', arg: 'FILE', help: 'model file fitted with --localize' },
-      'out-dir': { type: 'string', short: 'o', arg: 'DIR', help: 'folder for <name>_heatmap.png, <name>_overlay.png and scores.csv' },
+      'out-dir': {
+        type: 'string',
+        short: 'o',
+        arg: 'DIR',
+        help: 'folder for <name>_heatmap.png, <name>_overlay.png and scores.csv',
+      },
       alpha: { type: 'string', arg: 'A', help: 'overlay opacity of the colour map, 0 to 1 (default 0.5)' },
       'batch-size': DETECTOR['batch-size'],
       ...INPUT,
@@ -118,7 +143,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   eval: {
     summary: 'evaluate on a labelled dataset: image AUROC, F1-max, pixel AUROC, AUPRO',
-    usage: 'oneclass eval (--model MODEL.oneclass | --encoder MODEL.onnx [detector options]) --dataset KIND --data DIR [options]',
+    usage:
+      'oneclass eval (--model MODEL.oneclass | --encoder MODEL.onnx [detector options]) --dataset KIND --data DIR [options]',
     positionals: false,
     options: {
       model: { type: 'string', short: 'm', arg: 'FILE', help: 'a fitted model (evaluated on the test split)' },
@@ -154,7 +180,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     usage: 'oneclass demo [--out-dir DIR]',
     positionals: false,
     options: {
-      'out-dir': { type: 'string', short: 'o', arg: 'DIR', help: "where to write the model and overlays (default './oneclass-demo')" },
+      'out-dir': {
+        type: 'string',
+        short: 'o',
+        arg: 'DIR',
+        help: "where to write the model and overlays (default './oneclass-demo')",
+      },
       encoder: { type: 'string', arg: 'FILE', help: 'encoder to use (default: the magnetic-tile encoder in models/)' },
       detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'knn', help: 'stage-2 detector' },
       ...COMMON,
@@ -173,7 +204,11 @@ export interface ParsedCommandLine {
 export function mainHelp(): string {
   const lines = ['Usage: oneclass <command> [options]', '', 'Commands:'];
   for (const [name, spec] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${spec.summary}`);
-  lines.push('', "Run 'oneclass <command> --help' for a command's options.", 'Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 bad model file, 5 backend unavailable, 6 numerical, 130 interrupted.');
+  lines.push(
+    '',
+    "Run 'oneclass <command> --help' for a command's options.",
+    'Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 bad model file, 5 backend unavailable, 6 numerical, 130 interrupted.',
+  );
   return lines.join('\n');
 }
 
@@ -203,14 +238,20 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
         // parseArgs rejects keys that are present but undefined: copy only the ones set.
         Object.entries(spec.options).map(([k, o]) => [
           k,
-          Object.fromEntries(Object.entries({ type: o.type, short: o.short, multiple: o.multiple, default: o.default }).filter(([, v]) => v !== undefined)),
+          Object.fromEntries(
+            Object.entries({ type: o.type, short: o.short, multiple: o.multiple, default: o.default }).filter(
+              ([, v]) => v !== undefined,
+            ),
+          ),
         ]),
       ) as never,
       allowPositionals: spec.positionals,
       strict: true,
     });
   } catch (cause) {
-    throw new CliUsageError(`${(cause as Error).message.replace(/\. To specify a positional.*$/s, '')} (see 'oneclass ${command} --help')`);
+    throw new CliUsageError(
+      `${(cause as Error).message.replace(/\. To specify a positional.*$/s, '')} (see 'oneclass ${command} --help')`,
+    );
   }
   const values = parsed.values as ParsedCommandLine['values'];
   if (values.help) return { command, values, positionals: parsed.positionals, help: commandHelp(command) };
@@ -229,7 +270,11 @@ export function str(values: ParsedCommandLine['values'], name: string, required 
   return v as string;
 }
 
-export function num(values: ParsedCommandLine['values'], name: string, check: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+export function num(
+  values: ParsedCommandLine['values'],
+  name: string,
+  check: { integer?: boolean; min?: number; max?: number } = {},
+): number | undefined {
   const v = str(values, name);
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -241,9 +286,14 @@ export function num(values: ParsedCommandLine['values'], name: string, check: { 
   return n;
 }
 
-export function choice<T extends string>(values: ParsedCommandLine['values'], name: string, choices: readonly T[]): T | undefined {
+export function choice<T extends string>(
+  values: ParsedCommandLine['values'],
+  name: string,
+  choices: readonly T[],
+): T | undefined {
   const v = str(values, name);
   if (v === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(v)) throw new CliUsageError(`Expected one of ${choices.join(', ')} for --${name} but received '${v}'`);
+  if (!(choices as readonly string[]).includes(v))
+    throw new CliUsageError(`Expected one of ${choices.join(', ')} for --${name} but received '${v}'`);
   return v as T;
 }

@@ -16,13 +16,18 @@ type Values = ParsedCommandLine['values'];
 
 /** Image files from arguments that are files or folders (folders: their images, sorted). */
 export async function collectImages(args: readonly string[], what = 'images'): Promise<string[]> {
-  if (args.length === 0) throw new OneclassError('ERR_INVALID_ARGUMENT', `No ${what} given: pass image files or folders`, { path: what });
+  if (args.length === 0)
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `No ${what} given: pass image files or folders`, { path: what });
   const files: string[] = [];
   for (const arg of args) {
-    if (!existsSync(arg)) throw new OneclassError('ERR_INVALID_ARGUMENT', `${what}: ${arg} does not exist`, { path: arg });
+    if (!existsSync(arg))
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `${what}: ${arg} does not exist`, { path: arg });
     if (statSync(arg).isDirectory()) {
       const found = await listImageFiles(arg);
-      if (found.length === 0) throw new OneclassError('ERR_INVALID_ARGUMENT', `${what}: folder ${arg} holds no images (.jpg, .png, ...)`, { path: arg });
+      if (found.length === 0)
+        throw new OneclassError('ERR_INVALID_ARGUMENT', `${what}: folder ${arg} holds no images (.jpg, .png, ...)`, {
+          path: arg,
+        });
       files.push(...found);
     } else files.push(arg);
   }
@@ -40,11 +45,15 @@ export function detectorSpec(values: Values): DetectorSpec {
   const kind = str(values, 'detector') ?? 'kde';
   const spec: DetectorSpec = { kind };
   const bw = str(values, 'bandwidth');
-  if (bw !== undefined) spec.bandwidth = ['droc', 'scott', 'silverman'].includes(bw) ? bw : num(values, 'bandwidth', { min: Number.MIN_VALUE });
+  if (bw !== undefined)
+    spec.bandwidth = ['droc', 'scott', 'silverman'].includes(bw)
+      ? bw
+      : num(values, 'bandwidth', { min: Number.MIN_VALUE });
   if (str(values, 'metric')) spec.metric = choice(values, 'metric', ['cosine', 'euclidean'] as const);
   if (str(values, 'k')) spec.k = num(values, 'k', { integer: true, min: 1 });
   const sh = str(values, 'shrinkage');
-  if (sh !== undefined) spec.shrinkage = sh === 'ledoit-wolf' || sh === 'none' ? sh : num(values, 'shrinkage', { min: 0, max: 1 });
+  if (sh !== undefined)
+    spec.shrinkage = sh === 'ledoit-wolf' || sh === 'none' ? sh : num(values, 'shrinkage', { min: 0, max: 1 });
   if (str(values, 'nu')) spec.nu = num(values, 'nu', { min: Number.MIN_VALUE, max: 1 });
   const g = str(values, 'gamma');
   if (g !== undefined) spec.gamma = /^[a-z]+$/.test(g) ? g : num(values, 'gamma', { min: Number.MIN_VALUE });
@@ -52,7 +61,11 @@ export function detectorSpec(values: Values): DetectorSpec {
 }
 
 /** Detector.fit options from flags (everything but encoder and images). */
-export function fitOptions(values: Values, ctx: CliContext, forcePixel = false): Omit<FitOptions, 'encoder' | 'images'> {
+export function fitOptions(
+  values: Values,
+  ctx: CliContext,
+  forcePixel = false,
+): Omit<FitOptions, 'encoder' | 'images'> {
   const localize = values.localize === true || values['per-position'] === true || forcePixel;
   const imageScore = choice(values, 'image-score', ['image', 'heatmap-max'] as const);
   return {
@@ -88,7 +101,8 @@ export function progressTo(ctx: CliContext): (p: Progress) => void {
 
 export async function loadDetector(values: Values): Promise<Detector> {
   const file = str(values, 'model', true);
-  if (!existsSync(file)) throw new OneclassError('ERR_INVALID_ARGUMENT', `Model file not found: ${file}`, { path: file });
+  if (!existsSync(file))
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Model file not found: ${file}`, { path: file });
   const c = compute(values);
   return Detector.load(file, { ...c, encoderOptions: { device: c.device } });
 }

@@ -13,7 +13,10 @@ export interface CliContext {
   warn(line: string): void;
 }
 
-export function makeContext(values: Record<string, unknown>, io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {}): CliContext {
+export function makeContext(
+  values: Record<string, unknown>,
+  io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {},
+): CliContext {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const quiet = values.quiet === true;

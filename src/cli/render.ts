@@ -30,7 +30,9 @@ export function heatmapLevels(map: Heatmap, threshold: number): Uint8Array {
 }
 
 export async function heatmapPng(levels: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(Buffer.from(levels.buffer, levels.byteOffset, levels.byteLength), { raw: { width, height, channels: 1 } })
+  return sharp(Buffer.from(levels.buffer, levels.byteOffset, levels.byteLength), {
+    raw: { width, height, channels: 1 },
+  })
     .toColourspace('b-w')
     .png()
     .toBuffer();
@@ -46,5 +48,7 @@ export async function overlayPng(image: RawImage, levels: Uint8Array, alpha: num
       out[p * 3 + c] = Math.round((1 - alpha) * base + alpha * JET[l * 3 + c]);
     }
   }
-  return sharp(out, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

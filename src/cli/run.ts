@@ -66,7 +66,9 @@ export async function runCli(
 export function installSignalHandlers(): void {
   const onSignal = (signal: NodeJS.Signals) => {
     const removed = removePendingTempFiles();
-    process.stderr.write(`\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} partial file(s)` : ''}; no output file was half-written\n`);
+    process.stderr.write(
+      `\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} partial file(s)` : ''}; no output file was half-written\n`,
+    );
     process.exit(EXIT.INTERRUPTED);
   };
   process.once('SIGINT', onSignal);

@@ -9,7 +9,18 @@ import path from 'node:path';
 import { OneclassError } from '../errors.js';
 import type { DatasetItem } from './types.js';
 
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+export const CIFAR10_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+] as const;
 const RECORD = 3073;
 const PLANE = 1024;
 
@@ -17,7 +28,10 @@ function readWhole(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read CIFAR-10 file ${file}: ${(cause as Error).message}`, { path: file, cause });
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read CIFAR-10 file ${file}: ${(cause as Error).message}`, {
+      path: file,
+      cause,
+    });
   }
 }
 
@@ -36,7 +50,10 @@ export function readCifarBinary(file: string): { item: DatasetItem; classIndex: 
   for (let r = 0; r < bytes.length / RECORD; r++) {
     const base = r * RECORD;
     const classIndex = bytes[base];
-    if (classIndex > 9) throw new OneclassError('ERR_INVALID_ARGUMENT', `${file} record ${r} has label ${classIndex}, expected 0 to 9`, { path: file });
+    if (classIndex > 9)
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `${file} record ${r} has label ${classIndex}, expected 0 to 9`, {
+        path: file,
+      });
     const data = new Uint8Array(PLANE * 3);
     for (let p = 0; p < PLANE; p++) {
       data[p * 3] = bytes[base + 1 + p];
@@ -44,7 +61,11 @@ export function readCifarBinary(file: string): { item: DatasetItem; classIndex: 
       data[p * 3 + 2] = bytes[base + 1 + 2 * PLANE + p];
     }
     out.push({
-      item: { id: `${name}#${r}`, image: { data, width: 32, height: 32, channels: 3 }, category: CIFAR10_CLASSES[classIndex] },
+      item: {
+        id: `${name}#${r}`,
+        image: { data, width: 32, height: 32, channels: 3 },
+        category: CIFAR10_CLASSES[classIndex],
+      },
       classIndex,
     });
   }
@@ -52,13 +73,22 @@ export function readCifarBinary(file: string): { item: DatasetItem; classIndex: 
 }
 
 /** The JPEG container: `<bin>` of concatenated JPEG files and `<csv>` (offset,length,label,...). */
-export function readCifarJpeg(binFile: string, csvFile = binFile.replace(/\.bin$/, '.csv')): { item: DatasetItem; classIndex: number }[] {
+export function readCifarJpeg(
+  binFile: string,
+  csvFile = binFile.replace(/\.bin$/, '.csv'),
+): { item: DatasetItem; classIndex: number }[] {
   const blob = readWhole(binFile);
-  const lines = readWhole(csvFile).toString('utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const lines = readWhole(csvFile)
+    .toString('utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0);
   const header = lines[0]?.split(',') ?? [];
   const col = (name: string) => {
     const i = header.indexOf(name);
-    if (i < 0) throw new OneclassError('ERR_INVALID_ARGUMENT', `${csvFile} has no '${name}' column (header: ${lines[0]})`, { path: csvFile });
+    if (i < 0)
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `${csvFile} has no '${name}' column (header: ${lines[0]})`, {
+        path: csvFile,
+      });
     return i;
   };
   const [offsetCol, lengthCol, labelCol] = [col('offset'), col('length'), col('label')];
@@ -68,14 +98,35 @@ export function readCifarJpeg(binFile: string, csvFile = binFile.replace(/\.bin$
     const offset = Number(cells[offsetCol]);
     const length = Number(cells[lengthCol]);
     const classIndex = Number(cells[labelCol]);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0 || offset + length > blob.length) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${csvFile} row ${row + 1}: bytes [${cells[offsetCol]}, +${cells[lengthCol]}) are outside ${binFile} (${blob.length} bytes)`, {
-        path: csvFile,
-      });
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length <= 0 ||
+      offset + length > blob.length
+    ) {
+      throw new OneclassError(
+        'ERR_INVALID_ARGUMENT',
+        `${csvFile} row ${row + 1}: bytes [${cells[offsetCol]}, +${cells[lengthCol]}) are outside ${binFile} (${blob.length} bytes)`,
+        {
+          path: csvFile,
+        },
+      );
     }
     if (!(classIndex >= 0 && classIndex <= 9 && Number.isInteger(classIndex))) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${csvFile} row ${row + 1}: label ${cells[labelCol]}, expected 0 to 9`, { path: csvFile });
+      throw new OneclassError(
+        'ERR_INVALID_ARGUMENT',
+        `${csvFile} row ${row + 1}: label ${cells[labelCol]}, expected 0 to 9`,
+        { path: csvFile },
+      );
     }
-    return { item: { id: `${name}#${row}`, image: blob.subarray(offset, offset + length), category: CIFAR10_CLASSES[classIndex] }, classIndex };
+    return {
+      item: {
+        id: `${name}#${row}`,
+        image: blob.subarray(offset, offset + length),
+        category: CIFAR10_CLASSES[classIndex],
+      },
+      classIndex,
+    };
   });
 }

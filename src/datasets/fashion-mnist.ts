@@ -10,20 +10,37 @@ import path from 'node:path';
 import { OneclassError } from '../errors.js';
 import type { DatasetItem } from './types.js';
 
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const;
 
 function readIdx(file: string): Buffer {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read IDX file ${file}: ${(cause as Error).message}`, { path: file, cause });
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read IDX file ${file}: ${(cause as Error).message}`, {
+      path: file,
+      cause,
+    });
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = gunzipSync(bytes);
     } catch (cause) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${file} is not valid gzip: ${(cause as Error).message}`, { path: file, cause });
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `${file} is not valid gzip: ${(cause as Error).message}`, {
+        path: file,
+        cause,
+      });
     }
   }
   return bytes;
@@ -41,14 +58,19 @@ export function readFashionMnist(
 ): { item: DatasetItem; classIndex: number }[] {
   const images = readIdx(imagesFile);
   const labels = readIdx(labelsFile);
-  if (images.length < 16 || images.readUInt32BE(0) !== 0x803) throw badIdx(imagesFile, 'magic number is not 0x00000803');
+  if (images.length < 16 || images.readUInt32BE(0) !== 0x803)
+    throw badIdx(imagesFile, 'magic number is not 0x00000803');
   if (labels.length < 8 || labels.readUInt32BE(0) !== 0x801) throw badIdx(labelsFile, 'magic number is not 0x00000801');
   const count = images.readUInt32BE(4);
   const rows = images.readUInt32BE(8);
   const cols = images.readUInt32BE(12);
-  if (images.length !== 16 + count * rows * cols) throw badIdx(imagesFile, `${images.length} bytes, header says 16 + ${count} x ${rows} x ${cols}`);
+  if (images.length !== 16 + count * rows * cols)
+    throw badIdx(imagesFile, `${images.length} bytes, header says 16 + ${count} x ${rows} x ${cols}`);
   if (labels.readUInt32BE(4) !== count || labels.length !== 8 + count) {
-    throw badIdx(labelsFile, `holds ${labels.readUInt32BE(4)} labels in ${labels.length} bytes, ${imagesFile} holds ${count} images`);
+    throw badIdx(
+      labelsFile,
+      `holds ${labels.readUInt32BE(4)} labels in ${labels.length} bytes, ${imagesFile} holds ${count} images`,
+    );
   }
   const channels = options.channels ?? 1;
   const name = path.basename(imagesFile);
@@ -65,7 +87,14 @@ export function readFashionMnist(
       for (let p = 0; p < plane; p++) data[p * 3] = data[p * 3 + 1] = data[p * 3 + 2] = src[p];
     }
     const classIndex = labels[8 + i];
-    out.push({ item: { id: `${name}#${i}`, image: { data, width: cols, height: rows, channels }, category: FASHION_MNIST_CLASSES[classIndex] }, classIndex });
+    out.push({
+      item: {
+        id: `${name}#${i}`,
+        image: { data, width: cols, height: rows, channels },
+        category: FASHION_MNIST_CLASSES[classIndex],
+      },
+      classIndex,
+    });
   }
   return out;
 }

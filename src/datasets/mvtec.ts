@@ -16,9 +16,13 @@ import { OneclassError } from '../errors.js';
 import type { DatasetItem, OneClassSplit } from './types.js';
 
 function missing(what: string, file: string): OneclassError {
-  return new OneclassError('ERR_INVALID_ARGUMENT', `${what} not found: ${file} (expected the MVTec AD layout: train/good, test/<type>, ground_truth/<type>)`, {
-    path: file,
-  });
+  return new OneclassError(
+    'ERR_INVALID_ARGUMENT',
+    `${what} not found: ${file} (expected the MVTec AD layout: train/good, test/<type>, ground_truth/<type>)`,
+    {
+      path: file,
+    },
+  );
 }
 
 export async function readMvtec(root: string): Promise<OneClassSplit> {
@@ -27,7 +31,12 @@ export async function readMvtec(root: string): Promise<OneClassSplit> {
   if (!existsSync(root) || !statSync(root).isDirectory()) throw missing('Dataset folder', root);
   if (!existsSync(trainDir)) throw missing('Training folder', trainDir);
   if (!existsSync(testDir)) throw missing('Test folder', testDir);
-  const train = (await listImageFiles(trainDir)).map((file): DatasetItem => ({ id: file, image: file, label: 0, category: 'good' }));
+  const train = (await listImageFiles(trainDir)).map((file): DatasetItem => ({
+    id: file,
+    image: file,
+    label: 0,
+    category: 'good',
+  }));
   const test: DatasetItem[] = [];
   const types = (await readdir(testDir, { withFileTypes: true }))
     .filter((e) => e.isDirectory())
@@ -41,10 +50,20 @@ export async function readMvtec(root: string): Promise<OneClassSplit> {
       }
       const stem = path.basename(file, path.extname(file));
       const maskFile = path.join(root, 'ground_truth', type, `${stem}_mask.png`);
-      test.push({ id: file, image: file, label: 1, category: type, maskFile: existsSync(maskFile) ? maskFile : undefined });
+      test.push({
+        id: file,
+        image: file,
+        label: 1,
+        category: type,
+        maskFile: existsSync(maskFile) ? maskFile : undefined,
+      });
     }
   }
-  return { train, test, description: `MVTec AD layout at ${root}: ${train.length} training images, ${test.length} test images (${types.join(', ')})` };
+  return {
+    train,
+    test,
+    description: `MVTec AD layout at ${root}: ${train.length} training images, ${test.length} test images (${types.join(', ')})`,
+  };
 }
 
 /** A ground-truth mask as 0/1 bytes, checked against the image size it belongs to. */
@@ -53,7 +72,10 @@ export async function readMask(file: string, width: number, height: number): Pro
   try {
     raw = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read mask ${file}: ${(cause as Error).message}`, { path: file, cause });
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read mask ${file}: ${(cause as Error).message}`, {
+      path: file,
+      cause,
+    });
   }
   if (raw.info.width !== width || raw.info.height !== height) {
     throw new OneclassError(

@@ -31,7 +31,8 @@ export interface DatasetSpec {
 }
 
 function need(file: string): string {
-  if (!existsSync(file)) throw new OneclassError('ERR_INVALID_ARGUMENT', `Dataset file not found: ${file}`, { path: file });
+  if (!existsSync(file))
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Dataset file not found: ${file}`, { path: file });
   return file;
 }
 
@@ -39,7 +40,10 @@ function labelled(
   records: { item: DatasetItem; classIndex: number }[],
   normalClass: number,
 ): { normal: DatasetItem[]; all: DatasetItem[] } {
-  const all = records.map(({ item, classIndex }) => ({ ...item, label: classIndex === normalClass ? (0 as const) : (1 as const) }));
+  const all = records.map(({ item, classIndex }) => ({
+    ...item,
+    label: classIndex === normalClass ? (0 as const) : (1 as const),
+  }));
   return { normal: all.filter((i) => i.label === 0), all };
 }
 
@@ -51,28 +55,51 @@ export async function openDataset(spec: DatasetSpec): Promise<OneClassSplit> {
   } else {
     const normalClass = spec.normalClass ?? 0;
     if (!Number.isInteger(normalClass) || normalClass < 0 || normalClass > 9) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected integer 0 to 9 for normalClass but received ${normalClass}`, { path: 'normalClass' });
+      throw new OneclassError(
+        'ERR_INVALID_ARGUMENT',
+        `Expected integer 0 to 9 for normalClass but received ${normalClass}`,
+        { path: 'normalClass' },
+      );
     }
     if (spec.kind === 'cifar10') {
       const train = labelled(readCifarBinary(need(path.join(spec.root, 'train.bin'))), normalClass).normal;
       const test = labelled(readCifarBinary(need(path.join(spec.root, 'test.bin'))), normalClass).all;
-      split = { train, test, description: `CIFAR-10 ${spec.root}: normal class ${normalClass} (${CIFAR10_CLASSES[normalClass]}), train.bin + test.bin` };
+      split = {
+        train,
+        test,
+        description: `CIFAR-10 ${spec.root}: normal class ${normalClass} (${CIFAR10_CLASSES[normalClass]}), train.bin + test.bin`,
+      };
     } else {
       const ch = spec.channels ?? 1;
       const dir = spec.root;
       const train = labelled(
-        readFashionMnist(need(path.join(dir, 'train-images-idx3-ubyte.gz')), need(path.join(dir, 'train-labels-idx1-ubyte.gz')), { channels: ch, keep: (c) => c === normalClass }),
+        readFashionMnist(
+          need(path.join(dir, 'train-images-idx3-ubyte.gz')),
+          need(path.join(dir, 'train-labels-idx1-ubyte.gz')),
+          { channels: ch, keep: (c) => c === normalClass },
+        ),
         normalClass,
       ).normal;
       const test = labelled(
-        readFashionMnist(need(path.join(dir, 't10k-images-idx3-ubyte.gz')), need(path.join(dir, 't10k-labels-idx1-ubyte.gz')), { channels: ch }),
+        readFashionMnist(
+          need(path.join(dir, 't10k-images-idx3-ubyte.gz')),
+          need(path.join(dir, 't10k-labels-idx1-ubyte.gz')),
+          { channels: ch },
+        ),
         normalClass,
       ).all;
-      split = { train, test, description: `Fashion-MNIST ${dir}: normal class ${normalClass} (${FASHION_MNIST_CLASSES[normalClass]})` };
+      split = {
+        train,
+        test,
+        description: `Fashion-MNIST ${dir}: normal class ${normalClass} (${FASHION_MNIST_CLASSES[normalClass]})`,
+      };
     }
   }
   const train = stratifiedSubsample(split.train, spec.trainLimit, seed);
   const test = stratifiedSubsample(split.test, spec.testLimit, seed + 1);
-  const sub = spec.trainLimit !== undefined || spec.testLimit !== undefined ? `; subsampled (seed ${seed}) to ${train.length} train / ${test.length} test` : '';
+  const sub =
+    spec.trainLimit !== undefined || spec.testLimit !== undefined
+      ? `; subsampled (seed ${seed}) to ${train.length} train / ${test.length} test`
+      : '';
   return { train, test, description: split.description + sub };
 }

@@ -31,7 +31,11 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
  * At most `limit` items, the same fraction from every category, in their original order.
  * No limit (undefined) or a limit >= length returns the items unchanged.
  */
-export function stratifiedSubsample(items: readonly DatasetItem[], limit: number | undefined, seed: number): DatasetItem[] {
+export function stratifiedSubsample(
+  items: readonly DatasetItem[],
+  limit: number | undefined,
+  seed: number,
+): DatasetItem[] {
   if (limit === undefined || limit >= items.length) return [...items];
   const groups = new Map<string, number[]>();
   items.forEach((item, i) => {

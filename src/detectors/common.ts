@@ -14,7 +14,10 @@ export interface ResolvedCompute {
 }
 
 export function computeOptions(path: string, options: Record<string, unknown>): ResolvedCompute {
-  return { device: expectDevice(`${path}.device`, options.device), threads: expectThreads(`${path}.threads`, options.threads) };
+  return {
+    device: expectDevice(`${path}.device`, options.device),
+    threads: expectThreads(`${path}.threads`, options.threads),
+  };
 }
 
 export const COMPUTE_KEYS = ['device', 'threads'] as const;

@@ -46,7 +46,13 @@ export class GaussianDensity {
   private readonly set: NativePointSet;
   private readonly compute: ResolvedCompute;
 
-  private constructor(fit: NativeGaussian, set: NativePointSet, normalize: boolean, regCovar: number, compute: ResolvedCompute) {
+  private constructor(
+    fit: NativeGaussian,
+    set: NativePointSet,
+    normalize: boolean,
+    regCovar: number,
+    compute: ResolvedCompute,
+  ) {
     this.dim = fit.mean.length;
     this.mean = fit.mean;
     this.covariance = fit.covariance;
@@ -71,20 +77,38 @@ export class GaussianDensity {
     let coefficient = 0;
     if (typeof shrinkage === 'number') {
       if (!(shrinkage >= 0 && shrinkage <= 1)) {
-        throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in [0, 1] for options.shrinkage but received ${shrinkage}`, {
-          path: 'options.shrinkage',
-        });
+        throw new OneclassError(
+          'ERR_INVALID_ARGUMENT',
+          `Expected a number in [0, 1] for options.shrinkage but received ${shrinkage}`,
+          {
+            path: 'options.shrinkage',
+          },
+        );
       }
       kind = 'fixed';
       coefficient = shrinkage;
     } else {
       kind = expectOneOf('options.shrinkage', shrinkage, ['ledoit-wolf', 'none'] as const);
     }
-    const regCovar = opts.regCovar === undefined ? (kind === 'none' ? 1e-6 : 0) : expectNonNegativeNumber('options.regCovar', opts.regCovar);
+    const regCovar =
+      opts.regCovar === undefined
+        ? kind === 'none'
+          ? 1e-6
+          : 0
+        : expectNonNegativeNumber('options.regCovar', opts.regCovar);
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
     const fit = await callNative('GaussianDensity.fit', () =>
-      binding().fitGaussian(train.data, train.rows, train.cols, kind, coefficient, regCovar, compute.threads, normalize),
+      binding().fitGaussian(
+        train.data,
+        train.rows,
+        train.cols,
+        kind,
+        coefficient,
+        regCovar,
+        compute.threads,
+        normalize,
+      ),
     );
     return GaussianDensity.build(fit, normalize, regCovar, compute);
   }
@@ -93,7 +117,15 @@ export class GaussianDensity {
     const d = fit.mean.length;
     // Queries are normalized and centred; the whitening rows (L^-1) are used as they are.
     const set = await callNative('GaussianDensity.fit', () =>
-      binding().prepare(Float32Array.from(fit.choleskyInverse), d, d, compute.device, normalize, Float32Array.from(fit.mean), false),
+      binding().prepare(
+        Float32Array.from(fit.choleskyInverse),
+        d,
+        d,
+        compute.device,
+        normalize,
+        Float32Array.from(fit.mean),
+        false,
+      ),
     );
     return new GaussianDensity(fit, set, normalize, regCovar, compute);
   }
@@ -101,7 +133,9 @@ export class GaussianDensity {
   /** Squared Mahalanobis distances (like scikit-learn's EmpiricalCovariance.mahalanobis). */
   async mahalanobis(y: Matrix): Promise<Float64Array> {
     const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
-    return callNative('GaussianDensity.mahalanobis', () => binding().projectedSquaredNorm(this.set, q.data, q.rows, this.compute.threads));
+    return callNative('GaussianDensity.mahalanobis', () =>
+      binding().projectedSquaredNorm(this.set, q.data, q.rows, this.compute.threads),
+    );
   }
 
   /** Gaussian log-likelihood of each row (GaussianMixture.score_samples). Higher is more normal. */
@@ -124,8 +158,17 @@ export class GaussianDensity {
     const { params, tensors } = decodeModel(bytes, 'GaussianDensity', ['mean', 'covariance']);
     const { mean, covariance } = tensors;
     const d = mean.shape[0];
-    if (mean.dtype !== 'F64' || mean.shape.length !== 1 || d < 1 || covariance.dtype !== 'F64' || covariance.shape.join() !== `${d},${d}`) {
-      throw new OneclassError('ERR_MODEL_FORMAT', 'Cannot read GaussianDensity model bytes: mean must be F64 [d] and covariance F64 [d, d]');
+    if (
+      mean.dtype !== 'F64' ||
+      mean.shape.length !== 1 ||
+      d < 1 ||
+      covariance.dtype !== 'F64' ||
+      covariance.shape.join() !== `${d},${d}`
+    ) {
+      throw new OneclassError(
+        'ERR_MODEL_FORMAT',
+        'Cannot read GaussianDensity model bytes: mean must be F64 [d] and covariance F64 [d, d]',
+      );
     }
     const opts = expectOptions('options', options);
     expectKnownKeys('options', opts, COMPUTE_KEYS);
@@ -133,6 +176,11 @@ export class GaussianDensity {
     const fit = await callNative('GaussianDensity.fromBytes', () =>
       binding().factorGaussian(mean.data as Float64Array, covariance.data as Float64Array, d, shrinkage),
     );
-    return GaussianDensity.build(fit, params.normalize === true, typeof params.regCovar === 'number' ? params.regCovar : 0, computeOptions('options', opts));
+    return GaussianDensity.build(
+      fit,
+      params.normalize === true,
+      typeof params.regCovar === 'number' ? params.regCovar : 0,
+      computeOptions('options', opts),
+    );
   }
 }

@@ -68,7 +68,14 @@ export class KernelDensity {
   private readonly compute: ResolvedCompute;
   private readonly bandwidthOption: number | BandwidthRule;
 
-  private constructor(set: NativePointSet, train: Float32Array, bandwidth: number, option: number | BandwidthRule, normalize: boolean, compute: ResolvedCompute) {
+  private constructor(
+    set: NativePointSet,
+    train: Float32Array,
+    bandwidth: number,
+    option: number | BandwidthRule,
+    normalize: boolean,
+    compute: ResolvedCompute,
+  ) {
     this.set = set;
     this.train = train;
     this.bandwidth = bandwidth;
@@ -93,7 +100,14 @@ export class KernelDensity {
         ? expectPositiveNumber('options.bandwidth', opts.bandwidth)
         : expectOneOf('options.bandwidth', opts.bandwidth, BANDWIDTH_RULES);
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
-    return KernelDensity.build(ownCopy(train.data), train.rows, train.cols, option, normalize, computeOptions('options', opts));
+    return KernelDensity.build(
+      ownCopy(train.data),
+      train.rows,
+      train.cols,
+      option,
+      normalize,
+      computeOptions('options', opts),
+    );
   }
 
   /** `bandwidth` overrides the rule's value (a restored model keeps the value it was fitted with). */
@@ -108,7 +122,8 @@ export class KernelDensity {
   ): Promise<KernelDensity> {
     const native = binding();
     const stats = await callNative('KernelDensity.fit', () => native.columnStats(data, rows, cols, normalize));
-    const h = bandwidth ?? (typeof option === 'number' ? option : bandwidthFromRule(option, rows, cols, stats.variance));
+    const h =
+      bandwidth ?? (typeof option === 'number' ? option : bandwidthFromRule(option, rows, cols, stats.variance));
     const set = await callNative('KernelDensity.fit', () =>
       native.prepare(data, rows, cols, compute.device, normalize, Float32Array.from(stats.mean), true),
     );
@@ -131,7 +146,13 @@ export class KernelDensity {
   toBytes(): Uint8Array {
     return encodeModel(
       'KernelDensity',
-      { bandwidth: this.bandwidth, bandwidthOption: this.bandwidthOption, normalize: this.normalize, rows: this.nSamples, cols: this.dim },
+      {
+        bandwidth: this.bandwidth,
+        bandwidthOption: this.bandwidthOption,
+        normalize: this.normalize,
+        rows: this.nSamples,
+        cols: this.dim,
+      },
       { train: tensor(this.train, [this.nSamples, this.dim]) },
     );
   }
@@ -140,12 +161,21 @@ export class KernelDensity {
     const { params, tensors } = decodeModel(bytes, 'KernelDensity', ['train']);
     const t = matrixTensor(tensors, 'train', 'KernelDensity', 2);
     const bandwidth = params.bandwidth;
-    if (typeof bandwidth !== 'number' || !(bandwidth > 0)) throw new OneclassError('ERR_MODEL_FORMAT', 'KernelDensity model bytes: invalid bandwidth');
+    if (typeof bandwidth !== 'number' || !(bandwidth > 0))
+      throw new OneclassError('ERR_MODEL_FORMAT', 'KernelDensity model bytes: invalid bandwidth');
     const option = (BANDWIDTH_RULES as readonly unknown[]).includes(params.bandwidthOption)
       ? (params.bandwidthOption as BandwidthRule)
       : bandwidth;
     const opts = expectOptions('options', options);
     expectKnownKeys('options', opts, COMPUTE_KEYS);
-    return KernelDensity.build(t.data, t.rows, t.cols, option, params.normalize === true, computeOptions('options', opts), bandwidth);
+    return KernelDensity.build(
+      t.data,
+      t.rows,
+      t.cols,
+      option,
+      params.normalize === true,
+      computeOptions('options', opts),
+      bandwidth,
+    );
   }
 }

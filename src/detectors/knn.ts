@@ -85,7 +85,9 @@ export class NearestNeighbors {
     const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
     expectInteger('k', k, 1, this.nSamples);
     expectResultSize('kneighbors', q.rows * k);
-    const r = await callNative('NearestNeighbors.kneighbors', () => binding().nearest(this.set, q.data, q.rows, k, this.compute.threads));
+    const r = await callNative('NearestNeighbors.kneighbors', () =>
+      binding().nearest(this.set, q.data, q.rows, k, this.compute.threads),
+    );
     const distances = r.squaredDistances;
     for (let i = 0; i < distances.length; i++) {
       distances[i] = this.metric === 'cosine' ? distances[i] / 2 : Math.sqrt(distances[i]);
@@ -106,7 +108,11 @@ export class NearestNeighbors {
   }
 
   toBytes(): Uint8Array {
-    return encodeModel('NearestNeighbors', { metric: this.metric }, { train: tensor(this.train, [this.nSamples, this.dim]) });
+    return encodeModel(
+      'NearestNeighbors',
+      { metric: this.metric },
+      { train: tensor(this.train, [this.nSamples, this.dim]) },
+    );
   }
 
   static async fromBytes(bytes: Uint8Array, options: ComputeOptions = {}): Promise<NearestNeighbors> {

@@ -118,12 +118,23 @@ export class OneClassSVM {
 
   static async fit(x: Matrix, options: OneClassSvmOptions = {}): Promise<OneClassSVM> {
     const train = expectMatrix('x', x, { minRows: 2 });
-    if (train.rows >= 2 ** 31) throw new OneclassError('ERR_INVALID_ARGUMENT', `x has ${train.rows} rows; at most 2^31 - 1 are supported`, { path: 'x.rows' });
+    if (train.rows >= 2 ** 31)
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `x has ${train.rows} rows; at most 2^31 - 1 are supported`, {
+        path: 'x.rows',
+      });
     const opts = expectOptions('options', options);
     expectKnownKeys('options', opts, KEYS);
     const nu = opts.nu === undefined ? 0.5 : expectPositiveNumber('options.nu', opts.nu);
-    if (nu > 1) throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in (0, 1] for options.nu but received ${nu}`, { path: 'options.nu' });
-    const gammaOption = opts.gamma === undefined ? 'scale' : typeof opts.gamma === 'number' ? expectPositiveNumber('options.gamma', opts.gamma) : expectOneOf('options.gamma', opts.gamma, ['scale', 'auto'] as const);
+    if (nu > 1)
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in (0, 1] for options.nu but received ${nu}`, {
+        path: 'options.nu',
+      });
+    const gammaOption =
+      opts.gamma === undefined
+        ? 'scale'
+        : typeof opts.gamma === 'number'
+          ? expectPositiveNumber('options.gamma', opts.gamma)
+          : expectOneOf('options.gamma', opts.gamma, ['scale', 'auto'] as const);
     const tol = opts.tol === undefined ? 1e-3 : expectPositiveNumber('options.tol', opts.tol);
     const maxIter = opts.maxIter === undefined ? -1 : expectInteger('options.maxIter', opts.maxIter, -1);
     const cacheMb = opts.cacheMb === undefined ? 1024 : expectPositiveNumber('options.cacheMb', opts.cacheMb);
@@ -131,7 +142,9 @@ export class OneClassSVM {
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
     const native = binding();
-    const stats = await callNative('OneClassSVM.fit', () => native.columnStats(train.data, train.rows, train.cols, normalize));
+    const stats = await callNative('OneClassSVM.fit', () =>
+      native.columnStats(train.data, train.rows, train.cols, normalize),
+    );
     let gamma: number;
     if (typeof gammaOption === 'number') gamma = gammaOption;
     else if (gammaOption === 'auto') gamma = 1 / train.cols;
@@ -141,7 +154,21 @@ export class OneClassSVM {
     }
     const center = Float32Array.from(stats.mean);
     const r = await callNative('OneClassSVM.fit', () =>
-      native.fitOneClassSvm(train.data, train.rows, train.cols, compute.device, normalize, center, gamma, nu, tol, maxIter, cacheMb, shrinking, compute.threads),
+      native.fitOneClassSvm(
+        train.data,
+        train.rows,
+        train.cols,
+        compute.device,
+        normalize,
+        center,
+        gamma,
+        nu,
+        tol,
+        maxIter,
+        cacheMb,
+        shrinking,
+        compute.threads,
+      ),
     );
     const support: number[] = [];
     r.alpha.forEach((a, i) => {
@@ -170,7 +197,11 @@ export class OneClassSVM {
     });
   }
 
-  private static async build(state: FitState, compute: ResolvedCompute, stats?: OneClassSVM['fitStats']): Promise<OneClassSVM> {
+  private static async build(
+    state: FitState,
+    compute: ResolvedCompute,
+    stats?: OneClassSVM['fitStats'],
+  ): Promise<OneClassSVM> {
     const sv = state.supportVectors;
     const set = await callNative('OneClassSVM.fit', () =>
       binding().prepare(sv.data, sv.rows, sv.cols, compute.device, state.normalize, state.center, true),
@@ -204,7 +235,15 @@ export class OneClassSVM {
   toBytes(): Uint8Array {
     return encodeModel(
       'OneClassSVM',
-      { rho: this.rho, gamma: this.gamma, nu: this.nu, normalize: this.normalize, objective: this.objective, iterations: this.iterations, converged: this.converged },
+      {
+        rho: this.rho,
+        gamma: this.gamma,
+        nu: this.nu,
+        normalize: this.normalize,
+        objective: this.objective,
+        iterations: this.iterations,
+        converged: this.converged,
+      },
       {
         supportVectors: tensor(this.supportVectors.data, [this.supportVectors.rows, this.supportVectors.cols]),
         dualCoef: tensor(this.dualCoef),
@@ -215,14 +254,23 @@ export class OneClassSVM {
   }
 
   static async fromBytes(bytes: Uint8Array, options: ComputeOptions = {}): Promise<OneClassSVM> {
-    const { params, tensors } = decodeModel(bytes, 'OneClassSVM', ['supportVectors', 'dualCoef', 'supportIndices', 'center']);
+    const { params, tensors } = decodeModel(bytes, 'OneClassSVM', [
+      'supportVectors',
+      'dualCoef',
+      'supportIndices',
+      'center',
+    ]);
     const sv = matrixTensor(tensors, 'supportVectors', 'OneClassSVM', 1);
     const { dualCoef, supportIndices, center } = tensors;
     const bad = (why: string) => new OneclassError('ERR_MODEL_FORMAT', `Cannot read OneClassSVM model bytes: ${why}`);
-    if (dualCoef.dtype !== 'F64' || dualCoef.data.length !== sv.rows) throw bad('dualCoef must be F64 with one value per support vector');
-    if (supportIndices.dtype !== 'I32' || supportIndices.data.length !== sv.rows) throw bad('supportIndices must be I32 with one value per support vector');
-    if (center.dtype !== 'F32' || center.data.length !== sv.cols) throw bad('center must be F32 of the support vectors\' dimension');
-    for (const key of ['rho', 'gamma', 'nu'] as const) if (typeof params[key] !== 'number' || !Number.isFinite(params[key])) throw bad(`${key} is missing`);
+    if (dualCoef.dtype !== 'F64' || dualCoef.data.length !== sv.rows)
+      throw bad('dualCoef must be F64 with one value per support vector');
+    if (supportIndices.dtype !== 'I32' || supportIndices.data.length !== sv.rows)
+      throw bad('supportIndices must be I32 with one value per support vector');
+    if (center.dtype !== 'F32' || center.data.length !== sv.cols)
+      throw bad("center must be F32 of the support vectors' dimension");
+    for (const key of ['rho', 'gamma', 'nu'] as const)
+      if (typeof params[key] !== 'number' || !Number.isFinite(params[key])) throw bad(`${key} is missing`);
     if (!((params.gamma as number) > 0)) throw bad('gamma must be positive');
     const opts = expectOptions('options', options);
     expectKnownKeys('options', opts, COMPUTE_KEYS);

@@ -32,9 +32,15 @@ function validateRaw(image: RawImage, label: string): RawImage {
   if (!(data instanceof Uint8Array)) {
     throw new InvalidArgumentError(`Expected Uint8Array for data of ${label} but received ${describeValue(data)}`);
   }
-  for (const [name, v] of [['width', width], ['height', height], ['channels', channels]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) {
-      throw new InvalidArgumentError(`Expected positive integer for ${name} of ${label} but received ${describeValue(v)}`);
+      throw new InvalidArgumentError(
+        `Expected positive integer for ${name} of ${label} but received ${describeValue(v)}`,
+      );
     }
   }
   if (data.length !== width * height * channels) {

@@ -14,12 +14,7 @@ import { decodeImage, describeInput } from './decode.js';
 import { describeValue, EncoderError, InvalidArgumentError, ModelFormatError } from './errors.js';
 import { type EncoderManifest, outputSize, readManifest } from './manifest.js';
 import { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
-import {
-  type EmbedOptions,
-  type EncoderLoadOptions,
-  resolveEmbedOptions,
-  resolveLoadOptions,
-} from './options.js';
+import { type EmbedOptions, type EncoderLoadOptions, resolveEmbedOptions, resolveLoadOptions } from './options.js';
 import { resizeU8 } from './resize.js';
 import { createSession } from './session.js';
 import type { EmbeddingMatrix, EncoderBackend, EncoderOutput, ImageInput } from './types.js';
@@ -33,7 +28,13 @@ export function manifestPathFor(modelPath: string): string {
 }
 
 function channelWord(c: number): string {
-  return c === 1 ? '1 channel (grayscale)' : c === 3 ? '3 channels (RGB)' : c === 2 || c === 4 ? `${c} channels (with alpha)` : `${c} channels`;
+  return c === 1
+    ? '1 channel (grayscale)'
+    : c === 3
+      ? '3 channels (RGB)'
+      : c === 2 || c === 4
+        ? `${c} channels (with alpha)`
+        : `${c} channels`;
 }
 
 export class Encoder {
@@ -73,7 +74,9 @@ export class Encoder {
    */
   static async load(modelPath: string, options?: EncoderLoadOptions): Promise<Encoder> {
     if (typeof modelPath !== 'string' || modelPath.length === 0) {
-      throw new InvalidArgumentError(`Expected path of an .onnx file for modelPath but received ${describeValue(modelPath)}`);
+      throw new InvalidArgumentError(
+        `Expected path of an .onnx file for modelPath but received ${describeValue(modelPath)}`,
+      );
     }
     const opts = resolveLoadOptions(options);
     const resolved = path.resolve(modelPath);
@@ -90,13 +93,24 @@ export class Encoder {
     try {
       created = await createSession(resolved, opts.device, opts.threads);
     } catch (cause) {
-      throw new ModelFormatError(`Cannot load encoder model ${resolved}: ${String((cause as Error).message ?? cause).trim()}`, {
-        file: resolved,
-        cause,
-      });
+      throw new ModelFormatError(
+        `Cannot load encoder model ${resolved}: ${String((cause as Error).message ?? cause).trim()}`,
+        {
+          file: resolved,
+          cause,
+        },
+      );
     }
     checkGraphAgainstManifest(created.session, manifest, resolved, manifestPath);
-    return new Encoder(resolved, manifestPath, manifest, created.session, created.backend, created.fallbackReason, opts.batchSize);
+    return new Encoder(
+      resolved,
+      manifestPath,
+      manifest,
+      created.session,
+      created.backend,
+      created.fallbackReason,
+      opts.batchSize,
+    );
   }
 
   /** Model input as [channels, height, width]. */
@@ -195,7 +209,8 @@ export class Encoder {
     checkImageArray(images);
     const n = images.length;
     const result: Partial<Record<EncoderOutput, EmbeddingMatrix>> = {};
-    for (const o of outputs) result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
+    for (const o of outputs)
+      result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
     // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime.
     const prepare = (start: number) => this.preprocessRange(images.slice(start, start + batchSize), start);
     let next: Promise<Float32Array> | undefined = n > 0 ? prepare(0) : undefined;
@@ -257,10 +272,14 @@ function checkGraphAgainstManifest(
   manifestPath: string,
 ): void {
   const mismatch = (what: string) =>
-    new ModelFormatError(`Model ${modelPath} disagrees with its manifest ${manifestPath}: ${what}`, { file: modelPath });
+    new ModelFormatError(`Model ${modelPath} disagrees with its manifest ${manifestPath}: ${what}`, {
+      file: modelPath,
+    });
   const inputIndex = session.inputNames.indexOf(manifest.input.name);
   if (inputIndex < 0) {
-    throw mismatch(`manifest input '${manifest.input.name}' is not among the graph inputs [${session.inputNames.join(', ')}]`);
+    throw mismatch(
+      `manifest input '${manifest.input.name}' is not among the graph inputs [${session.inputNames.join(', ')}]`,
+    );
   }
   const meta = session.inputMetadata[inputIndex];
   const { channels, height, width } = manifest.input;

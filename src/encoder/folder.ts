@@ -21,7 +21,10 @@ export async function listImageFiles(folder: string, recursive = false): Promise
   try {
     entries = await readdir(folder, { withFileTypes: true, recursive });
   } catch (cause) {
-    throw new InvalidArgumentError(`Cannot list image folder ${folder}: ${(cause as Error).message}`, { file: folder, cause });
+    throw new InvalidArgumentError(`Cannot list image folder ${folder}: ${(cause as Error).message}`, {
+      file: folder,
+      cause,
+    });
   }
   return entries
     .filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))

@@ -14,11 +14,4 @@ export { resizeU8, triangleTaps, RESIZE_METHOD } from './resize.js';
 export { gridPatches, cropU8, type PatchGrid } from './patches.js';
 export { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
 export { decodeImage } from './decode.js';
-export type {
-  RawImage,
-  ImageInput,
-  EmbeddingMatrix,
-  EncoderOutput,
-  EncoderDevice,
-  EncoderBackend,
-} from './types.js';
+export type { RawImage, ImageInput, EmbeddingMatrix, EncoderOutput, EncoderDevice, EncoderBackend } from './types.js';

@@ -80,7 +80,11 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (pre.scale !== '1/255') fail(file, 'preprocess.scale', "'1/255'", pre.scale);
   for (const key of ['mean', 'std'] as const) {
     const arr = pre[key];
-    if (!Array.isArray(arr) || arr.length !== input.channels || !arr.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    if (
+      !Array.isArray(arr) ||
+      arr.length !== input.channels ||
+      !arr.every((v) => typeof v === 'number' && Number.isFinite(v))
+    ) {
       fail(file, `preprocess.${key}`, `an array of ${input.channels} finite numbers`, arr);
     }
   }
@@ -119,7 +123,10 @@ export async function readManifest(file: string): Promise<EncoderManifest> {
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ModelFormatError(`Encoder manifest ${file} is not valid JSON: ${(cause as Error).message}`, { file, cause });
+    throw new ModelFormatError(`Encoder manifest ${file} is not valid JSON: ${(cause as Error).message}`, {
+      file,
+      cause,
+    });
   }
   return validateManifest(parsed, file);
 }

@@ -50,7 +50,9 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = checkObject(options, 'options');
   const device = o.device ?? 'auto';
   if (!DEVICES.includes(device as EncoderDevice)) {
-    throw new InvalidArgumentError(`Expected one of ${DEVICES.join(', ')} for device but received ${describeValue(device)}`);
+    throw new InvalidArgumentError(
+      `Expected one of ${DEVICES.join(', ')} for device but received ${describeValue(device)}`,
+    );
   }
   const batchSize =
     o.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkIntegerInRange(o.batchSize, 'batchSize', 1, MAX_BATCH_SIZE);
@@ -58,11 +60,16 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   return { device: device as EncoderDevice, batchSize, threads };
 }
 
-export function resolveEmbedOptions(options: unknown, defaultBatchSize: number): { output: EncoderOutput; batchSize: number } {
+export function resolveEmbedOptions(
+  options: unknown,
+  defaultBatchSize: number,
+): { output: EncoderOutput; batchSize: number } {
   const o = checkObject(options, 'options');
   const output = o.output ?? 'pooled';
   if (!OUTPUTS.includes(output as EncoderOutput)) {
-    throw new InvalidArgumentError(`Expected one of ${OUTPUTS.join(', ')} for output but received ${describeValue(output)}`);
+    throw new InvalidArgumentError(
+      `Expected one of ${OUTPUTS.join(', ')} for output but received ${describeValue(output)}`,
+    );
   }
   const batchSize =
     o.batchSize === undefined ? defaultBatchSize : checkIntegerInRange(o.batchSize, 'batchSize', 1, MAX_BATCH_SIZE);

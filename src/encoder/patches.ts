@@ -26,13 +26,18 @@ export function cropU8(image: RawImage, x: number, y: number, width: number, hei
 }
 
 export function gridPatches(image: RawImage, size: number, stride: number = size): PatchGrid {
-  for (const [name, v] of [['size', size], ['stride', stride]] as const) {
+  for (const [name, v] of [
+    ['size', size],
+    ['stride', stride],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) {
       throw new InvalidArgumentError(`Expected positive integer for ${name} but received ${describeValue(v)}`);
     }
   }
   if (size > image.width || size > image.height) {
-    throw new InvalidArgumentError(`Expected size at most ${Math.min(image.width, image.height)} (image ${image.width}x${image.height}) but received ${size}`);
+    throw new InvalidArgumentError(
+      `Expected size at most ${Math.min(image.width, image.height)} (image ${image.width}x${image.height}) but received ${size}`,
+    );
   }
   const ys: number[] = [];
   const xs: number[] = [];

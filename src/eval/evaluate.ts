@@ -28,10 +28,19 @@ export interface EvaluationResult {
 export async function evaluateDetector(
   detector: Detector,
   test: readonly DatasetItem[],
-  options: { pixel?: boolean; onUnreadable?: UnreadablePolicy; allowResize?: boolean; batchSize?: number; onProgress?: (p: Progress) => void } = {},
+  options: {
+    pixel?: boolean;
+    onUnreadable?: UnreadablePolicy;
+    allowResize?: boolean;
+    batchSize?: number;
+    onProgress?: (p: Progress) => void;
+  } = {},
 ): Promise<EvaluationResult> {
   const unlabelled = test.findIndex((t) => t.label !== 0 && t.label !== 1);
-  if (unlabelled >= 0) throw new OneclassError('ERR_INVALID_ARGUMENT', `Test image ${test[unlabelled].id} has no label`, { path: test[unlabelled].id });
+  if (unlabelled >= 0)
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Test image ${test[unlabelled].id} has no label`, {
+      path: test[unlabelled].id,
+    });
   const pixel = options.pixel ? new PixelMetricsAccumulator() : null;
   const scores: EvaluationResult['scores'] = [];
   const skipped: SkippedImage[] = [];
@@ -65,14 +74,23 @@ export async function evaluateDetector(
   const normal = scores.filter((x) => x.label === 0);
   for (const cat of new Set(scores.filter((x) => x.label === 1).map((x) => x.category ?? 'anomalous'))) {
     const group = [...normal, ...scores.filter((x) => x.label === 1 && (x.category ?? 'anomalous') === cat)];
-    if (normal.length > 0) perCategory[cat] = rocAuc(group.map((x) => x.score), group.map((x) => x.label));
+    if (normal.length > 0)
+      perCategory[cat] = rocAuc(
+        group.map((x) => x.score),
+        group.map((x) => x.label),
+      );
   }
   return {
     images: scores.length,
     anomalies: l.filter((x) => x === 1).length,
     imageAuroc: rocAuc(s, l),
     imageF1: f1Max(s, l),
-    atModelThreshold: { threshold, f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0, precision, recall },
+    atModelThreshold: {
+      threshold,
+      f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0,
+      precision,
+      recall,
+    },
     perCategory,
     pixel: pixel ? pixel.compute(0.3) : null,
     scores,

@@ -25,7 +25,11 @@ export interface PixelMetrics {
  * Labels 8-connected components of a binary mask (scipy.ndimage.label with a 3x3 structure, the
  * MVTec AD evaluation's choice). Returns per-pixel labels (0 = background, 1..count) and count.
  */
-export function labelComponents(mask: Uint8Array, width: number, height: number): { labels: Int32Array; count: number } {
+export function labelComponents(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+): { labels: Int32Array; count: number } {
   const labels = new Int32Array(width * height);
   const stack = new Int32Array(width * height);
   let count = 0;
@@ -95,7 +99,13 @@ export class PixelMetricsAccumulator {
    * Adds one image: `heatmap` (anomaly scores, higher = more anomalous) and `mask` of the same
    * size (non-zero = defect) or null for a defect-free image.
    */
-  add(heatmap: ArrayLike<number>, mask: Uint8Array | null, width: number, height: number, name = `image ${this.images}`): void {
+  add(
+    heatmap: ArrayLike<number>,
+    mask: Uint8Array | null,
+    width: number,
+    height: number,
+    name = `image ${this.images}`,
+  ): void {
     if (heatmap.length !== width * height) {
       throw new OneclassError(
         'ERR_INVALID_ARGUMENT',
@@ -112,7 +122,9 @@ export class PixelMetricsAccumulator {
     }
     for (let i = 0; i < heatmap.length; i++) {
       if (!Number.isFinite(heatmap[i])) {
-        throw new OneclassError('ERR_INVALID_ARGUMENT', `Heatmap of ${name} holds ${heatmap[i]} at pixel ${i}`, { path: name });
+        throw new OneclassError('ERR_INVALID_ARGUMENT', `Heatmap of ${name} holds ${heatmap[i]} at pixel ${i}`, {
+          path: name,
+        });
       }
     }
     this.images++;
@@ -133,7 +145,9 @@ export class PixelMetricsAccumulator {
 
   compute(fprLimit = 0.3): PixelMetrics {
     if (!(fprLimit > 0 && fprLimit <= 1)) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected fprLimit in (0, 1] but received ${fprLimit}`, { path: 'fprLimit' });
+      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected fprLimit in (0, 1] but received ${fprLimit}`, {
+        path: 'fprLimit',
+      });
     }
     const negative = this.normal.view().slice().sort();
     const defect = this.defect.view();

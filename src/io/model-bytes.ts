@@ -8,7 +8,11 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors
 
 export const LAYOUT_VERSION = 1;
 
-export function encodeModel(kind: string, params: Record<string, unknown>, tensors: Record<string, Tensor>): Uint8Array {
+export function encodeModel(
+  kind: string,
+  params: Record<string, unknown>,
+  tensors: Record<string, Tensor>,
+): Uint8Array {
   return encodeSafetensors(tensors, {
     format: `oneclass/${kind}`,
     version: String(LAYOUT_VERSION),
@@ -23,11 +27,14 @@ export function decodeModel(
 ): { params: Record<string, unknown>; tensors: Record<string, Tensor> } {
   const { tensors, metadata } = decodeSafetensors(bytes, `${kind} model bytes`);
   const bad = (why: string) => new OneclassError('ERR_MODEL_FORMAT', `Cannot read ${kind} model bytes: ${why}`);
-  if (metadata.format !== `oneclass/${kind}`) throw bad(`they hold '${metadata.format ?? 'no format'}', not oneclass/${kind}`);
+  if (metadata.format !== `oneclass/${kind}`)
+    throw bad(`they hold '${metadata.format ?? 'no format'}', not oneclass/${kind}`);
   const version = Number(metadata.version);
   if (!Number.isInteger(version) || version < 1) throw bad(`invalid layout version '${metadata.version}'`);
   if (version > LAYOUT_VERSION) {
-    throw bad(`they were written by a newer oneclass (layout version ${version}; this one reads up to ${LAYOUT_VERSION})`);
+    throw bad(
+      `they were written by a newer oneclass (layout version ${version}; this one reads up to ${LAYOUT_VERSION})`,
+    );
   }
   let params: unknown;
   try {

@@ -83,7 +83,8 @@ export function decodeSafetensors(
   } catch (cause) {
     throw bad(source, `header is not UTF-8 JSON (${(cause as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad(source, 'header is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw bad(source, 'header is not a JSON object');
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
@@ -91,7 +92,8 @@ export function decodeSafetensors(
   const ranges: Array<[number, number, string]> = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(source, '__metadata__ is not an object');
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw bad(source, '__metadata__ is not an object');
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') throw bad(source, `metadata value ${k} is not a string`);
         metadata[k] = v;
@@ -100,9 +102,14 @@ export function decodeSafetensors(
     }
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (info === null || typeof info !== 'object') throw bad(source, `tensor ${name} has no description`);
-    if (typeof info.dtype !== 'string' || !(info.dtype in BYTES)) throw bad(source, `tensor ${name} has unsupported dtype ${String(info.dtype)}`);
+    if (typeof info.dtype !== 'string' || !(info.dtype in BYTES))
+      throw bad(source, `tensor ${name} has unsupported dtype ${String(info.dtype)}`);
     const dtype = info.dtype as DType;
-    if (!Array.isArray(info.shape) || info.shape.length > 8 || !info.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
+    if (
+      !Array.isArray(info.shape) ||
+      info.shape.length > 8 ||
+      !info.shape.every((s) => Number.isSafeInteger(s) && s >= 0)
+    ) {
       throw bad(source, `tensor ${name} has an invalid shape`);
     }
     const shape = info.shape as number[];
@@ -112,12 +119,18 @@ export function decodeSafetensors(
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLength) {
-      throw bad(source, `tensor ${name} spans bytes [${begin}, ${end}) but the data section holds ${dataLength} bytes (truncated?)`);
+      throw bad(
+        source,
+        `tensor ${name} spans bytes [${begin}, ${end}) but the data section holds ${dataLength} bytes (truncated?)`,
+      );
     }
     let elements = 1;
     for (const s of shape) elements *= s;
     if (elements * BYTES[dtype] !== end - begin) {
-      throw bad(source, `tensor ${name} of shape [${shape.join(', ')}] needs ${elements * BYTES[dtype]} bytes but spans ${end - begin}`);
+      throw bad(
+        source,
+        `tensor ${name} of shape [${shape.join(', ')}] needs ${elements * BYTES[dtype]} bytes but spans ${end - begin}`,
+      );
     }
     ranges.push([begin, end, name]);
     // Copy: the slice is then aligned for its element type and independent of `bytes`.

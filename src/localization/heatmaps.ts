@@ -56,8 +56,12 @@ export interface UpsampleOptions {
 
 const KEYS = ['height', 'width', 'sigma', 'mode', 'patchSize', 'stride', 'device', 'threads', 'out'];
 
-export async function upsampleHeatmaps(grids: HeatmapBatch, options: UpsampleOptions): Promise<HeatmapBatch & { backend: 'cpu' | 'cuda' }> {
-  if (grids === null || typeof grids !== 'object') throw invalidArgumentFor('grids', 'an object { data, batch, height, width }', grids);
+export async function upsampleHeatmaps(
+  grids: HeatmapBatch,
+  options: UpsampleOptions,
+): Promise<HeatmapBatch & { backend: 'cpu' | 'cuda' }> {
+  if (grids === null || typeof grids !== 'object')
+    throw invalidArgumentFor('grids', 'an object { data, batch, height, width }', grids);
   if (!(grids.data instanceof Float32Array)) throw invalidArgumentFor('grids.data', 'Float32Array', grids.data);
   const batch = expectInteger('grids.batch', grids.batch, 0);
   const gh = expectInteger('grids.height', grids.height, 1, 1 << 20);
@@ -74,7 +78,10 @@ export async function upsampleHeatmaps(grids: HeatmapBatch, options: UpsampleOpt
   const height = expectInteger('options.height', opts.height, 1, 16384);
   const width = expectInteger('options.width', opts.width, 1, 16384);
   const sigma = opts.sigma === undefined ? 4 : expectNonNegativeNumber('options.sigma', opts.sigma);
-  const mode = opts.mode === undefined ? 'bilinear' : expectOneOf('options.mode', opts.mode, ['bilinear', 'receptive-field'] as const);
+  const mode =
+    opts.mode === undefined
+      ? 'bilinear'
+      : expectOneOf('options.mode', opts.mode, ['bilinear', 'receptive-field'] as const);
   let patchSize = 0;
   let stride = 0;
   if (mode === 'receptive-field') {
@@ -89,9 +96,14 @@ export async function upsampleHeatmaps(grids: HeatmapBatch, options: UpsampleOpt
   if (out !== undefined) {
     if (!(out instanceof Float32Array)) throw invalidArgumentFor('options.out', 'Float32Array', out);
     if (out.length !== batch * height * width) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected options.out to hold batch * height * width = ${batch * height * width} values but it holds ${out.length}`, { path: 'options.out' });
+      throw new OneclassError(
+        'ERR_INVALID_ARGUMENT',
+        `Expected options.out to hold batch * height * width = ${batch * height * width} values but it holds ${out.length}`,
+        { path: 'options.out' },
+      );
     }
-    if (out.buffer === grids.data.buffer) throw invalidArgumentFor('options.out', 'an array that does not share memory with grids.data', 'the same buffer');
+    if (out.buffer === grids.data.buffer)
+      throw invalidArgumentFor('options.out', 'an array that does not share memory with grids.data', 'the same buffer');
   }
   const r = await callNative('upsampleHeatmaps', () =>
     binding().upsample(grids.data, batch, gh, gw, mode, height, width, sigma, patchSize, stride, device, threads, out),

@@ -63,7 +63,11 @@ function normalization(heldOutNormal: ArrayLike<number>): { center: number; scal
 /** Threshold at the q-quantile of the held-out normal scores (expected false-positive rate 1 - q). */
 export function calibrateFromNormal(heldOutNormal: ArrayLike<number>, q: number): Calibration {
   if (!(q > 0 && q <= 1)) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in (0, 1] for thresholdQuantile but received ${q}`, { path: 'thresholdQuantile' });
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `Expected a number in (0, 1] for thresholdQuantile but received ${q}`,
+      { path: 'thresholdQuantile' },
+    );
   }
   const n = normalization(heldOutNormal);
   const threshold = quantile(normalize(heldOutNormal, n), q);
@@ -74,7 +78,11 @@ export function calibrateFromNormal(heldOutNormal: ArrayLike<number>, q: number)
  * Normalization from the held-out normal scores, threshold F1-optimal on a labelled validation
  * set (label 1 = anomalous).
  */
-export function calibrateWithValidation(heldOutNormal: ArrayLike<number>, validation: ArrayLike<number>, labels: ArrayLike<number>): Calibration {
+export function calibrateWithValidation(
+  heldOutNormal: ArrayLike<number>,
+  validation: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): Calibration {
   const n = normalization(heldOutNormal);
   const best = f1Max(normalize(validation, n), labels);
   return { ...n, threshold: best.threshold, method: 'f1-max', value: best.f1, count: validation.length };

@@ -17,14 +17,36 @@ import path from 'node:path';
 
 import { shuffle } from '../datasets/subsample.js';
 import type { DatasetItem } from '../datasets/types.js';
-import { Encoder, type EncoderLoadOptions, type EncoderOutput, type ImageInput, type RawImage } from '../encoder/index.js';
+import {
+  Encoder,
+  type EncoderLoadOptions,
+  type EncoderOutput,
+  type ImageInput,
+  type RawImage,
+} from '../encoder/index.js';
 import { OneclassError } from '../errors.js';
 import { upsampleHeatmaps } from '../localization/heatmaps.js';
 import type { Device, Matrix } from '../validate.js';
 import { writeFileAtomic } from './atomic.js';
 import { type Calibration, calibrateFromNormal, calibrateWithValidation, normalize, toAnomaly } from './calibration.js';
-import { imageEmbeddings, type LocalizationOptions, type PatchGeometry, patchEmbeddings, patchGeometry, rowsAtPosition } from './features.js';
-import { commonSize, decodeBatch, type DecodedImage, type ExpectedInput, nameImages, type NamedImage, type SkippedImage, type UnreadablePolicy } from './images.js';
+import {
+  imageEmbeddings,
+  type LocalizationOptions,
+  type PatchGeometry,
+  patchEmbeddings,
+  patchGeometry,
+  rowsAtPosition,
+} from './features.js';
+import {
+  commonSize,
+  decodeBatch,
+  type DecodedImage,
+  type ExpectedInput,
+  nameImages,
+  type NamedImage,
+  type SkippedImage,
+  type UnreadablePolicy,
+} from './images.js';
 import {
   encodeModelFile,
   type ImageScoreMode,
@@ -34,7 +56,13 @@ import {
   readModelFile,
   sha256,
 } from './model-file.js';
-import { type DetectorSpec, detectorKind, type FittedDetector, persistedOptions, resolveDetectorOptions } from './registry.js';
+import {
+  type DetectorSpec,
+  detectorKind,
+  type FittedDetector,
+  persistedOptions,
+  resolveDetectorOptions,
+} from './registry.js';
 
 export type PipelineImage = ImageInput | DatasetItem;
 
@@ -116,7 +144,11 @@ const LOCALIZE_BATCH = 8;
 function batchSizeOption(v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
   if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 4096)) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected integer in [1, 4096] for batchSize but received ${String(v)}`, { path: 'batchSize' });
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `Expected integer in [1, 4096] for batchSize but received ${String(v)}`,
+      { path: 'batchSize' },
+    );
   }
   return v;
 }
@@ -124,7 +156,11 @@ function batchSizeOption(v: unknown, fallback: number): number {
 function fraction(name: string, v: unknown, fallback: number, min: number, max: number): number {
   if (v === undefined) return fallback;
   if (!(typeof v === 'number' && v > min && v < max)) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in (${min}, ${max}) for ${name} but received ${String(v)}`, { path: name });
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `Expected a number in (${min}, ${max}) for ${name} but received ${String(v)}`,
+      { path: name },
+    );
   }
   return v;
 }
@@ -155,7 +191,13 @@ function selectRows(m: Matrix, indices: readonly number[], per = 1): Matrix {
   return { data, rows: indices.length * per, cols: m.cols };
 }
 
-async function fitPatchDetectors(kind: string, options: Record<string, unknown>, rows: Matrix, positions: number, perPosition: boolean): Promise<FittedDetector[]> {
+async function fitPatchDetectors(
+  kind: string,
+  options: Record<string, unknown>,
+  rows: Matrix,
+  positions: number,
+  perPosition: boolean,
+): Promise<FittedDetector[]> {
   const impl = await detectorKind(kind, 'localization.detector.kind');
   if (!perPosition) return [await impl.fit(rows, options)];
   const out: FittedDetector[] = [];
@@ -193,7 +235,13 @@ export class Detector {
   private readonly patchDetectors: FittedDetector[];
   private readonly encoderBytes: Uint8Array | null;
 
-  private constructor(encoder: Encoder, config: PipelineConfig, imageDetector: FittedDetector, patchDetectors: FittedDetector[], encoderBytes: Uint8Array | null) {
+  private constructor(
+    encoder: Encoder,
+    config: PipelineConfig,
+    imageDetector: FittedDetector,
+    patchDetectors: FittedDetector[],
+    encoderBytes: Uint8Array | null,
+  ) {
     this.encoder = encoder;
     this.config = config;
     this.imageDetector = imageDetector;
@@ -212,16 +260,25 @@ export class Detector {
 
   static async fit(options: FitOptions): Promise<Detector> {
     if (options === null || typeof options !== 'object') {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', 'Expected an options object for Detector.fit', { path: 'options' });
+      throw new OneclassError('ERR_INVALID_ARGUMENT', 'Expected an options object for Detector.fit', {
+        path: 'options',
+      });
     }
     const named = nameImages(options.images);
     const spec = options.detector;
     if (!spec || typeof spec !== 'object') {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', "Expected an object { kind: 'kde' | 'gde' | 'knn' | 'ocsvm', ... } for detector", { path: 'detector' });
+      throw new OneclassError(
+        'ERR_INVALID_ARGUMENT',
+        "Expected an object { kind: 'kde' | 'gde' | 'knn' | 'ocsvm', ... } for detector",
+        { path: 'detector' },
+      );
     }
     const impl = await detectorKind(spec.kind);
     const compute = { device: options.device, threads: options.threads };
-    const detOptions = { ...resolveDetectorOptions(spec, impl), ...Object.fromEntries(Object.entries(compute).filter(([, v]) => v !== undefined)) };
+    const detOptions = {
+      ...resolveDetectorOptions(spec, impl),
+      ...Object.fromEntries(Object.entries(compute).filter(([, v]) => v !== undefined)),
+    };
     const holdout = fraction('holdout', options.holdout, 0.2, 0, 1);
     const q = options.thresholdQuantile ?? 0.99;
     const output = options.output ?? 'pooled';
@@ -230,24 +287,43 @@ export class Detector {
     const batchSize = batchSizeOption(options.batchSize, DEFAULT_BATCH);
     const locOpts = options.localization === true ? {} : options.localization || null;
     if (options.imageScore === 'heatmap-max' && !locRequested) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', "imageScore 'heatmap-max' needs localization", { path: 'imageScore' });
+      throw new OneclassError('ERR_INVALID_ARGUMENT', "imageScore 'heatmap-max' needs localization", {
+        path: 'imageScore',
+      });
     }
     if (options.imageScore !== undefined && options.imageScore !== 'image' && options.imageScore !== 'heatmap-max') {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected 'image' or 'heatmap-max' for imageScore but received ${String(options.imageScore)}`, { path: 'imageScore' });
+      throw new OneclassError(
+        'ERR_INVALID_ARGUMENT',
+        `Expected 'image' or 'heatmap-max' for imageScore but received ${String(options.imageScore)}`,
+        { path: 'imageScore' },
+      );
     }
-    if (named.length === 0) throw new OneclassError('ERR_INVALID_ARGUMENT', 'The training set is empty: no images were given', { path: 'images' });
+    if (named.length === 0)
+      throw new OneclassError('ERR_INVALID_ARGUMENT', 'The training set is empty: no images were given', {
+        path: 'images',
+      });
 
     const ownsEncoder = typeof options.encoder === 'string';
-    const encoder = typeof options.encoder === 'string' ? await Encoder.load(options.encoder, options.encoderOptions) : options.encoder;
+    const encoder =
+      typeof options.encoder === 'string'
+        ? await Encoder.load(options.encoder, options.encoderOptions)
+        : options.encoder;
     try {
       // A patch-level encoder (manifest patchFrom) sees only patches: its image score is the
       // highest patch score (as python-export/evaluate.py scores it), unless asked otherwise.
-      const imageScore: ImageScoreMode = options.imageScore ?? (locOpts && encoder.manifest.preprocess.patchFrom ? 'heatmap-max' : 'image');
+      const imageScore: ImageScoreMode =
+        options.imageScore ?? (locOpts && encoder.manifest.preprocess.patchFrom ? 'heatmap-max' : 'image');
       const geometry = locOpts ? patchGeometry(encoder, locOpts) : null;
       const positions = geometry ? geometry.gridRows * geometry.gridCols : 0;
       const locSpec = locOpts ? (locOpts.detector ?? spec) : null;
       const locImpl = locSpec ? await detectorKind(locSpec.kind, 'localization.detector.kind') : null;
-      const locDetOptions = locSpec && locImpl ? { ...resolveDetectorOptions(locSpec, locImpl), ...Object.fromEntries(Object.entries(compute).filter(([, v]) => v !== undefined)) } : {};
+      const locDetOptions =
+        locSpec && locImpl
+          ? {
+              ...resolveDetectorOptions(locSpec, locImpl),
+              ...Object.fromEntries(Object.entries(compute).filter(([, v]) => v !== undefined)),
+            }
+          : {};
 
       // 1. Embed every training image (and its patches), batch by batch.
       const imageRows = new RowBuffer();
@@ -268,16 +344,25 @@ export class Detector {
         const raws = decoded.map((d) => d.raw);
         channels ||= raws[0].channels;
         const batchSizeCommon = commonSize(raws);
-        size = size === undefined ? batchSizeCommon : size && batchSizeCommon && size.width === batchSizeCommon.width && size.height === batchSizeCommon.height ? size : null;
+        size =
+          size === undefined
+            ? batchSizeCommon
+            : size && batchSizeCommon && size.width === batchSizeCommon.width && size.height === batchSizeCommon.height
+              ? size
+              : null;
         imageRows.add(await imageEmbeddings(encoder, raws, output));
         if (geometry) patchRows.add(await patchEmbeddings(encoder, raws, geometry, output));
         options.onProgress?.({ stage: 'embed', done: Math.min(start + step, named.length), total: named.length });
       }
       const x = imageRows.matrix();
       if (x.rows === 0) {
-        throw new OneclassError('ERR_INVALID_ARGUMENT', `The training set is empty: all ${named.length} images were unreadable (${skipped.map((s) => s.id).join(', ')})`, {
-          path: 'images',
-        });
+        throw new OneclassError(
+          'ERR_INVALID_ARGUMENT',
+          `The training set is empty: all ${named.length} images were unreadable (${skipped.map((s) => s.id).join(', ')})`,
+          {
+            path: 'images',
+          },
+        );
       }
       const heldOutCount = Math.max(2, Math.round(x.rows * holdout));
       if (x.rows - heldOutCount < 2) {
@@ -288,7 +373,10 @@ export class Detector {
         );
       }
       // 2. Held-out split (seeded, so a refit gives the same model).
-      const order = shuffle(Array.from({ length: x.rows }, (_, i) => i), options.seed ?? 0);
+      const order = shuffle(
+        Array.from({ length: x.rows }, (_, i) => i),
+        options.seed ?? 0,
+      );
       const held = order.slice(0, heldOutCount).sort((a, b) => a - b);
       const fitIdx = order.slice(heldOutCount).sort((a, b) => a - b);
 
@@ -296,19 +384,35 @@ export class Detector {
       let imageDet = await impl.fit(selectRows(x, fitIdx), detOptions);
       const patches = geometry ? patchRows.matrix() : null;
       let patchDets: FittedDetector[] = [];
-      if (patches && locSpec) patchDets = await fitPatchDetectors(locSpec.kind, locDetOptions, selectRows(patches, fitIdx, positions), positions, locOpts!.perPosition ?? false);
+      if (patches && locSpec)
+        patchDets = await fitPatchDetectors(
+          locSpec.kind,
+          locDetOptions,
+          selectRows(patches, fitIdx, positions),
+          positions,
+          locOpts!.perPosition ?? false,
+        );
       options.onProgress?.({ stage: 'fit', done: 1, total: 1 });
 
       // 3. Calibration on the held-out images.
       options.onProgress?.({ stage: 'calibrate', done: 0, total: 1 });
-      const heldPatchAnomaly = patches ? await patchAnomaly(patchDets, selectRows(patches, held, positions), positions) : null;
-      const heldImageAnomaly = imageScore === 'heatmap-max' ? maxPerImage(heldPatchAnomaly!, positions) : toAnomaly(await imageDet.scoreSamples(selectRows(x, held)));
+      const heldPatchAnomaly = patches
+        ? await patchAnomaly(patchDets, selectRows(patches, held, positions), positions)
+        : null;
+      const heldImageAnomaly =
+        imageScore === 'heatmap-max'
+          ? maxPerImage(heldPatchAnomaly!, positions)
+          : toAnomaly(await imageDet.scoreSamples(selectRows(x, held)));
       let image: Calibration;
       if (options.validation) {
         const v = options.validation;
         const vNamed = nameImages(v.images);
         if (v.labels.length !== vNamed.length) {
-          throw new OneclassError('ERR_INVALID_ARGUMENT', `validation.labels has ${v.labels.length} entries for ${vNamed.length} images`, { path: 'validation.labels' });
+          throw new OneclassError(
+            'ERR_INVALID_ARGUMENT',
+            `validation.labels has ${v.labels.length} entries for ${vNamed.length} images`,
+            { path: 'validation.labels' },
+          );
         }
         const tmp = new Detector(encoder, placeholderConfig(imageScore, geometry, output), imageDet, patchDets, null);
         const scored = await tmp.run(vNamed, { onUnreadable: 'error', allowResize: true }, false, false);
@@ -323,7 +427,14 @@ export class Detector {
       // 4. Refit on everything: thresholds were set with the held-out images unseen.
       if (options.refit ?? true) {
         imageDet = await impl.fit(x, detOptions);
-        if (patches && locSpec) patchDets = await fitPatchDetectors(locSpec.kind, locDetOptions, patches, positions, locOpts!.perPosition ?? false);
+        if (patches && locSpec)
+          patchDets = await fitPatchDetectors(
+            locSpec.kind,
+            locDetOptions,
+            patches,
+            positions,
+            locOpts!.perPosition ?? false,
+          );
       }
 
       const embed = options.embedEncoder ?? true;
@@ -352,7 +463,12 @@ export class Detector {
               }
             : null,
         input: { size: size ?? null, channels },
-        training: { images: x.rows, heldOut: heldOutCount, skipped: skipped.map((s) => s.id), fittedAt: new Date().toISOString() },
+        training: {
+          images: x.rows,
+          heldOut: heldOutCount,
+          skipped: skipped.map((s) => s.id),
+          fittedAt: new Date().toISOString(),
+        },
       };
       return new Detector(encoder, config, imageDet, patchDets, embed ? encoderBytes : null);
     } catch (error) {
@@ -380,7 +496,10 @@ export class Detector {
    * ONNX Runtime and removed again; a referenced one is loaded from its path (or
    * `encoderPath`) after checking its sha256.
    */
-  static async load(file: string, options: { device?: Device; threads?: number; encoderPath?: string; encoderOptions?: EncoderLoadOptions } = {}): Promise<Detector> {
+  static async load(
+    file: string,
+    options: { device?: Device; threads?: number; encoderPath?: string; encoderOptions?: EncoderLoadOptions } = {},
+  ): Promise<Detector> {
     const parts = await readModelFile(file);
     const { config } = parts;
     const compute = { device: options.device, threads: options.threads };
@@ -390,7 +509,8 @@ export class Detector {
     const patchDetectors: FittedDetector[] = [];
     if (config.localization) {
       const li = await detectorKind(config.localization.detector.kind);
-      for (const b of parts.patchDetectors) patchDetectors.push(await li.fromBytes(b, config.localization.detector.options, compute));
+      for (const b of parts.patchDetectors)
+        patchDetectors.push(await li.fromBytes(b, config.localization.detector.options, compute));
     }
     let encoder: Encoder;
     if (parts.encoderBytes) {
@@ -398,8 +518,15 @@ export class Detector {
       try {
         const onnx = path.join(dir, 'encoder.onnx');
         await writeFile(onnx, parts.encoderBytes);
-        await writeFile(path.join(dir, 'encoder.json'), JSON.stringify({ ...config.encoder.manifest, model: 'encoder.onnx' }));
-        encoder = await Encoder.load(onnx, { device: options.device, threads: options.threads, ...options.encoderOptions });
+        await writeFile(
+          path.join(dir, 'encoder.json'),
+          JSON.stringify({ ...config.encoder.manifest, model: 'encoder.onnx' }),
+        );
+        encoder = await Encoder.load(onnx, {
+          device: options.device,
+          threads: options.threads,
+          ...options.encoderOptions,
+        });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -409,12 +536,24 @@ export class Detector {
       try {
         bytes = new Uint8Array(await readFile(where));
       } catch (cause) {
-        throw new OneclassError('ERR_MODEL_FORMAT', `${file} references the encoder ${where}, which cannot be read: ${(cause as Error).message}`, { path: where, cause });
+        throw new OneclassError(
+          'ERR_MODEL_FORMAT',
+          `${file} references the encoder ${where}, which cannot be read: ${(cause as Error).message}`,
+          { path: where, cause },
+        );
       }
       if (sha256(bytes) !== config.encoder.sha256) {
-        throw new OneclassError('ERR_MODEL_FORMAT', `${file} was fitted with a different encoder than ${where} (sha256 ${config.encoder.sha256.slice(0, 12)}... expected)`, { path: where });
+        throw new OneclassError(
+          'ERR_MODEL_FORMAT',
+          `${file} was fitted with a different encoder than ${where} (sha256 ${config.encoder.sha256.slice(0, 12)}... expected)`,
+          { path: where },
+        );
       }
-      encoder = await Encoder.load(where, { device: options.device, threads: options.threads, ...options.encoderOptions });
+      encoder = await Encoder.load(where, {
+        device: options.device,
+        threads: options.threads,
+        ...options.encoderOptions,
+      });
     }
     return new Detector(encoder, config, imageDetector, patchDetectors, parts.encoderBytes);
   }
@@ -434,13 +573,19 @@ export class Detector {
   }
 
   /** Scores plus decisions (anomalous when score >= the stored threshold). */
-  async predict(images: readonly PipelineImage[], options: ScoreOptions = {}): Promise<ScoreResult & { anomalous: boolean[] }> {
+  async predict(
+    images: readonly PipelineImage[],
+    options: ScoreOptions = {},
+  ): Promise<ScoreResult & { anomalous: boolean[] }> {
     const r = await this.run(nameImages(images), options, false, false);
     return { ...r, anomalous: r.items.map((i) => i.anomalous) };
   }
 
   /** Scores and per-pixel heatmaps at each image's own size. */
-  async localize(images: readonly PipelineImage[], options: ScoreOptions & { keepImages?: boolean } = {}): Promise<ScoreResult> {
+  async localize(
+    images: readonly PipelineImage[],
+    options: ScoreOptions & { keepImages?: boolean } = {},
+  ): Promise<ScoreResult> {
     this.requireLocalization();
     return this.run(nameImages(images), options, true, options.keepImages ?? false);
   }
@@ -449,15 +594,22 @@ export class Detector {
    * Streams results batch by batch: nothing but the current batch is held, so it scales to image
    * sets of any size. Yields one ScoreResult per batch.
    */
-  async *stream(images: readonly PipelineImage[], options: ScoreOptions & { heatmaps?: boolean; keepImages?: boolean } = {}): AsyncGenerator<ScoreResult> {
+  async *stream(
+    images: readonly PipelineImage[],
+    options: ScoreOptions & { heatmaps?: boolean; keepImages?: boolean } = {},
+  ): AsyncGenerator<ScoreResult> {
     const named = nameImages(images);
     const heatmaps = options.heatmaps ?? false;
     if (heatmaps) this.requireLocalization();
-    const step = batchSizeOption(options.batchSize, heatmaps || this.config.imageScore === 'heatmap-max' ? LOCALIZE_BATCH : DEFAULT_BATCH);
+    const step = batchSizeOption(
+      options.batchSize,
+      heatmaps || this.config.imageScore === 'heatmap-max' ? LOCALIZE_BATCH : DEFAULT_BATCH,
+    );
     const expected: ExpectedInput = options.allowResize ? { ...this.config.input, size: null } : this.config.input;
     // channels 0: the half-built detector that scores a validation set during fit checks nothing.
     const check = this.config.input.channels ? expected : undefined;
-    const decode = (start: number) => decodeBatch(named.slice(start, start + step), start, options.onUnreadable ?? 'error', check);
+    const decode = (start: number) =>
+      decodeBatch(named.slice(start, start + step), start, options.onUnreadable ?? 'error', check);
     // Decode batch k+1 (sharp, on libuv's threads) while batch k runs in ONNX Runtime: the two
     // stages take similar time, so overlapping them is most of the end-to-end throughput.
     let next = named.length > 0 ? decode(0) : undefined;
@@ -474,11 +626,20 @@ export class Detector {
 
   private requireLocalization(): void {
     if (!this.config.localization) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', 'This model was fitted without localization; fit with localization to get heatmaps', { path: 'localization' });
+      throw new OneclassError(
+        'ERR_INVALID_ARGUMENT',
+        'This model was fitted without localization; fit with localization to get heatmaps',
+        { path: 'localization' },
+      );
     }
   }
 
-  private async run(named: NamedImage[], options: ScoreOptions, heatmaps: boolean, keepImages: boolean): Promise<ScoreResult> {
+  private async run(
+    named: NamedImage[],
+    options: ScoreOptions,
+    heatmaps: boolean,
+    keepImages: boolean,
+  ): Promise<ScoreResult> {
     const all: ScoreResult = { items: [], skipped: [] };
     for await (const r of this.stream(named as DatasetItem[], { ...options, heatmaps, keepImages })) {
       all.items.push(...r.items);
@@ -487,15 +648,28 @@ export class Detector {
     return all;
   }
 
-  private async scoreDecoded({ decoded, skipped }: { decoded: DecodedImage[]; skipped: SkippedImage[] }, heatmaps: boolean, keepImages: boolean): Promise<ScoreResult> {
+  private async scoreDecoded(
+    { decoded, skipped }: { decoded: DecodedImage[]; skipped: SkippedImage[] },
+    heatmaps: boolean,
+    keepImages: boolean,
+  ): Promise<ScoreResult> {
     if (decoded.length === 0) return { items: [], skipped };
     const raws = decoded.map((d) => d.raw);
     const { output } = this.config.encoder;
     const loc = this.config.localization;
     const positions = loc ? loc.geometry.gridRows * loc.geometry.gridCols : 0;
     const needPatches = loc !== null && (heatmaps || this.config.imageScore === 'heatmap-max');
-    const grid = needPatches ? await patchAnomaly(this.patchDetectors, await patchEmbeddings(this.encoder, raws, loc!.geometry, output), positions) : null;
-    const raw = this.config.imageScore === 'heatmap-max' ? maxPerImage(grid!, positions) : toAnomaly(await this.imageDetector.scoreSamples(await imageEmbeddings(this.encoder, raws, output)));
+    const grid = needPatches
+      ? await patchAnomaly(
+          this.patchDetectors,
+          await patchEmbeddings(this.encoder, raws, loc!.geometry, output),
+          positions,
+        )
+      : null;
+    const raw =
+      this.config.imageScore === 'heatmap-max'
+        ? maxPerImage(grid!, positions)
+        : toAnomaly(await this.imageDetector.scoreSamples(await imageEmbeddings(this.encoder, raws, output)));
     const score = normalize(raw, this.config.image);
     const maps = heatmaps && grid ? await this.heatmaps(grid, raws) : null;
     return {
@@ -522,7 +696,14 @@ export class Detector {
     const normalized = Float32Array.from(normalize(grid, loc.calibration));
     const square = await upsampleHeatmaps(
       { data: normalized, batch: images.length, height: g.gridRows, width: g.gridCols },
-      { height: g.resize, width: g.resize, mode: 'receptive-field', patchSize: g.patchSize, stride: g.stride, sigma: loc.sigma },
+      {
+        height: g.resize,
+        width: g.resize,
+        mode: 'receptive-field',
+        patchSize: g.patchSize,
+        stride: g.stride,
+        sigma: loc.sigma,
+      },
     );
     const per = g.resize * g.resize;
     const out: Heatmap[] = [];
@@ -532,7 +713,10 @@ export class Detector {
       // Coverage-normalized spreading steps wherever a patch's support begins or ends (every
       // `stride` pixels); a Gaussian of half a stride (in output pixels) smooths those steps away.
       const sigma = (g.stride / 2) * (Math.min(width, height) / g.resize);
-      const resized = await upsampleHeatmaps({ data: one.slice(), batch: 1, height: g.resize, width: g.resize }, { height, width, sigma });
+      const resized = await upsampleHeatmaps(
+        { data: one.slice(), batch: 1, height: g.resize, width: g.resize },
+        { height, width, sigma },
+      );
       out.push({ width, height, data: resized.data });
     }
     return out;
@@ -540,13 +724,19 @@ export class Detector {
 }
 
 /** Minimal config for scoring a validation set with a half-built detector during fit. */
-function placeholderConfig(imageScore: ImageScoreMode, geometry: PatchGeometry | null, output: EncoderOutput): PipelineConfig {
+function placeholderConfig(
+  imageScore: ImageScoreMode,
+  geometry: PatchGeometry | null,
+  output: EncoderOutput,
+): PipelineConfig {
   const neutral: Calibration = { center: 0, scale: 1, threshold: Infinity, method: 'quantile', value: 1, count: 0 };
   return {
     encoder: { output },
     imageScore,
     image: neutral,
-    localization: geometry ? { geometry, perPosition: false, sigma: 1, detector: { kind: '', options: {} }, calibration: neutral } : null,
+    localization: geometry
+      ? { geometry, perPosition: false, sigma: 1, detector: { kind: '', options: {} }, calibration: neutral }
+      : null,
     input: { size: null, channels: 0 },
   } as unknown as PipelineConfig;
 }

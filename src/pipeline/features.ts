@@ -42,9 +42,13 @@ export interface LocalizationOptions {
 
 function positiveInt(name: string, v: unknown): number {
   if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected positive integer for localization.${name} but received ${String(v)}`, {
-      path: `localization.${name}`,
-    });
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `Expected positive integer for localization.${name} but received ${String(v)}`,
+      {
+        path: `localization.${name}`,
+      },
+    );
   }
   return v;
 }
@@ -63,21 +67,34 @@ export function patchGeometry(encoder: Encoder, options: LocalizationOptions = {
   const patchSize = positiveInt('patchSize', options.patchSize ?? input);
   const stride = positiveInt('stride', options.stride ?? Math.max(1, Math.round(patchSize / (patchFrom ? 2 : 4))));
   if (patchSize > resize) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `localization.patchSize ${patchSize} exceeds localization.resize ${resize}`, {
-      path: 'localization.patchSize',
-    });
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `localization.patchSize ${patchSize} exceeds localization.resize ${resize}`,
+      {
+        path: 'localization.patchSize',
+      },
+    );
   }
   const gridRows = Math.floor((resize - patchSize) / stride) + 1;
   return { resize, patchSize, stride, gridRows, gridCols: gridRows };
 }
 
-export async function imageEmbeddings(encoder: Encoder, images: readonly RawImage[], output: EncoderOutput): Promise<Matrix> {
+export async function imageEmbeddings(
+  encoder: Encoder,
+  images: readonly RawImage[],
+  output: EncoderOutput,
+): Promise<Matrix> {
   const m = await encoder.embed(images, { output });
   return { data: m.data, rows: m.rows, cols: m.cols };
 }
 
 /** rows = images.length * positions, image-major: row i * positions + p is image i, position p. */
-export async function patchEmbeddings(encoder: Encoder, images: readonly RawImage[], g: PatchGeometry, output: EncoderOutput): Promise<Matrix> {
+export async function patchEmbeddings(
+  encoder: Encoder,
+  images: readonly RawImage[],
+  g: PatchGeometry,
+  output: EncoderOutput,
+): Promise<Matrix> {
   const [channels, height, width] = encoder.inputShape;
   const per = channels * height * width;
   const positions = g.gridRows * g.gridCols;
@@ -98,6 +115,7 @@ export async function patchEmbeddings(encoder: Encoder, images: readonly RawImag
 export function rowsAtPosition(m: Matrix, positions: number, p: number): Matrix {
   const n = m.rows / positions;
   const data = new Float32Array(n * m.cols);
-  for (let i = 0; i < n; i++) data.set(m.data.subarray((i * positions + p) * m.cols, (i * positions + p + 1) * m.cols), i * m.cols);
+  for (let i = 0; i < n; i++)
+    data.set(m.data.subarray((i * positions + p) * m.cols, (i * positions + p + 1) * m.cols), i * m.cols);
   return { data, rows: n, cols: m.cols };
 }

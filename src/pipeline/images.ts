@@ -31,7 +31,11 @@ export interface SkippedImage {
 /** Names every input: file paths name themselves; buffers and raw images get their position. */
 export function nameImages(images: readonly (ImageInput | DatasetItem)[]): NamedImage[] {
   if (!Array.isArray(images)) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected an array of images for images but received ${typeof images}`, { path: 'images' });
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `Expected an array of images for images but received ${typeof images}`,
+      { path: 'images' },
+    );
   }
   return images.map((input, i) => {
     if (input !== null && typeof input === 'object' && 'id' in input && 'image' in input) return input as DatasetItem;

@@ -9,8 +9,21 @@ export {
   type PipelineImage,
   type Progress,
 } from './detector.js';
-export { registerDetectorKind, detectorKinds, type DetectorSpec, type DetectorKind, type FittedDetector } from './registry.js';
-export { PIPELINE_FORMAT, PIPELINE_VERSION, readModelFile, decodeModelFile, type PipelineConfig, type ImageScoreMode } from './model-file.js';
+export {
+  registerDetectorKind,
+  detectorKinds,
+  type DetectorSpec,
+  type DetectorKind,
+  type FittedDetector,
+} from './registry.js';
+export {
+  PIPELINE_FORMAT,
+  PIPELINE_VERSION,
+  readModelFile,
+  decodeModelFile,
+  type PipelineConfig,
+  type ImageScoreMode,
+} from './model-file.js';
 export { patchGeometry, type LocalizationOptions, type PatchGeometry } from './features.js';
 export type { Calibration } from './calibration.js';
 export type { UnreadablePolicy, SkippedImage } from './images.js';

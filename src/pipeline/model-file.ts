@@ -71,7 +71,9 @@ export interface ModelParts {
 export function packageVersion(): string {
   try {
     // src/pipeline and dist/pipeline are both two levels below the package root.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -97,7 +99,12 @@ export function encodeModelFile(parts: ModelParts): Uint8Array {
   tensors['detector.image'] = tensor(parts.imageDetector);
   parts.patchDetectors.forEach((b, p) => (tensors[`detector.patch.${p}`] = tensor(b)));
   const config = JSON.stringify(parts.config);
-  return encodeSafetensors(tensors, { format: PIPELINE_FORMAT, version: String(PIPELINE_VERSION), config, sha256: checksum(config, tensors) });
+  return encodeSafetensors(tensors, {
+    format: PIPELINE_FORMAT,
+    version: String(PIPELINE_VERSION),
+    config,
+    sha256: checksum(config, tensors),
+  });
 }
 
 function bad(source: string, why: string): OneclassError {
@@ -107,16 +114,23 @@ function bad(source: string, why: string): OneclassError {
 export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): ModelParts {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== PIPELINE_FORMAT) {
-    throw bad(source, `it holds '${metadata.format ?? 'no format'}' (expected '${PIPELINE_FORMAT}'; detector bytes are read with <Detector>.fromBytes)`);
+    throw bad(
+      source,
+      `it holds '${metadata.format ?? 'no format'}' (expected '${PIPELINE_FORMAT}'; detector bytes are read with <Detector>.fromBytes)`,
+    );
   }
   const version = Number(metadata.version);
   if (!Number.isInteger(version) || version < 1) throw bad(source, `invalid layout version '${metadata.version}'`);
   if (version > PIPELINE_VERSION) {
-    throw bad(source, `it was written by a newer oneclass (model layout version ${version}; this oneclass ${packageVersion()} reads up to ${PIPELINE_VERSION}). Upgrade oneclass to read it.`);
+    throw bad(
+      source,
+      `it was written by a newer oneclass (model layout version ${version}; this oneclass ${packageVersion()} reads up to ${PIPELINE_VERSION}). Upgrade oneclass to read it.`,
+    );
   }
   const configText = metadata.config;
   if (typeof configText !== 'string') throw bad(source, 'the config metadata is missing');
-  if (metadata.sha256 !== checksum(configText, tensors)) throw bad(source, 'checksum mismatch: the file is corrupted or was modified');
+  if (metadata.sha256 !== checksum(configText, tensors))
+    throw bad(source, 'checksum mismatch: the file is corrupted or was modified');
   let config: PipelineConfig;
   try {
     config = JSON.parse(configText) as PipelineConfig;
@@ -126,12 +140,18 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): Mode
   checkConfig(config, tensors, source);
   const u8 = (name: string): Uint8Array => {
     const t = tensors[name];
-    if (!t || t.dtype !== 'U8' || t.shape.length !== 1) throw bad(source, `tensor '${name}' is missing or not a 1-D U8 tensor`);
+    if (!t || t.dtype !== 'U8' || t.shape.length !== 1)
+      throw bad(source, `tensor '${name}' is missing or not a 1-D U8 tensor`);
     return t.data as Uint8Array;
   };
-  const patches = config.localization ? (config.localization.perPosition ? config.localization.geometry.gridRows * config.localization.geometry.gridCols : 1) : 0;
+  const patches = config.localization
+    ? config.localization.perPosition
+      ? config.localization.geometry.gridRows * config.localization.geometry.gridCols
+      : 1
+    : 0;
   const encoderBytes = config.encoder.embedded ? u8('encoder.onnx') : null;
-  if (encoderBytes && sha256(encoderBytes) !== config.encoder.sha256) throw bad(source, 'the embedded encoder does not match its sha256');
+  if (encoderBytes && sha256(encoderBytes) !== config.encoder.sha256)
+    throw bad(source, 'the embedded encoder does not match its sha256');
   return {
     config,
     encoderBytes,
@@ -146,7 +166,8 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
   };
   if (c === null || typeof c !== 'object') fail('config');
   const e = c.encoder;
-  if (!e || typeof e.file !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256 ?? '') || typeof e.embedded !== 'boolean') fail('encoder');
+  if (!e || typeof e.file !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256 ?? '') || typeof e.embedded !== 'boolean')
+    fail('encoder');
   if (e.output !== 'pooled' && e.output !== 'projection') fail('encoder.output');
   if (!e.embedded && typeof e.path !== 'string') fail('encoder.path');
   try {
@@ -155,27 +176,31 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
     throw bad(source, (cause as Error).message);
   }
   // Sizes that drive allocations are bounded even in a file whose checksum is valid (a crafted one).
-  if (!(e.manifest.input.height <= MAX_SIDE && e.manifest.input.width <= MAX_SIDE)) fail('encoder.manifest.input (larger than 4096 px)');
+  if (!(e.manifest.input.height <= MAX_SIDE && e.manifest.input.width <= MAX_SIDE))
+    fail('encoder.manifest.input (larger than 4096 px)');
   if (!c.detector || typeof c.detector.kind !== 'string' || typeof c.detector.options !== 'object') fail('detector');
   if (c.imageScore !== 'image' && c.imageScore !== 'heatmap-max') fail('imageScore');
   checkCalibration(c.image, 'image');
   const input = c.input;
   if (!input || !(input.channels === 1 || input.channels === 3)) fail('input.channels');
-  if (input.size !== null && !(Number.isInteger(input.size?.width) && Number.isInteger(input.size?.height))) fail('input.size');
+  if (input.size !== null && !(Number.isInteger(input.size?.width) && Number.isInteger(input.size?.height)))
+    fail('input.size');
   const loc = c.localization;
   if (loc !== null) {
     if (typeof loc !== 'object') fail('localization');
     const g = loc.geometry;
     const ints = [g?.resize, g?.patchSize, g?.stride, g?.gridRows, g?.gridCols];
     if (!ints.every((v) => Number.isInteger(v) && v > 0 && v <= MAX_SIDE)) fail('localization.geometry');
-    if (g.gridRows !== Math.floor((g.resize - g.patchSize) / g.stride) + 1 || g.gridCols !== g.gridRows) fail('localization.geometry');
+    if (g.gridRows !== Math.floor((g.resize - g.patchSize) / g.stride) + 1 || g.gridCols !== g.gridRows)
+      fail('localization.geometry');
     if (typeof loc.perPosition !== 'boolean' || !(loc.sigma > 0)) fail('localization');
     if (!loc.detector || typeof loc.detector.kind !== 'string') fail('localization.detector');
     checkCalibration(loc.calibration, 'localization.calibration');
     // Every tensor the config implies must exist and nothing else (checked by u8() above for presence).
     const expected = loc.perPosition ? g.gridRows * g.gridCols : 1;
     const present = Object.keys(tensors).filter((k) => k.startsWith('detector.patch.')).length;
-    if (present !== expected) throw bad(source, `${present} patch detectors stored, the localization config needs ${expected}`);
+    if (present !== expected)
+      throw bad(source, `${present} patch detectors stored, the localization config needs ${expected}`);
   } else if (c.imageScore === 'heatmap-max') fail('imageScore (heatmap-max needs localization)');
 }
 
@@ -186,7 +211,10 @@ export async function readModelFile(file: string): Promise<ModelParts> {
     if (!st.isFile()) throw new Error('not a regular file');
     size = st.size;
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read model file ${file}: ${(cause as Error).message}`, { path: file, cause });
+    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read model file ${file}: ${(cause as Error).message}`, {
+      path: file,
+      cause,
+    });
   }
   if (size > MAX_MODEL_FILE_BYTES) throw bad(file, `${size} bytes, larger than the ${MAX_MODEL_FILE_BYTES}-byte limit`);
   return decodeModelFile(new Uint8Array(await readFile(file)), file);

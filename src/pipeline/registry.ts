@@ -22,7 +22,11 @@ export interface FittedDetector {
 export interface DetectorKind {
   /** Fits on rows of x. `options` are the user's options minus `kind` (defaults already applied). */
   fit(x: Matrix, options: Record<string, unknown>): Promise<FittedDetector>;
-  fromBytes(bytes: Uint8Array, options: Record<string, unknown>, compute: { device?: Device; threads?: number }): Promise<FittedDetector>;
+  fromBytes(
+    bytes: Uint8Array,
+    options: Record<string, unknown>,
+    compute: { device?: Device; threads?: number },
+  ): Promise<FittedDetector>;
   /** Defaults merged under the user's options (the papers' settings). */
   defaults: Record<string, unknown>;
 }
@@ -47,7 +51,11 @@ function knnAdapter(model: NearestNeighbors, k: number): FittedDetector {
 
 function expectK(value: unknown): number {
   if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1)) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected integer >= 1 for detector.k but received ${String(value)}`, { path: 'detector.k' });
+    throw new OneclassError(
+      'ERR_INVALID_ARGUMENT',
+      `Expected integer >= 1 for detector.k but received ${String(value)}`,
+      { path: 'detector.k' },
+    );
   }
   return value;
 }
@@ -76,7 +84,11 @@ const KINDS = new Map<string, DetectorKind>([
       fit: async (x, o) => {
         const k = expectK(o.k);
         if (k > x.rows) {
-          throw new OneclassError('ERR_INVALID_ARGUMENT', `detector.k is ${k} but only ${x.rows} training rows remain for the detector`, { path: 'detector.k' });
+          throw new OneclassError(
+            'ERR_INVALID_ARGUMENT',
+            `detector.k is ${k} but only ${x.rows} training rows remain for the detector`,
+            { path: 'detector.k' },
+          );
         }
         return knnAdapter(await NearestNeighbors.fit(x, without(o, ['k']) as never), k);
       },
@@ -105,9 +117,15 @@ export function detectorKinds(): string[] {
 
 export async function detectorKind(kind: unknown, path = 'detector.kind'): Promise<DetectorKind> {
   if (typeof kind === 'string' && KINDS.has(kind)) return KINDS.get(kind)!;
-  throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected one of ${detectorKinds().map((k) => `'${k}'`).join(', ')} for ${path} but received ${JSON.stringify(kind)}`, {
-    path,
-  });
+  throw new OneclassError(
+    'ERR_INVALID_ARGUMENT',
+    `Expected one of ${detectorKinds()
+      .map((k) => `'${k}'`)
+      .join(', ')} for ${path} but received ${JSON.stringify(kind)}`,
+    {
+      path,
+    },
+  );
 }
 
 /** The user's spec with the kind's defaults filled in; `kind` removed. */
@@ -120,5 +138,3 @@ export function resolveDetectorOptions(spec: DetectorSpec, impl: DetectorKind): 
 export function persistedOptions(options: Record<string, unknown>): Record<string, unknown> {
   return without(options, COMPUTE);
 }
-
-

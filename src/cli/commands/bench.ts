@@ -64,21 +64,42 @@ export async function benchCommand(args: ParsedCommandLine, ctx: CliContext): Pr
         const batch = named.slice(start, start + batchSize);
         const { decoded } = await time('decode', batch.length, () => decodeBatch(batch, start, policy));
         const raws = decoded.map((d) => d.raw);
-        const emb = await time('encode', raws.length, () => imageEmbeddings(det.encoder, raws, det.config.encoder.output));
+        const emb = await time('encode', raws.length, () =>
+          imageEmbeddings(det.encoder, raws, det.config.encoder.output),
+        );
         await time('detect', raws.length, () => det.scoreEmbeddings(emb));
-        if (det.hasLocalization) await time('heatmaps', raws.length, () => det.localize(raws, { batchSize, allowResize: true }));
-        await time('endToEnd', batch.length, () => det.score(batch.map((b) => b.image), { batchSize, onUnreadable: policy, allowResize: true }));
-        ctx.progress.update('bench', r * named.length + Math.min(start + batchSize, named.length), repeat * named.length);
+        if (det.hasLocalization)
+          await time('heatmaps', raws.length, () => det.localize(raws, { batchSize, allowResize: true }));
+        await time('endToEnd', batch.length, () =>
+          det.score(
+            batch.map((b) => b.image),
+            { batchSize, onUnreadable: policy, allowResize: true },
+          ),
+        );
+        ctx.progress.update(
+          'bench',
+          r * named.length + Math.min(start + batchSize, named.length),
+          repeat * named.length,
+        );
       }
     }
     ctx.progress.done();
-    const stages = Object.fromEntries(Object.entries(times).filter(([, t]) => t.length > 0).map(([k, t]) => [k, stageStats(t, counts[k])]));
+    const stages = Object.fromEntries(
+      Object.entries(times)
+        .filter(([, t]) => t.length > 0)
+        .map(([k, t]) => [k, stageStats(t, counts[k])]),
+    );
     const report = { images: files.length, repeat, batchSize, encoderBackend: det.encoder.backend, stages };
     if (ctx.json) ctx.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else {
-      const lines = [`${files.length} images x ${repeat} passes, batch ${batchSize}, encoder on ${det.encoder.backend}`, 'stage        p50 ms   p90 ms   p99 ms   images/s'];
+      const lines = [
+        `${files.length} images x ${repeat} passes, batch ${batchSize}, encoder on ${det.encoder.backend}`,
+        'stage        p50 ms   p90 ms   p99 ms   images/s',
+      ];
       for (const [k, s] of Object.entries(stages)) {
-        lines.push(`${k.padEnd(10)} ${s.p50Ms.toFixed(1).padStart(8)} ${s.p90Ms.toFixed(1).padStart(8)} ${s.p99Ms.toFixed(1).padStart(8)} ${s.imagesPerSecond.toFixed(1).padStart(10)}`);
+        lines.push(
+          `${k.padEnd(10)} ${s.p50Ms.toFixed(1).padStart(8)} ${s.p90Ms.toFixed(1).padStart(8)} ${s.p99Ms.toFixed(1).padStart(8)} ${s.imagesPerSecond.toFixed(1).padStart(10)}`,
+        );
       }
       lines.push('(latencies are per batch; heatmaps include their own encode and detect; endToEnd = Detector.score)');
       ctx.stdout.write(lines.join('\n') + '\n');

@@ -30,7 +30,11 @@ export function demoEncoder(): string {
     const file = path.join(MODELS_DIR, name);
     if (existsSync(file)) return file;
   }
-  throw new OneclassError('ERR_MODEL_FORMAT', `No magnetic-tile encoder in ${MODELS_DIR} (looked for ${DEMO_ENCODERS.join(', ')})`, { path: MODELS_DIR });
+  throw new OneclassError(
+    'ERR_MODEL_FORMAT',
+    `No magnetic-tile encoder in ${MODELS_DIR} (looked for ${DEMO_ENCODERS.join(', ')})`,
+    { path: MODELS_DIR },
+  );
 }
 
 export async function demoCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
@@ -58,7 +62,11 @@ export async function demoCommand(args: ParsedCommandLine, ctx: CliContext): Pro
     const heatmapDir = path.join(outDir, 'heatmaps');
     await mkdir(heatmapDir, { recursive: true });
     const t0 = Date.now();
-    const localized = await det.localize(split.test, { keepImages: true, allowResize: true, onProgress: progressTo(ctx) });
+    const localized = await det.localize(split.test, {
+      keepImages: true,
+      allowResize: true,
+      onProgress: progressTo(ctx),
+    });
     const files = await writeHeatmaps(det, localized.items, heatmapDir, 0.5);
     const result = await evaluateDetector(det, split.test, { pixel: true, allowResize: true });
     const scoreSeconds = (Date.now() - t0) / 1000;
@@ -72,7 +80,12 @@ export async function demoCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       pixelAuroc: result.pixel?.pixelAuroc,
       aupro: result.pixel?.aupro,
       threshold: det.threshold,
-      images: localized.items.map((i) => ({ image: path.relative(EXAMPLES_DIR, i.id), label: split.test[i.index].label, score: i.score, anomalous: i.anomalous })),
+      images: localized.items.map((i) => ({
+        image: path.relative(EXAMPLES_DIR, i.id),
+        label: split.test[i.index].label,
+        score: i.score,
+        anomalous: i.anomalous,
+      })),
       seconds: { fit: fitSeconds, scoreAndLocalize: scoreSeconds },
     };
     if (ctx.json) {
@@ -83,7 +96,10 @@ export async function demoCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       `fitted on ${split.train.length} defect-free tiles in ${fitSeconds.toFixed(1)} s; scored ${split.test.length} held-back tiles in ${scoreSeconds.toFixed(1)} s`,
       '',
       'image                                   truth      score  decision',
-      ...summary.images.map((i) => `${i.image.padEnd(40)}${(i.label ? 'defect' : 'good').padEnd(9)}${i.score.toFixed(2).padStart(7)}  ${i.anomalous ? 'ANOMALOUS' : 'ok'}`),
+      ...summary.images.map(
+        (i) =>
+          `${i.image.padEnd(40)}${(i.label ? 'defect' : 'good').padEnd(9)}${i.score.toFixed(2).padStart(7)}  ${i.anomalous ? 'ANOMALOUS' : 'ok'}`,
+      ),
       '',
       `image AUROC ${(100 * result.imageAuroc).toFixed(1)}  pixel AUROC ${(100 * (result.pixel?.pixelAuroc ?? NaN)).toFixed(1)}  AUPRO ${(100 * (result.pixel?.aupro ?? NaN)).toFixed(1)}  (18 images: a demonstration, not a benchmark; see docs/results.md)`,
       `threshold (normalized score) ${det.threshold.toFixed(2)}, set from held-out defect-free tiles`,

@@ -17,12 +17,20 @@ export function resultsTable(r: EvaluationResult, title: string): string {
     ['test images (anomalous)', `${r.images} (${r.anomalies})`],
     ['image AUROC', pct(r.imageAuroc)],
     ['image F1-max (threshold)', `${pct(r.imageF1.f1)} (${r.imageF1.threshold.toFixed(3)})`],
-    ['F1 at model threshold', `${pct(r.atModelThreshold.f1)} (threshold ${r.atModelThreshold.threshold.toFixed(3)}, precision ${pct(r.atModelThreshold.precision)}, recall ${pct(r.atModelThreshold.recall)})`],
+    [
+      'F1 at model threshold',
+      `${pct(r.atModelThreshold.f1)} (threshold ${r.atModelThreshold.threshold.toFixed(3)}, precision ${pct(r.atModelThreshold.precision)}, recall ${pct(r.atModelThreshold.recall)})`,
+    ],
   ];
   if (r.pixel) {
-    rows.push(['pixel AUROC', pct(r.pixel.pixelAuroc)], ['AUPRO (FPR <= 0.3)', pct(r.pixel.aupro)], ['pixel F1-max', pct(r.pixel.pixelF1.f1)]);
+    rows.push(
+      ['pixel AUROC', pct(r.pixel.pixelAuroc)],
+      ['AUPRO (FPR <= 0.3)', pct(r.pixel.aupro)],
+      ['pixel F1-max', pct(r.pixel.pixelF1.f1)],
+    );
   }
-  for (const [cat, auc] of Object.entries(r.perCategory).sort(([a], [b]) => a.localeCompare(b))) rows.push([`  AUROC good vs ${cat}`, pct(auc)]);
+  for (const [cat, auc] of Object.entries(r.perCategory).sort(([a], [b]) => a.localeCompare(b)))
+    rows.push([`  AUROC good vs ${cat}`, pct(auc)]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return [title, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n') + '\n';
 }
@@ -33,7 +41,8 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
   if (!kind) throw new CliUsageError('Missing required option --dataset');
   const modelFile = str(values, 'model');
   const encoderFile = str(values, 'encoder');
-  if (!!modelFile === !!encoderFile) throw new CliUsageError('Give exactly one of --model (a fitted model) or --encoder (fit first)');
+  if (!!modelFile === !!encoderFile)
+    throw new CliUsageError('Give exactly one of --model (a fitted model) or --encoder (fit first)');
   const pixel = values.pixel === true;
   if (pixel && kind !== 'mvtec') throw new CliUsageError('--pixel needs --dataset mvtec (ground-truth masks)');
   const split = await openDataset(datasetSpec(values, kind));
@@ -56,7 +65,11 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
     reportSkipped(ctx, r.skipped);
     const seconds = { fit: modelFile ? 0 : fitSeconds, evaluate: (Date.now() - t0) / 1000 };
     const saveScores = str(values, 'save-scores');
-    if (saveScores) await writeFileAtomic(saveScores, JSON.stringify({ dataset: split.description, scores: r.scores }, null, 1) + '\n');
+    if (saveScores)
+      await writeFileAtomic(
+        saveScores,
+        JSON.stringify({ dataset: split.description, scores: r.scores }, null, 1) + '\n',
+      );
     const summary = {
       dataset: split.description,
       detector: det.config.detector,
@@ -67,7 +80,13 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       seconds,
     };
     if (ctx.json) ctx.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-    else if (!ctx.quiet) ctx.stdout.write(resultsTable(r, `${split.description}\nencoder ${det.config.encoder.file}, detector ${det.config.detector.kind}, ${det.config.training.images} training images`));
+    else if (!ctx.quiet)
+      ctx.stdout.write(
+        resultsTable(
+          r,
+          `${split.description}\nencoder ${det.config.encoder.file}, detector ${det.config.detector.kind}, ${det.config.training.images} training images`,
+        ),
+      );
     return 0;
   } finally {
     await det.release();

@@ -6,7 +6,9 @@ import { collectImages, fitOptions, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
 
 /** Training images from --train DIR or --dataset/--data (the dataset's training split). */
-export async function trainingImages(values: ParsedCommandLine['values']): Promise<{ images: PipelineImage[]; description: string }> {
+export async function trainingImages(
+  values: ParsedCommandLine['values'],
+): Promise<{ images: PipelineImage[]; description: string }> {
   const train = str(values, 'train');
   const kind = choice(values, 'dataset', DATASET_KINDS);
   if (train && kind) throw new CliUsageError('Give either --train or --dataset/--data, not both');
@@ -43,7 +45,11 @@ export async function fitCommand(args: ParsedCommandLine, ctx: CliContext): Prom
   try {
     await det.save(out);
     const c = det.config;
-    if (c.training.skipped.length > 0) reportSkipped(ctx, c.training.skipped.map((id, index) => ({ id, index, reason: 'unreadable' })));
+    if (c.training.skipped.length > 0)
+      reportSkipped(
+        ctx,
+        c.training.skipped.map((id, index) => ({ id, index, reason: 'unreadable' })),
+      );
     const summary = {
       model: out,
       images: c.training.images,
@@ -55,7 +61,10 @@ export async function fitCommand(args: ParsedCommandLine, ctx: CliContext): Prom
       seconds: (Date.now() - started) / 1000,
     };
     if (ctx.json) ctx.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-    else ctx.info(`wrote ${out} (${c.training.images} images, ${c.training.heldOut} held out for the threshold, ${summary.seconds.toFixed(1)} s)`);
+    else
+      ctx.info(
+        `wrote ${out} (${c.training.images} images, ${c.training.heldOut} held out for the threshold, ${summary.seconds.toFixed(1)} s)`,
+      );
     return 0;
   } finally {
     await det.release();

@@ -37,11 +37,17 @@ export async function infoCommand(_args: ParsedCommandLine, ctx: CliContext): Pr
     ctx.stdout.write(JSON.stringify(info, null, 2) + '\n');
     return 0;
   }
-  const b = backends as { auto?: string; cudaUnavailableReason?: string; cuda?: { compiled?: boolean; devices?: unknown[] } };
+  const b = backends as {
+    auto?: string;
+    cudaUnavailableReason?: string;
+    cuda?: { compiled?: boolean; devices?: unknown[] };
+  };
   const lines = [
     `oneclass ${info.oneclass} on Node ${info.node} (${info.platform})`,
     `stage-2 detectors and heatmaps: device 'auto' runs on ${b.auto ?? 'unknown'}`,
-    b.auto === 'cuda' ? 'CUDA is used.' : `CUDA is not used: ${b.cudaUnavailableReason ?? (backends as { error?: string }).error ?? 'unknown reason'}`,
+    b.auto === 'cuda'
+      ? 'CUDA is used.'
+      : `CUDA is not used: ${b.cudaUnavailableReason ?? (backends as { error?: string }).error ?? 'unknown reason'}`,
     `backend details: ${JSON.stringify(backends)}`,
     `encoder: ${info.encoder.note}`,
     `models in ${MODELS_DIR}: ${models.length ? models.join(', ') : 'none'}`,

@@ -11,7 +11,12 @@ import { heatmapLevels, heatmapPng, overlayPng } from '../render.js';
 import { scoresCsv } from './score.js';
 
 /** Writes heatmaps and overlays of already-localized images; returns the files written. */
-export async function writeHeatmaps(det: Detector, items: readonly ScoredImage[], outDir: string, alpha: number): Promise<string[]> {
+export async function writeHeatmaps(
+  det: Detector,
+  items: readonly ScoredImage[],
+  outDir: string,
+  alpha: number,
+): Promise<string[]> {
   const written: string[] = [];
   const threshold = det.config.localization!.calibration.threshold;
   const used = new Map<string, number>();
@@ -58,7 +63,8 @@ export async function localizeCommand(args: ParsedCommandLine, ctx: CliContext):
     }
     reportSkipped(ctx, skipped);
     await writeFileAtomic(path.join(outDir, 'scores.csv'), scoresCsv(all, det.threshold));
-    if (ctx.json) ctx.stdout.write(JSON.stringify({ outDir, images: all.length, files: files + 1, skipped }, null, 2) + '\n');
+    if (ctx.json)
+      ctx.stdout.write(JSON.stringify({ outDir, images: all.length, files: files + 1, skipped }, null, 2) + '\n');
     else ctx.info(`wrote ${files} heatmap/overlay PNGs and scores.csv to ${outDir}`);
     return 0;
   } finally {

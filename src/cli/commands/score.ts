@@ -13,10 +13,18 @@ export function scoresCsv(items: readonly ScoredImage[], threshold: number): str
   return lines.join('\n') + '\n';
 }
 
-export function scoresJson(items: readonly ScoredImage[], threshold: number, skipped: readonly { id: string; reason: string }[]): string {
+export function scoresJson(
+  items: readonly ScoredImage[],
+  threshold: number,
+  skipped: readonly { id: string; reason: string }[],
+): string {
   return (
     JSON.stringify(
-      { threshold, scores: items.map((i) => ({ image: i.id, score: i.score, rawScore: i.raw, anomalous: i.anomalous })), skipped },
+      {
+        threshold,
+        scores: items.map((i) => ({ image: i.id, score: i.score, rawScore: i.raw, anomalous: i.anomalous })),
+        skipped,
+      },
       null,
       2,
     ) + '\n'
@@ -26,7 +34,9 @@ export function scoresJson(items: readonly ScoredImage[], threshold: number, ski
 export async function scoreCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
   const { values } = args;
   const out = str(values, 'out');
-  const format = choice(values, 'format', ['csv', 'json'] as const) ?? (ctx.json || (out && path.extname(out).toLowerCase() === '.json') ? 'json' : 'csv');
+  const format =
+    choice(values, 'format', ['csv', 'json'] as const) ??
+    (ctx.json || (out && path.extname(out).toLowerCase() === '.json') ? 'json' : 'csv');
   const images = await collectImages(args.positionals);
   const det = await loadDetector(values);
   try {
@@ -40,7 +50,9 @@ export async function scoreCommand(args: ParsedCommandLine, ctx: CliContext): Pr
     const text = format === 'json' ? scoresJson(r.items, det.threshold, r.skipped) : scoresCsv(r.items, det.threshold);
     if (out) {
       await writeFileAtomic(out, text);
-      ctx.info(`wrote ${r.items.length} scores to ${out} (${r.items.filter((i) => i.anomalous).length} anomalous at threshold ${det.threshold.toFixed(3)})`);
+      ctx.info(
+        `wrote ${r.items.length} scores to ${out} (${r.items.filter((i) => i.anomalous).length} anomalous at threshold ${det.threshold.toFixed(3)})`,
+      );
     } else ctx.stdout.write(text);
     return 0;
   } finally {
