@@ -138,55 +138,49 @@ class QueryWorker : public PromiseWorker {
   int64_t n_;
 };
 
-class KernelLogSumWorker final : public QueryWorker {
+// A result typed array allocated on the JS thread and filled in place by the worker. The
+// reference keeps it alive; the raw pointer is what Run() writes through.
+template <typename TypedArray>
+struct ResultArray {
+  decltype(TypedArray().Data()) data = nullptr;
+  Napi::ObjectReference ref;
+  void allocate(Napi::Env env, size_t count) { adopt(TypedArray::New(env, count)); }
+  void adopt(TypedArray array) {
+    data = array.Data();
+    ref = Napi::Persistent(static_cast<Napi::Object>(array));
+  }
+  Napi::Value value() const { return ref.Value(); }
+};
+
+// Kernel sums over the point set: log sum_j w_j K (weights optional) or, in float64 throughout,
+// sum_j w_j K (weights required). info: (set, queries, n, gamma, weights | null, threads).
+template <bool kLogSum>
+class KernelSumWorker final : public QueryWorker {
  public:
-  explicit KernelLogSumWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
+  explicit KernelSumWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
     gamma_ = numberArg(info, 3, "gamma");
-    if (!info[4].IsNull() && !info[4].IsUndefined()) {
+    if (!kLogSum || (!info[4].IsNull() && !info[4].IsUndefined())) {
       weights_ = typedArrayArg<double>(info, 4, "weights", set_->rows());
       Keep(info[4]);
     }
     exec_ = execArg(info, 5);
-    auto out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
-    out_ = out.Data();
-    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
+    out_.allocate(info.Env(), static_cast<size_t>(n_));
   }
 
  private:
   void Run() override {
     checkQueries();
-    backend_->kernelLogSum(*set_, x_.Data(), n_, gamma_, weights_.IsEmpty() ? nullptr : weights_.Data(), out_, exec_);
+    const double* w = weights_.IsEmpty() ? nullptr : weights_.Data();
+    if (kLogSum) {
+      backend_->kernelLogSum(*set_, x_.Data(), n_, gamma_, w, out_.data, exec_);
+    } else {
+      backend_->kernelWeightedSum(*set_, x_.Data(), n_, gamma_, w, out_.data, exec_);
+    }
   }
-  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
+  Napi::Value Result(Napi::Env) override { return out_.value(); }
   double gamma_;
   Napi::Float64Array weights_;
-  double* out_;
-  Napi::ObjectReference outRef_;
-  ExecOptions exec_;
-};
-
-class KernelWeightedSumWorker final : public QueryWorker {
- public:
-  explicit KernelWeightedSumWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
-    gamma_ = numberArg(info, 3, "gamma");
-    weights_ = typedArrayArg<double>(info, 4, "weights", set_->rows());
-    Keep(info[4]);
-    exec_ = execArg(info, 5);
-    auto out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
-    out_ = out.Data();
-    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
-  }
-
- private:
-  void Run() override {
-    checkQueries();
-    backend_->kernelWeightedSum(*set_, x_.Data(), n_, gamma_, weights_.Data(), out_, exec_);
-  }
-  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
-  double gamma_;
-  Napi::Float64Array weights_;
-  double* out_;
-  Napi::ObjectReference outRef_;
+  ResultArray<Napi::Float64Array> out_;
   ExecOptions exec_;
 };
 
@@ -195,52 +189,44 @@ class NearestWorker final : public QueryWorker {
   explicit NearestWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
     k_ = static_cast<int>(intArg(info, 3, "k", 1, std::min<int64_t>(set_->rows(), 1 << 20)));
     exec_ = execArg(info, 4);
-    auto dist = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_ * k_));
-    auto index = Napi::Int32Array::New(info.Env(), static_cast<size_t>(n_ * k_));
-    dist_ = dist.Data();
-    index_ = index.Data();
-    distRef_ = Napi::Persistent(static_cast<Napi::Object>(dist));
-    indexRef_ = Napi::Persistent(static_cast<Napi::Object>(index));
+    dist_.allocate(info.Env(), static_cast<size_t>(n_ * k_));
+    index_.allocate(info.Env(), static_cast<size_t>(n_ * k_));
   }
 
  private:
   void Run() override {
     checkQueries();
     std::vector<int64_t> idx(static_cast<size_t>(n_ * k_));
-    backend_->nearest(*set_, x_.Data(), n_, k_, dist_, idx.data(), exec_);
-    for (size_t i = 0; i < idx.size(); ++i) index_[i] = static_cast<int32_t>(idx[i]);
+    backend_->nearest(*set_, x_.Data(), n_, k_, dist_.data, idx.data(), exec_);
+    for (size_t i = 0; i < idx.size(); ++i) index_.data[i] = static_cast<int32_t>(idx[i]);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("squaredDistances", distRef_.Value());
-    r.Set("indices", indexRef_.Value());
+    r.Set("squaredDistances", dist_.value());
+    r.Set("indices", index_.value());
     return r;
   }
   int k_;
   ExecOptions exec_;
-  double* dist_;
-  int32_t* index_;
-  Napi::ObjectReference distRef_, indexRef_;
+  ResultArray<Napi::Float64Array> dist_;
+  ResultArray<Napi::Int32Array> index_;
 };
 
 class ProjectedNormWorker final : public QueryWorker {
  public:
   explicit ProjectedNormWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
     exec_ = execArg(info, 3);
-    auto out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(n_));
-    out_ = out.Data();
-    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
+    out_.allocate(info.Env(), static_cast<size_t>(n_));
   }
 
  private:
   void Run() override {
     checkQueries();
-    backend_->projectedSquaredNorm(*set_, x_.Data(), n_, out_, exec_);
+    backend_->projectedSquaredNorm(*set_, x_.Data(), n_, out_.data, exec_);
   }
-  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
+  Napi::Value Result(Napi::Env) override { return out_.value(); }
   ExecOptions exec_;
-  double* out_;
-  Napi::ObjectReference outRef_;
+  ResultArray<Napi::Float64Array> out_;
 };
 
 class KernelRowsWorker final : public QueryWorker {
@@ -248,21 +234,18 @@ class KernelRowsWorker final : public QueryWorker {
   explicit KernelRowsWorker(const Napi::CallbackInfo& info) : QueryWorker(info) {
     gamma_ = numberArg(info, 3, "gamma");
     exec_ = execArg(info, 4);
-    auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n_ * set_->rows()));
-    out_ = out.Data();
-    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
+    out_.allocate(info.Env(), static_cast<size_t>(n_ * set_->rows()));
   }
 
  private:
   void Run() override {
     checkQueries();
-    backend_->kernelRows(*set_, x_.Data(), n_, gamma_, out_, exec_);
+    backend_->kernelRows(*set_, x_.Data(), n_, gamma_, out_.data, exec_);
   }
-  Napi::Value Result(Napi::Env) override { return outRef_.Value(); }
+  Napi::Value Result(Napi::Env) override { return out_.value(); }
   double gamma_;
   ExecOptions exec_;
-  float* out_;
-  Napi::ObjectReference outRef_;
+  ResultArray<Napi::Float32Array> out_;
 };
 
 // ---- heatmaps ---------------------------------------------------------------------------------
@@ -291,11 +274,11 @@ class UpsampleWorker final : public PromiseWorker {
     const int64_t outSize = batch_ * options_.outHeight * options_.outWidth;
     // An optional caller-owned output (info[12]) saves allocating and page-faulting a fresh
     // array per call in high-throughput loops.
-    Napi::Float32Array out = info.Length() > 12 && info[12].IsTypedArray()
-                                 ? typedArrayArg<float>(info, 12, "out", outSize)
-                                 : Napi::Float32Array::New(info.Env(), static_cast<size_t>(outSize));
-    out_ = out.Data();
-    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
+    if (info.Length() > 12 && info[12].IsTypedArray()) {
+      out_.adopt(typedArrayArg<float>(info, 12, "out", outSize));
+    } else {
+      out_.allocate(info.Env(), static_cast<size_t>(outSize));
+    }
     Keep(info[0]);
   }
 
@@ -305,17 +288,16 @@ class UpsampleWorker final : public PromiseWorker {
     HeatmapPlan plan = makeHeatmapPlan(gh_, gw_, options_);
     Backend& backend = selectBackend(device_);
     backendName_ = backend.name();
-    backend.upsample(plan, grids_.Data(), batch_, out_, exec_);
+    backend.upsample(plan, grids_.Data(), batch_, out_.data, exec_);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("data", outRef_.Value());
+    r.Set("data", out_.value());
     r.Set("backend", Napi::String::New(env, backendName_));
     return r;
   }
   Napi::Float32Array grids_;
-  float* out_;
-  Napi::ObjectReference outRef_;
+  ResultArray<Napi::Float32Array> out_;
   int64_t batch_, gh_, gw_;
   HeatmapOptions options_;
   std::string device_, backendName_;
@@ -549,9 +531,9 @@ Napi::Value PointSetWrap::Cols(const Napi::CallbackInfo& info) {
 Napi::Value PointSetWrap::Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), backend); }
 
 Napi::Value Prepare(const Napi::CallbackInfo& info) { return start<PrepareWorker>(info); }
-Napi::Value KernelLogSum(const Napi::CallbackInfo& info) { return start<KernelLogSumWorker>(info); }
+Napi::Value KernelLogSum(const Napi::CallbackInfo& info) { return start<KernelSumWorker<true>>(info); }
 Napi::Value Nearest(const Napi::CallbackInfo& info) { return start<NearestWorker>(info); }
-Napi::Value KernelWeightedSum(const Napi::CallbackInfo& info) { return start<KernelWeightedSumWorker>(info); }
+Napi::Value KernelWeightedSum(const Napi::CallbackInfo& info) { return start<KernelSumWorker<false>>(info); }
 Napi::Value ProjectedSquaredNorm(const Napi::CallbackInfo& info) { return start<ProjectedNormWorker>(info); }
 Napi::Value KernelRows(const Napi::CallbackInfo& info) { return start<KernelRowsWorker>(info); }
 Napi::Value Upsample(const Napi::CallbackInfo& info) { return start<UpsampleWorker>(info); }
