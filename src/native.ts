@@ -136,6 +136,17 @@ export interface Binding {
     weights: Float64Array,
     threads: number,
   ): Promise<Float64Array>;
+  preprocessImage(
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    channels: number,
+    outHeight: number,
+    outWidth: number,
+    table: Float32Array,
+    out: Float32Array,
+    offset: number,
+  ): Promise<void>;
   columnStats(
     data: Float32Array,
     rows: number,

@@ -62,6 +62,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("factorGaussian", Napi::Function::New(env, FactorGaussian));
   exports.Set("columnStats", Napi::Function::New(env, ColumnStats));
   exports.Set("fitOneClassSvm", Napi::Function::New(env, FitOneClassSvm));
+  exports.Set("preprocessImage", Napi::Function::New(env, PreprocessImage));
   return exports;
 }
 

@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "oneclass/errors.h"
 #include "oneclass/heatmap.h"
+#include "oneclass/image_preprocess.h"
 #include "oneclass/linalg.h"
 #include "oneclass/ocsvm_fit.h"
 #include "oneclass/parallel.h"
@@ -505,6 +506,51 @@ class FitOneClassSvmWorker final : public PromiseWorker {
   ocsvm::SolverResult result_;
 };
 
+// ---- encoder input preprocessing ----------------------------------------------------------------
+// info: (pixels Uint8Array (H x W x C), width, height, channels, outHeight, outWidth,
+//        table Float32Array (C x 256), out Float32Array, offset): resizes and writes the planar
+//        normalized image into out[offset, offset + C * outHeight * outWidth).
+class PreprocessImageWorker final : public PromiseWorker {
+ public:
+  explicit PreprocessImageWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    width_ = intArg(info, 1, "width", 1, 1 << 16);
+    height_ = intArg(info, 2, "height", 1, 1 << 16);
+    channels_ = intArg(info, 3, "channels", 1, 4);
+    outHeight_ = intArg(info, 4, "outHeight", 1, 1 << 16);
+    outWidth_ = intArg(info, 5, "outWidth", 1, 1 << 16);
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "pixels must be a Uint8Array");
+    auto pixels = info[0].As<Napi::Uint8Array>();
+    if (static_cast<int64_t>(pixels.ElementLength()) != width_ * height_ * channels_)
+      throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "pixels must hold width * height * channels bytes");
+    pixels_ = pixels.Data();
+    table_ = typedArrayArg<float>(info, 6, "table", channels_ * 256).Data();
+    auto out = typedArrayArg<float>(info, 7, "out", -1);
+    const int64_t offset = intArg(info, 8, "offset", 0, kMaxIndex);
+    if (offset + channels_ * outHeight_ * outWidth_ > static_cast<int64_t>(out.ElementLength()))
+      throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "out is too short for the image at this offset");
+    out_ = out.Data() + offset;
+    for (size_t i : {0, 6, 7}) Keep(info[i]);
+  }
+
+ private:
+  void Run() override {
+    const uint8_t* src = pixels_;
+    std::vector<uint8_t> resized;
+    if (height_ != outHeight_ || width_ != outWidth_) {
+      resized.resize(static_cast<size_t>(outHeight_ * outWidth_ * channels_));
+      resizeTriangleU8(pixels_, height_, width_, channels_, outHeight_, outWidth_, resized.data());
+      src = resized.data();
+    }
+    normalizeToPlanar(src, outHeight_, outWidth_, channels_, table_, out_);
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+  const uint8_t* pixels_;
+  const float* table_;
+  float* out_;
+  int64_t width_, height_, channels_, outHeight_, outWidth_;
+};
+
 template <typename Worker>
 Napi::Value start(const Napi::CallbackInfo& info) {
   auto* worker = new Worker(info);  // deletes itself once settled
@@ -541,5 +587,6 @@ Napi::Value FitGaussian(const Napi::CallbackInfo& info) { return start<FitGaussi
 Napi::Value FactorGaussian(const Napi::CallbackInfo& info) { return start<FactorGaussianWorker>(info); }
 Napi::Value ColumnStats(const Napi::CallbackInfo& info) { return start<ColumnStatsWorker>(info); }
 Napi::Value FitOneClassSvm(const Napi::CallbackInfo& info) { return start<FitOneClassSvmWorker>(info); }
+Napi::Value PreprocessImage(const Napi::CallbackInfo& info) { return start<PreprocessImageWorker>(info); }
 
 }  // namespace oneclass::addon

@@ -41,5 +41,6 @@ Napi::Value FitGaussian(const Napi::CallbackInfo& info);
 Napi::Value FactorGaussian(const Napi::CallbackInfo& info);
 Napi::Value ColumnStats(const Napi::CallbackInfo& info);
 Napi::Value FitOneClassSvm(const Napi::CallbackInfo& info);
+Napi::Value PreprocessImage(const Napi::CallbackInfo& info);
 
 }  // namespace oneclass::addon

@@ -13,9 +13,9 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { decodeImage, describeInput } from './decode.js';
 import { describeValue, EncoderError, InvalidArgumentError, ModelFormatError } from './errors.js';
 import { type EncoderManifest, outputSize, readManifest } from './manifest.js';
-import { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
+import { buildNormalizeTable } from './normalize.js';
 import { type EmbedOptions, type EncoderLoadOptions, resolveEmbedOptions, resolveLoadOptions } from './options.js';
-import { resizeU8 } from './resize.js';
+import { preprocessInto } from './preprocess.js';
 import { createSession } from './session.js';
 import type { EmbeddingMatrix, EncoderBackend, EncoderOutput, ImageInput } from './types.js';
 
@@ -150,7 +150,7 @@ export class Encoder {
             { file: typeof input === 'string' ? input : undefined },
           );
         }
-        writeNormalizedCHW(resizeU8(decoded, height, width), this.normalizeTable, out, i * per);
+        await preprocessInto(decoded, height, width, this.normalizeTable, out, i * per);
       }),
     );
     return out;
