@@ -62,6 +62,48 @@ describe('oneclass fit / score / localize', () => {
     await det.release();
   });
 
+  it('fit with a labelled validation set sets an F1-optimal threshold, and needs both folders', async () => {
+    const good = folderWith(exampleFiles('test/good', 3), 'val-good');
+    const bad = folderWith(exampleFiles('test/uneven', 2), 'val-bad');
+    const out = join(work, 'validated.oneclass');
+    const r = await cli(
+      'fit',
+      '--encoder',
+      TILE_ENCODER,
+      '--train',
+      trainDir,
+      '--validation-good',
+      good,
+      '--validation-anomalous',
+      bad,
+      '--out',
+      out,
+      '--quiet',
+    );
+    expect(r.code).toBe(EXIT.OK);
+    const det = await Detector.load(out);
+    try {
+      expect(det.config.image.threshold).toBeTypeOf('number');
+      expect(det.config.image.method).toBe('f1-max');
+    } finally {
+      await det.release();
+    }
+    const half = await cli(
+      'fit',
+      '--encoder',
+      TILE_ENCODER,
+      '--train',
+      trainDir,
+      '--validation-good',
+      good,
+      '--out',
+      join(work, 'half.oneclass'),
+    );
+    expect(half.code).toBe(EXIT.USAGE);
+    expect(half.stderr).toMatch(/--validation-anomalous/);
+    expect(existsSync(join(work, 'half.oneclass'))).toBe(false);
+  });
+
   it('score CSV equals the library API on the same images', async () => {
     const r = await cli('score', '--model', model, probeDir);
     expect(r.code).toBe(0);

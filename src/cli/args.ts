@@ -99,6 +99,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
       train: { type: 'string', arg: 'DIR', help: 'folder of normal training images' },
       out: { type: 'string', short: 'o', arg: 'FILE', help: 'model file to write (atomically)' },
       'reference-encoder': { type: 'boolean', help: 'store only the encoder path + sha256 instead of embedding it' },
+      'validation-good': {
+        type: 'string',
+        arg: 'DIR',
+        help: 'labelled validation set, normal images (with --validation-anomalous: F1-optimal threshold)',
+      },
+      'validation-anomalous': { type: 'string', arg: 'DIR', help: 'labelled validation set, anomalous images' },
       ...DETECTOR,
       ...DATASET,
       'skip-unreadable': INPUT['skip-unreadable'],

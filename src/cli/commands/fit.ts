@@ -21,6 +21,23 @@ export async function trainingImages(
   return { images: split.train, description: split.description };
 }
 
+/** --validation-good / --validation-anomalous: both or neither; labels 0 (normal) and 1 (anomalous). */
+async function validationSet(
+  values: ParsedCommandLine['values'],
+): Promise<{ images: PipelineImage[]; labels: Uint8Array } | undefined> {
+  const good = str(values, 'validation-good');
+  const anomalous = str(values, 'validation-anomalous');
+  if (!good && !anomalous) return undefined;
+  if (!good || !anomalous) {
+    throw new CliUsageError('A validation set needs both --validation-good DIR and --validation-anomalous DIR');
+  }
+  const normal = await collectImages([good], '--validation-good');
+  const bad = await collectImages([anomalous], '--validation-anomalous');
+  const labels = new Uint8Array(normal.length + bad.length);
+  labels.fill(1, normal.length);
+  return { images: [...normal, ...bad], labels };
+}
+
 export function datasetSpec(values: ParsedCommandLine['values'], kind: DatasetKind) {
   return {
     kind,
@@ -39,9 +56,19 @@ export async function fitCommand(args: ParsedCommandLine, ctx: CliContext): Prom
   const out = str(values, 'out', true);
   const options = fitOptions(values, ctx);
   const { images, description } = await trainingImages(values);
-  ctx.info(`fitting ${options.detector.kind} on ${description}`);
+  const validation = await validationSet(values);
+  ctx.info(
+    `fitting ${options.detector.kind} on ${description}` +
+      (validation ? `; F1-optimal threshold on ${validation.images.length} labelled validation images` : ''),
+  );
   const started = Date.now();
-  const det = await Detector.fit({ ...options, encoder, images, embedEncoder: values['reference-encoder'] !== true });
+  const det = await Detector.fit({
+    ...options,
+    encoder,
+    images,
+    embedEncoder: values['reference-encoder'] !== true,
+    ...(validation ? { validation } : {}),
+  });
   try {
     await det.save(out);
     const c = det.config;
