@@ -17,7 +17,7 @@ export {
   type KernelDensityOptions,
 } from './detectors/kde.js';
 export { GaussianDensity, type GaussianDensityOptions } from './detectors/gaussian.js';
-export { OneClassSVM, type GammaRule, type OneClassSvmOptions } from './detectors/ocsvm.js';
+export { OneClassSVM, GAMMA_RULES, type GammaRule, type OneClassSvmOptions } from './detectors/ocsvm.js';
 export {
   NearestNeighbors,
   METRICS,

@@ -102,6 +102,12 @@ describe('OneClassSVM bad input and limits', () => {
     }
   });
 
+  it("gamma 'droc' is ten times 'scale' (the official deep one-class code's rule)", async () => {
+    const scale = await OneClassSVM.fit(x, { gamma: 'scale', normalize: true });
+    const droc = await OneClassSVM.fit(x, { gamma: 'droc', normalize: true });
+    expect(droc.gamma / scale.gamma).toBeCloseTo(10, 12);
+  });
+
   it('round-trips through bytes', async () => {
     const model = await OneClassSVM.fit(x, { nu: 0.2, normalize: true, gamma: 'scale' });
     const restored = await OneClassSVM.fromBytes(model.toBytes());

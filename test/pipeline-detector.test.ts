@@ -142,7 +142,7 @@ describe('bad input', () => {
 
   it("kind 'ocsvm' plugs in through the registry and round-trips through the model file", async () => {
     const d = await Detector.fit({ encoder, images: train.slice(0, 10), detector: { kind: 'ocsvm', nu: 0.2 } });
-    expect(d.config.detector).toEqual({ kind: 'ocsvm', options: { nu: 0.2, gamma: 'scale', normalize: true } });
+    expect(d.config.detector).toEqual({ kind: 'ocsvm', options: { nu: 0.2, gamma: 'droc', normalize: true } });
     const restored = await Detector.load(await saveTemp(d));
     const [a, b] = await Promise.all([d.score(testBad), restored.score(testBad)]);
     b.items.forEach((item, i) => expect(item.raw).toBe(a.items[i].raw));

@@ -33,8 +33,12 @@ const COMMON: Record<string, OptionSpec> = {
 
 const DETECTOR: Record<string, OptionSpec> = {
   detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'kde', help: 'stage-2 detector' },
-  nu: { type: 'string', arg: 'NU', help: 'OC-SVM nu in (0, 1] (default 0.1)' },
-  gamma: { type: 'string', arg: 'G|scale|auto', help: "OC-SVM RBF gamma (default 'scale')" },
+  nu: { type: 'string', arg: 'NU', help: 'OC-SVM nu in (0, 1] (default 0.5)' },
+  gamma: {
+    type: 'string',
+    arg: 'G|droc|scale|auto',
+    help: "OC-SVM RBF gamma (default 'droc', on L2-normalized embeddings)",
+  },
   bandwidth: { type: 'string', arg: 'H|droc|scott|silverman', help: "KDE bandwidth (default 'droc')" },
   metric: { type: 'string', arg: 'cosine|euclidean', help: "k-NN metric (default 'cosine')" },
   k: { type: 'string', arg: 'N', help: 'k-NN neighbours averaged (default 1)' },

@@ -24,8 +24,13 @@ import {
 } from '../validate.js';
 import { COMPUTE_KEYS, computeOptions, type ComputeOptions, type ResolvedCompute } from './common.js';
 
-/** 'scale': 1 / (d * Var(X)) with Var over all entries; 'auto': 1 / d (scikit-learn's rules). */
-export type GammaRule = 'scale' | 'auto';
+/**
+ * 'scale': 1 / (d * Var(X)) with Var over all entries; 'auto': 1 / d (scikit-learn's rules);
+ * 'droc': 10 / (d * Var(X)), the rule of the official deep one-class code (the same gamma as
+ * KernelDensity's 'droc' bandwidth), meant for L2-normalized embeddings.
+ */
+export type GammaRule = 'scale' | 'auto' | 'droc';
+export const GAMMA_RULES: readonly GammaRule[] = ['scale', 'auto', 'droc'];
 
 export interface OneClassSvmOptions extends ComputeOptions {
   /** Upper bound on the fraction of training errors, lower bound on the fraction of support vectors; in (0, 1]. Default 0.5. */
@@ -134,7 +139,7 @@ export class OneClassSVM {
         ? 'scale'
         : typeof opts.gamma === 'number'
           ? expectPositiveNumber('options.gamma', opts.gamma)
-          : expectOneOf('options.gamma', opts.gamma, ['scale', 'auto'] as const);
+          : expectOneOf('options.gamma', opts.gamma, GAMMA_RULES);
     const tol = opts.tol === undefined ? 1e-3 : expectPositiveNumber('options.tol', opts.tol);
     const maxIter = opts.maxIter === undefined ? -1 : expectInteger('options.maxIter', opts.maxIter, -1);
     const cacheMb = opts.cacheMb === undefined ? 1024 : expectPositiveNumber('options.cacheMb', opts.cacheMb);
@@ -149,8 +154,10 @@ export class OneClassSVM {
     if (typeof gammaOption === 'number') gamma = gammaOption;
     else if (gammaOption === 'auto') gamma = 1 / train.cols;
     else {
-      // scikit-learn: 1 / (n_features * X.var()), and 1.0 when the variance is zero.
-      gamma = stats.variance > 0 ? 1 / (train.cols * stats.variance) : 1;
+      // scikit-learn: 1 / (n_features * X.var()), and 1.0 when the variance is zero; 'droc' is
+      // ten times that.
+      const factor = gammaOption === 'droc' ? 10 : 1;
+      gamma = stats.variance > 0 ? factor / (train.cols * stats.variance) : factor;
     }
     const center = Float32Array.from(stats.mean);
     const r = await callNative('OneClassSVM.fit', () =>

@@ -98,9 +98,9 @@ const KINDS = new Map<string, DetectorKind>([
   [
     'ocsvm',
     {
-      // The papers' one-class SVM setting on unit-normalized embeddings; nu = 0.1 as is usual for
-      // one-class use (OneClassSVM's own default, 0.5, is scikit-learn's).
-      defaults: { nu: 0.1, gamma: 'scale', normalize: true },
+      // The official deep one-class code's setting: nu = 0.5 and the KDE's gamma ('droc') on
+      // unit-normalized embeddings.
+      defaults: { nu: 0.5, gamma: 'droc', normalize: true },
       fit: (x, o) => OneClassSVM.fit(x, o as never),
       fromBytes: (b, _o, c) => OneClassSVM.fromBytes(b, c),
     },
