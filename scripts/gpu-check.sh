@@ -41,6 +41,8 @@ echo "== bench_native $SIZES" | tee -a "$log"
 # Several GB of work per op at the default sizes; JSON lines, one per (backend, op).
 "$build/bench_native" $SIZES 5 2>&1 | tee -a "$log" "$OUT/bench_native.jsonl" || status=1
 ONECLASS_BENCH_GPU_ONLY=1 "$build/bench_native" 50000 20000 512 3 2>&1 | tee -a "$log" "$OUT/bench_native_large.jsonl" || status=1
+# OC-SVM fit at M = 20,000 (goal: GPU kernel rows at least 5x our CPU solver), both backends.
+"$build/bench_native" 1000 20000 512 1 2>&1 | tee -a "$log" "$OUT/bench_native_ocsvm20k.jsonl" || status=1
 if [ -x "$build/bench_ocsvm" ]; then
   echo "== bench_ocsvm" | tee -a "$log"
   "$build/bench_ocsvm" 2>&1 | tee -a "$log" "$OUT/bench_ocsvm.txt" || status=1
