@@ -1,5 +1,6 @@
 #include "oneclass/linalg.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -10,10 +11,29 @@
 
 namespace oneclass {
 
+namespace {
+
+constexpr int64_t kRowsPerBlock = 256;
+
+// Column sums of n rows, accumulated per fixed block of rows in parallel and merged in block
+// order: the result does not depend on the thread count or scheduling.
+void columnSums(const float* x, int64_t n, int64_t d, double* out, int threads) {
+  const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
+  std::vector<double> partial(static_cast<size_t>(blocks * d), 0.0);
+  parallelFor(blocks, threads, [&](int64_t b, int) {
+    double* p = partial.data() + b * d;
+    for (int64_t i = b * kRowsPerBlock; i < std::min(n, (b + 1) * kRowsPerBlock); ++i)
+      for (int64_t k = 0; k < d; ++k) p[k] += x[i * d + k];
+  });
+  for (int64_t k = 0; k < d; ++k) out[k] = 0;
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t k = 0; k < d; ++k) out[k] += partial[b * d + k];
+}
+
+}  // namespace
+
 void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, double* covariance, int threads) {
-  for (int64_t k = 0; k < d; ++k) mean[k] = 0;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < d; ++k) mean[k] += x[i * d + k];
+  columnSums(x, n, d, mean, threads);
   for (int64_t k = 0; k < d; ++k) mean[k] /= static_cast<double>(n);
   // The covariance is a Gram product of the rows of the centred data transposed (d x n),
   // accumulated over slices of 256 samples so each slice's operands stay in cache.
@@ -39,14 +59,21 @@ double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* m
   if (d == 1) return 0.0;
   // beta_ = sum(X2^T X2) = sum_i |x_i|^4 and delta_ / n^2 = sum(emp_cov^2), on centred rows.
   double beta_ = 0, trace = 0, delta_ = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (int64_t k = 0; k < d; ++k) {
-      double v = static_cast<double>(x[i * d + k]) - mean[k];
-      s += v * v;
+  const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
+  std::vector<double> partial(static_cast<size_t>(blocks), 0.0);
+  parallelFor(blocks, defaultThreads(), [&](int64_t b, int) {
+    double acc = 0;
+    for (int64_t i = b * kRowsPerBlock; i < std::min(n, (b + 1) * kRowsPerBlock); ++i) {
+      double s = 0;
+      for (int64_t k = 0; k < d; ++k) {
+        const double v = static_cast<double>(x[i * d + k]) - mean[k];
+        s += v * v;
+      }
+      acc += s * s;
     }
-    beta_ += s * s;
-  }
+    partial[b] = acc;
+  });
+  for (double p : partial) beta_ += p;
   for (int64_t k = 0; k < d; ++k) trace += covariance[k * d + k];
   for (int64_t k = 0; k < d * d; ++k) delta_ += covariance[k] * covariance[k];
   const double nd = static_cast<double>(n), dd = static_cast<double>(d);
