@@ -39,6 +39,19 @@ for (const det of ['kde', 'gde', 'knn', 'ocsvm']) {
     done.length === 10 ? pct(mean(own)) : `${pct(done.length ? mean(done) : undefined)} (${done.length} classes)`;
   console.log(`| ${det} | ${own.map(pct).join(' | ')} | ${meanText} |`);
 }
+console.log(
+  '\n### Fashion-MNIST one-class protocol: one rotation encoder per normal class (scripts/fmnist-all-classes.sh)\n',
+);
+console.log(
+  `| detector | ${c10.map((_, c) => c).join(' | ')} | mean |\n| --- |${c10.map(() => ' --- |').join('')} --- |`,
+);
+for (const det of ['kde', 'gde', 'knn', 'ocsvm']) {
+  const own = Array.from({ length: 10 }, (_, c) => runs[`fmnist-own-encoder-c${c}-${det}`]?.imageAuroc);
+  const done = own.filter((v) => v !== undefined);
+  const meanText =
+    done.length === 10 ? pct(mean(own)) : `${pct(done.length ? mean(done) : undefined)} (${done.length} classes)`;
+  console.log(`| ${det} | ${own.map(pct).join(' | ')} | ${meanText} |`);
+}
 const fm = Array.from({ length: 10 }, (_, c) => runs[`fmnist-rotation-knn-class${c}`]?.imageAuroc);
 console.log('\n### Fashion-MNIST, every class as normal, CIFAR-10 rotation encoder + 1-NN\n');
 console.log(`| class | ${fm.map((_, c) => c).join(' | ')} | mean |\n| --- |${fm.map(() => ' --- |').join('')} --- |`);
