@@ -27,7 +27,7 @@ console.log('\n### CIFAR-10, every class as normal, airplane rotation encoder + 
 console.log(`| class | ${c10.map((_, c) => c).join(' | ')} | mean |\n| --- |${c10.map(() => ' --- |').join('')} --- |`);
 if (c10.every((v) => v !== undefined)) console.log(`| AUROC | ${c10.map(pct).join(' | ')} | ${pct(mean(c10))} |`);
 console.log(
-  '\n### CIFAR-10 one-class protocol: one rotation encoder per normal class (scripts/cifar10-all-classes.sh)\n',
+  '\n### CIFAR-10 one-class protocol: one rotation encoder per normal class (scripts/one-class-protocol.sh cifar10)\n',
 );
 console.log(
   `| detector | ${c10.map((_, c) => c).join(' | ')} | mean |\n| --- |${c10.map(() => ' --- |').join('')} --- |`,
@@ -40,7 +40,7 @@ for (const det of ['kde', 'gde', 'knn', 'ocsvm']) {
   console.log(`| ${det} | ${own.map(pct).join(' | ')} | ${meanText} |`);
 }
 console.log(
-  '\n### Fashion-MNIST one-class protocol: one rotation encoder per normal class (scripts/fmnist-all-classes.sh)\n',
+  '\n### Fashion-MNIST one-class protocol: one rotation encoder per normal class (scripts/one-class-protocol.sh fashion-mnist)\n',
 );
 console.log(
   `| detector | ${c10.map((_, c) => c).join(' | ')} | mean |\n| --- |${c10.map(() => ' --- |').join('')} --- |`,
