@@ -79,7 +79,7 @@ export interface Binding {
     n: number,
     k: number,
     threads: number,
-  ): Promise<{ squaredDistances: Float64Array; indices: Int32Array }>;
+  ): Promise<{ distances: Float64Array; indices: Int32Array }>;
   projectedSquaredNorm(set: NativePointSet, queries: Float32Array, n: number, threads: number): Promise<Float64Array>;
   kernelRows(
     set: NativePointSet,

@@ -106,3 +106,21 @@ describe('NearestNeighbors matches scikit-learn (brute force)', () => {
     });
   }
 });
+
+describe('NearestNeighbors cosine: rows of norm zero, as scikit-learn', () => {
+  it('a zero row is at distance 1 from every row, in both directions', async () => {
+    // scikit-learn's cosine_distances normalizes with normalize(), which leaves zero rows at zero,
+    // so their cosine similarity with anything is 0 and their distance 1.
+    const x = { data: new Float32Array([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0]), rows: 4, cols: 3 };
+    const y = { data: new Float32Array([0, 0, 0, 2, 0, 0]), rows: 2, cols: 3 };
+    const nn = await NearestNeighbors.fit(x, { metric: 'cosine', device: 'cpu' });
+    const r = await nn.kneighbors(y, 4);
+    expect(Array.from(r.distances.subarray(0, 4))).toEqual([1, 1, 1, 1]);
+    // Query (2, 0, 0): row 0 at 0, row 3 at 1 - 1/sqrt(2), rows 1 (zero) and 2 at 1.
+    expect(Array.from(r.indices.subarray(4, 6))).toEqual([0, 3]);
+    expect(r.distances[4]).toBeCloseTo(0, 12);
+    expect(r.distances[5]).toBeCloseTo(1 - Math.SQRT1_2, 7);
+    expect(r.distances[6]).toBeCloseTo(1, 12);
+    expect(r.distances[7]).toBeCloseTo(1, 12);
+  });
+});

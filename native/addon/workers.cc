@@ -203,7 +203,7 @@ class NearestWorker final : public QueryWorker {
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("squaredDistances", dist_.value());
+    r.Set("distances", dist_.value());
     r.Set("indices", index_.value());
     return r;
   }

@@ -89,7 +89,8 @@ void testNearest(Tally& t, int64_t m, int64_t n, int64_t d, int k, bool normaliz
     for (int64_t j = 0; j < m; ++j) all[j] = {sqdist(&xd[i * d], &yd[j * d], d), j};
     std::partial_sort(all.begin(), all.begin() + k, all.end());
     for (int q = 0; q < k; ++q) {
-      want[i * k + q] = all[q].first;
+      // Cosine distance 1 - <x, y> = |x - y|^2 / 2 on unit rows.
+      want[i * k + q] = normalize ? all[q].first / 2 : all[q].first;
       if (all[q].second != idx[i * k + q]) wrong++;
     }
   }

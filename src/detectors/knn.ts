@@ -3,8 +3,8 @@
  * memory-bank scoring of PatchCore-style detectors). Candidates are found with the fused
  * GEMM + top-k engine, then ranked by distances recomputed exactly in float64.
  *
- * metric 'euclidean': |x - y|; 'cosine': 1 - cos(x, y) (scikit-learn's cosine distance;
- * rows of norm zero are left unnormalized, which differs from scikit-learn for such rows).
+ * metric 'euclidean': |x - y|; 'cosine': 1 - cos(x, y), scikit-learn's cosine distance (a row of
+ * norm zero is at distance 1 from every row, as there).
  */
 import { callNative } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
@@ -88,10 +88,9 @@ export class NearestNeighbors {
     const r = await callNative('NearestNeighbors.kneighbors', () =>
       binding().nearest(this.set, q.data, q.rows, k, this.compute.threads),
     );
-    const distances = r.squaredDistances;
-    for (let i = 0; i < distances.length; i++) {
-      distances[i] = this.metric === 'cosine' ? distances[i] / 2 : Math.sqrt(distances[i]);
-    }
+    // Native distances are squared Euclidean, or already cosine distances for 'cosine'.
+    const distances = r.distances;
+    if (this.metric === 'euclidean') for (let i = 0; i < distances.length; i++) distances[i] = Math.sqrt(distances[i]);
     return { distances, indices: r.indices, rows: q.rows, k };
   }
 

@@ -261,7 +261,7 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void nearest(const PointSet& refBase, const float* x, int64_t n, int k, double* sqdist, int64_t* index,
+  void nearest(const PointSet& refBase, const float* x, int64_t n, int k, double* distance, int64_t* index,
                const ExecOptions& exec) override {
     const CpuPointSet& ref = asCpu(refBase);
     const int threads = resolveThreads(exec.threads);
@@ -277,16 +277,12 @@ class CpuBackend final : public Backend {
           for (int t = 0; t < k; ++t) {
             int64_t j = epi.index[(c * count + i) * k + t];
             if (j < 0) continue;
-            double s = 0;
-            for (int64_t q = 0; q < d; ++q) {
-              double diff = static_cast<double>(a[i * d + q]) - ref.packed.at(j, q);
-              s += diff * diff;
-            }
+            const double s = exactDistance(ref.transform(), a + i * d, [&](int64_t q) { return ref.packed.at(j, q); }, d);
             cand.emplace_back(s, j);
           }
         std::sort(cand.begin(), cand.end());
         for (int t = 0; t < k; ++t) {
-          sqdist[(offset + i) * k + t] = cand[t].first;
+          distance[(offset + i) * k + t] = cand[t].first;
           index[(offset + i) * k + t] = cand[t].second;
         }
       });

@@ -126,7 +126,7 @@ class CudaBackend final : public Backend {
     });
   }
 
-  void nearest(const PointSet& refBase, const float* x, int64_t n, int k, double* sqdist, int64_t* index,
+  void nearest(const PointSet& refBase, const float* x, int64_t n, int k, double* distance, int64_t* index,
                const ExecOptions&) override {
     const CudaPointSet& ref = asCuda(refBase);
     Stream stream;
@@ -187,17 +187,14 @@ class CudaBackend final : public Backend {
         for (int t = 0; t < width; ++t) {
           const int64_t j = cand[i * width + t];
           if (j < 0) continue;
-          double s = 0;
-          for (int64_t c = 0; c < d; ++c) {
-            const double diff = static_cast<double>(q.hostRows[i * d + c]) - ref.host[j * d + c];
-            s += diff * diff;
-          }
+          const double s = exactDistance(ref.transform(), q.hostRows.data() + i * d,
+                                         [&](int64_t c) { return ref.host[j * d + c]; }, d);
           ranked.emplace_back(s, j);
         }
         std::sort(ranked.begin(), ranked.end());
         ranked.erase(std::unique(ranked.begin(), ranked.end()), ranked.end());
         for (int t = 0; t < k; ++t) {
-          sqdist[(offset + i) * k + t] = ranked[t].first;
+          distance[(offset + i) * k + t] = ranked[t].first;
           index[(offset + i) * k + t] = ranked[t].second;
         }
       }

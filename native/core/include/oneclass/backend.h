@@ -58,10 +58,11 @@ class Backend {
   virtual void kernelLogSum(const PointSet& ref, const float* x, int64_t n, double gamma, const double* weights,
                             double* out, const ExecOptions& exec) = 0;
 
-  // The k nearest reference rows of each query by squared Euclidean distance between transformed
-  // rows, ascending: sqdist/index are n * k. Distances are recomputed exactly (float64) for the
-  // selected candidates.
-  virtual void nearest(const PointSet& ref, const float* x, int64_t n, int k, double* sqdist, int64_t* index,
+  // The k nearest reference rows of each query, ascending: distance/index are n * k. Candidates
+  // are selected by squared Euclidean distance between transformed rows, then ranked and
+  // reported by exactDistance() in float64 (transform.h): the squared Euclidean distance, or the
+  // cosine distance for L2-normalizing transforms.
+  virtual void nearest(const PointSet& ref, const float* x, int64_t n, int k, double* distance, int64_t* index,
                        const ExecOptions& exec) = 0;
 
   // out[i] = sum_j (y_j . T(x_i))^2: the squared norm of the query projected on the reference
