@@ -42,11 +42,16 @@ void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, doubl
   std::vector<double> centredT(static_cast<size_t>(d * std::min(n, slice)));
   for (int64_t s = 0; s < n; s += slice) {
     const int64_t count = std::min(slice, n - s);
+    // Transposed 8 samples at a time, so each store fills a whole cache line: a column-at-a-time
+    // transpose writes with a 2 KB stride, which maps every line to the same few L1 sets.
     parallelFor((d + 63) / 64, threads, [&](int64_t kb, int) {
       const int64_t k0 = kb * 64, k1 = std::min(d, k0 + 64);
-      for (int64_t i = 0; i < count; ++i) {
-        const float* row = x + (s + i) * d;
-        for (int64_t k = k0; k < k1; ++k) centredT[k * count + i] = static_cast<double>(row[k]) - mean[k];
+      for (int64_t i0 = 0; i0 < count; i0 += 8) {
+        const int64_t i1 = std::min(count, i0 + 8);
+        for (int64_t k = k0; k < k1; ++k) {
+          double* dst = centredT.data() + k * count;
+          for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<double>(x[(s + i) * d + k]) - mean[k];
+        }
       }
     });
     cpu::addGramOfRows(centredT.data(), d, count, covariance, threads);
