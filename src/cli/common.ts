@@ -41,8 +41,11 @@ export function compute(values: Values): { device?: Device; threads?: number } {
 }
 
 const POSITIVE = { min: 0, exclusiveMin: true };
-/** The detector flags each kind takes; a flag of another kind is a usage error. */
-const DETECTOR_FLAGS: Record<DetectorKindName, readonly string[]> = {
+/**
+ * The detector flags each kind takes; a flag of another kind is a usage error. A kind without
+ * flags here runs from the command line with its defaults.
+ */
+const DETECTOR_FLAGS: Partial<Record<DetectorKindName, readonly string[]>> = {
   kde: ['bandwidth'],
   gde: ['shrinkage'],
   knn: ['metric', 'k'],
@@ -53,7 +56,7 @@ const DETECTOR_FLAGS: Record<DetectorKindName, readonly string[]> = {
 export function detectorSpec(values: Values, fallback: DetectorKindName = 'kde'): DetectorSpec {
   const kind = choice(values, 'detector', detectorKinds()) ?? fallback;
   for (const flag of Object.values(DETECTOR_FLAGS).flat()) {
-    if (values[flag] !== undefined && !DETECTOR_FLAGS[kind].includes(flag))
+    if (values[flag] !== undefined && !DETECTOR_FLAGS[kind]?.includes(flag))
       throw new CliUsageError(`--${flag} does not apply to --detector ${kind}`, `--${flag}`);
   }
   switch (kind) {
@@ -69,6 +72,8 @@ export function detectorSpec(values: Values, fallback: DetectorKindName = 'kde')
         nu: num(values, 'nu', { ...POSITIVE, max: 1 }),
         gamma: ruleOrNumber(values, 'gamma', GAMMA_RULES, POSITIVE),
       };
+    default:
+      return { kind };
   }
 }
 
