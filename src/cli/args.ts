@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 
 import { OneclassError } from '../errors.js';
+import { detectorKinds } from '../pipeline/registry.js';
 import { describeRange, isInRange, MAX_BATCH_SIZE, type Range } from '../validate.js';
 
 /** A bad command line (exit code 2): a OneclassError with code ERR_USAGE naming the flag. */
@@ -34,7 +35,7 @@ const COMMON: Record<string, OptionSpec> = {
 };
 
 const DETECTOR: Record<string, OptionSpec> = {
-  detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'kde', help: 'stage-2 detector' },
+  detector: { type: 'string', arg: detectorKinds().join('|'), default: 'kde', help: 'stage-2 detector' },
   nu: { type: 'string', arg: 'NU', help: 'OC-SVM nu in (0, 1] (default 0.5)' },
   gamma: {
     type: 'string',
@@ -199,7 +200,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
         help: "where to write the model and overlays (default './oneclass-demo')",
       },
       encoder: { type: 'string', arg: 'FILE', help: 'encoder to use (default: the magnetic-tile encoder in models/)' },
-      detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'knn', help: 'stage-2 detector' },
+      detector: { type: 'string', arg: detectorKinds().join('|'), default: 'knn', help: 'stage-2 detector' },
       ...COMMON,
     },
   },
