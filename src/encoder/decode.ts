@@ -14,6 +14,7 @@
 import sharp from 'sharp';
 
 import { invalidArgument, invalidInput, OneclassError } from '../errors.js';
+import { expectInteger } from '../validate.js';
 import type { ImageInput, RawImage } from './types.js';
 
 /** How an input is named in messages: its path, or its position and kind. */
@@ -37,9 +38,7 @@ function validateRaw(image: RawImage, label: string): RawImage {
     ['height', height],
     ['channels', channels],
   ] as const) {
-    if (!Number.isInteger(v) || v <= 0) {
-      throw invalidArgument(`${name} of ${label}`, 'positive integer', v);
-    }
+    expectInteger(`${name} of ${label}`, v, 1);
   }
   if (data.length !== width * height * channels) {
     throw invalidInput(
