@@ -1,5 +1,5 @@
 /**
- * Bad inputs: every failure is an EncoderError with a stable code and a message naming the file
+ * Bad inputs: every failure is a OneclassError with a stable code and a message naming the file
  * (or parameter) at fault. Broken models and images are made in a temporary folder from the
  * committed model and sharp-generated images, so these tests need no shared data.
  */
@@ -10,7 +10,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Encoder, EncoderError } from '../src/encoder/index.js';
+import { Encoder } from '../src/encoder/index.js';
+import { OneclassError } from '../src/errors.js';
 import { modelsDir } from './fixtures/encoder/helpers.js';
 
 const rgbModel = path.join(modelsDir, 'cifar10-airplane-rotation.onnx');
@@ -18,14 +19,14 @@ const grayModel = path.join(modelsDir, 'magnetic-tile-cutpaste3way.onnx');
 let tmp: string;
 let rgbEncoder: Encoder;
 
-/** Asserts that `promise` rejects with an EncoderError of `code` whose message contains every `parts`. */
-async function expectEncoderError(promise: Promise<unknown>, code: string, ...parts: string[]): Promise<EncoderError> {
+/** Asserts that `promise` rejects with a OneclassError of `code` whose message contains every `parts`. */
+async function expectEncoderError(promise: Promise<unknown>, code: string, ...parts: string[]): Promise<OneclassError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(EncoderError);
-  const e = err as EncoderError;
+  expect(err).toBeInstanceOf(OneclassError);
+  const e = err as OneclassError;
   expect(e.code).toBe(code);
   for (const p of parts) expect(e.message).toContain(p);
   return e;

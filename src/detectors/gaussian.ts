@@ -14,6 +14,7 @@ import {
   expectKnownKeys,
   expectMatrix,
   expectNonNegativeNumber,
+  expectNumber,
   expectOneOf,
   expectOptions,
   type Matrix,
@@ -76,17 +77,8 @@ export class GaussianDensity {
     let kind: 'ledoit-wolf' | 'fixed' | 'none';
     let coefficient = 0;
     if (typeof shrinkage === 'number') {
-      if (!(shrinkage >= 0 && shrinkage <= 1)) {
-        throw new OneclassError(
-          'ERR_INVALID_ARGUMENT',
-          `Expected a number in [0, 1] for options.shrinkage but received ${shrinkage}`,
-          {
-            path: 'options.shrinkage',
-          },
-        );
-      }
       kind = 'fixed';
-      coefficient = shrinkage;
+      coefficient = expectNumber('options.shrinkage', shrinkage, { min: 0, max: 1 });
     } else {
       kind = expectOneOf('options.shrinkage', shrinkage, ['ledoit-wolf', 'none'] as const);
     }

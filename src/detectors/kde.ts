@@ -6,7 +6,7 @@
  * The native kernel sum is one fused GEMM + log-sum-exp over the training set (never an N x M
  * matrix), on data centred on the training mean so float32 keeps its accuracy.
  */
-import { callNative, OneclassError } from '../errors.js';
+import { callNative, invalidInput, OneclassError } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
 import { binding, type NativePointSet } from '../native.js';
@@ -47,9 +47,7 @@ export function bandwidthFromRule(rule: BandwidthRule, rows: number, cols: numbe
       return ((rows * (cols + 2)) / 4) ** (-1 / (cols + 4));
     case 'droc': {
       if (!(variance > 0)) {
-        throw new OneclassError('ERR_INVALID_ARGUMENT', "bandwidth 'droc' needs training data with non-zero variance", {
-          path: 'options.bandwidth',
-        });
+        throw invalidInput('options.bandwidth', "bandwidth 'droc' needs training data with non-zero variance");
       }
       const gamma = 10 / (variance * cols);
       return 1 / Math.sqrt(2 * gamma);

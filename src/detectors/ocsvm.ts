@@ -8,7 +8,7 @@
  * blocks by the fused GEMM path (or the whole kernel matrix when it fits cacheMb). Scoring is
  * a float64 weighted kernel sum over the support vectors.
  */
-import { callNative, OneclassError } from '../errors.js';
+import { callNative, invalidInput, OneclassError } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
 import { binding, type NativePointSet } from '../native.js';
@@ -17,6 +17,7 @@ import {
   expectInteger,
   expectKnownKeys,
   expectMatrix,
+  expectNumber,
   expectOneOf,
   expectOptions,
   expectPositiveNumber,
@@ -123,17 +124,11 @@ export class OneClassSVM {
 
   static async fit(x: Matrix, options: OneClassSvmOptions = {}): Promise<OneClassSVM> {
     const train = expectMatrix('x', x, { minRows: 2 });
-    if (train.rows >= 2 ** 31)
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `x has ${train.rows} rows; at most 2^31 - 1 are supported`, {
-        path: 'x.rows',
-      });
+    if (train.rows >= 2 ** 31) throw invalidInput('x.rows', `x has ${train.rows} rows; at most 2^31 - 1 are supported`);
     const opts = expectOptions('options', options);
     expectKnownKeys('options', opts, KEYS);
-    const nu = opts.nu === undefined ? 0.5 : expectPositiveNumber('options.nu', opts.nu);
-    if (nu > 1)
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in (0, 1] for options.nu but received ${nu}`, {
-        path: 'options.nu',
-      });
+    const nu =
+      opts.nu === undefined ? 0.5 : expectNumber('options.nu', opts.nu, { min: 0, max: 1, exclusiveMin: true });
     const gammaOption =
       opts.gamma === undefined
         ? 'scale'

@@ -13,7 +13,8 @@
  */
 import sharp from 'sharp';
 
-import { describeValue, ImageDecodeError, InvalidArgumentError } from './errors.js';
+import { invalidArgument, invalidInput, OneclassError } from '../errors.js';
+import { expectInteger } from '../validate.js';
 import type { ImageInput, RawImage } from './types.js';
 
 /** How an input is named in messages: its path, or its position and kind. */
@@ -30,21 +31,18 @@ function isRawImage(v: unknown): v is RawImage {
 function validateRaw(image: RawImage, label: string): RawImage {
   const { data, width, height, channels } = image;
   if (!(data instanceof Uint8Array)) {
-    throw new InvalidArgumentError(`Expected Uint8Array for data of ${label} but received ${describeValue(data)}`);
+    throw invalidArgument(`data of ${label}`, 'Uint8Array', data);
   }
   for (const [name, v] of [
     ['width', width],
     ['height', height],
     ['channels', channels],
   ] as const) {
-    if (!Number.isInteger(v) || v <= 0) {
-      throw new InvalidArgumentError(
-        `Expected positive integer for ${name} of ${label} but received ${describeValue(v)}`,
-      );
-    }
+    expectInteger(`${name} of ${label}`, v, 1);
   }
   if (data.length !== width * height * channels) {
-    throw new InvalidArgumentError(
+    throw invalidInput(
+      label,
       `Expected ${width * height * channels} bytes (width*height*channels) for data of ${label} but received ${data.length}`,
     );
   }
@@ -55,8 +53,10 @@ function validateRaw(image: RawImage, label: string): RawImage {
 export async function decodeImage(input: ImageInput, label: string = describeInput(input, 0)): Promise<RawImage> {
   if (isRawImage(input)) return validateRaw(input, label);
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
-    throw new InvalidArgumentError(
-      `Expected a file path, an encoded image Buffer or a raw image {data, width, height, channels} for ${label} but received ${describeValue(input)}`,
+    throw invalidArgument(
+      label,
+      'a file path, an encoded image Buffer or a raw image {data, width, height, channels}',
+      input,
     );
   }
   try {
@@ -78,10 +78,10 @@ export async function decodeImage(input: ImageInput, label: string = describeInp
   } catch (cause) {
     const message = (cause as Error).message.trim();
     if (typeof input === 'string' && /no such file|Input file is missing/i.test(message)) {
-      throw new ImageDecodeError(`Cannot decode ${label}: file not found`, { file: input, cause });
+      throw new OneclassError('ERR_IMAGE_DECODE', `Cannot decode ${label}: file not found`, { path: input, cause });
     }
-    throw new ImageDecodeError(`Cannot decode ${label}: ${message}`, {
-      file: typeof input === 'string' ? input : undefined,
+    throw new OneclassError('ERR_IMAGE_DECODE', `Cannot decode ${label}: ${message}`, {
+      path: typeof input === 'string' ? input : undefined,
       cause,
     });
   }

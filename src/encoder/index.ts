@@ -1,17 +1,15 @@
 /** Stage 1 of the two-stage framework: self-supervised image encoders exported from python-export/. */
 export { Encoder, manifestPathFor } from './encoder.js';
 export { embedFolder, listImageFiles, IMAGE_EXTENSIONS, type FolderOptions } from './folder.js';
-export {
-  EncoderError,
-  ModelFormatError,
-  ImageDecodeError,
-  InvalidArgumentError,
-  type EncoderErrorCode,
-} from './errors.js';
 export { type EncoderManifest, readManifest, validateManifest, MANIFEST_FORMAT, MANIFEST_VERSION } from './manifest.js';
-export { type EncoderLoadOptions, type EmbedOptions, DEFAULT_BATCH_SIZE } from './options.js';
+export {
+  type EncoderLoadOptions,
+  type EncoderFromBytesOptions,
+  type EmbedOptions,
+  DEFAULT_BATCH_SIZE,
+} from './options.js';
 export { resizeU8, triangleTaps, RESIZE_METHOD } from './resize.js';
 export { gridPatches, cropU8, type PatchGrid } from './patches.js';
 export { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
 export { decodeImage } from './decode.js';
-export type { RawImage, ImageInput, EmbeddingMatrix, EncoderOutput, EncoderDevice, EncoderBackend } from './types.js';
+export { type RawImage, type ImageInput, type EncoderOutput, ENCODER_OUTPUTS } from './types.js';

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { ModelFormatError } from './errors.js';
+import { modelFormat } from '../errors.js';
 import { RESIZE_METHOD } from './resize.js';
 import type { EncoderOutput } from './types.js';
 
@@ -40,9 +40,9 @@ export interface EncoderManifest {
 }
 
 function fail(file: string, field: string, expected: string, received: unknown): never {
-  throw new ModelFormatError(
+  throw modelFormat(
+    file,
     `Invalid encoder manifest ${file}: expected ${expected} for ${field} but received ${JSON.stringify(received)}`,
-    { file },
   );
 }
 
@@ -105,28 +105,26 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   return m as unknown as EncoderManifest;
 }
 
-/** Reads and validates a manifest file; every failure is a ModelFormatError naming the file. */
+/** Reads and validates a manifest file; every failure is ERR_MODEL_FORMAT naming the file. */
 export async function readManifest(file: string): Promise<EncoderManifest> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(
+    throw modelFormat(
+      file,
       code === 'ENOENT'
         ? `Encoder manifest not found: ${file} (expected beside the .onnx file, same name with .json)`
         : `Cannot read encoder manifest ${file}: ${(cause as Error).message}`,
-      { file, cause },
+      cause,
     );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ModelFormatError(`Encoder manifest ${file} is not valid JSON: ${(cause as Error).message}`, {
-      file,
-      cause,
-    });
+    throw modelFormat(file, `Encoder manifest ${file} is not valid JSON: ${(cause as Error).message}`, cause);
   }
   return validateManifest(parsed, file);
 }

@@ -1,9 +1,8 @@
 /**
- * Embeddings for the pipeline: one per image (the encoder's pooled/projection output), and dense
- * patch embeddings for localization (CutPaste): the image is resized to resize x resize, cut into
- * patchSize patches at `stride` (row-major over positions, as python-export/evaluate.py), each
- * patch resized to the encoder's input size when it differs, normalized with the manifest's
- * statistics and embedded.
+ * Dense patch embeddings for localization (CutPaste), and the patch grid: the image is resized
+ * to resize x resize, cut into patchSize patches at `stride` (row-major over positions, as
+ * python-export/evaluate.py), each patch resized to the encoder's input size when it differs,
+ * normalized with the manifest's statistics and embedded.
  *
  * This adapter uses only the encoder's public API (resizeU8, gridPatches, writeNormalizedCHW,
  * embedTensor) so that patch embedding stays bit-identical to image embedding's preprocessing.
@@ -17,8 +16,7 @@ import {
   resizeU8,
   writeNormalizedCHW,
 } from '../encoder/index.js';
-import { OneclassError } from '../errors.js';
-import type { Matrix } from '../validate.js';
+import { expectInteger, type Matrix } from '../validate.js';
 
 export interface PatchGeometry {
   /** The image is resized to resize x resize before patches are cut. */
@@ -40,19 +38,6 @@ export interface LocalizationOptions {
   sigma?: number;
 }
 
-function positiveInt(name: string, v: unknown): number {
-  if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `Expected positive integer for localization.${name} but received ${String(v)}`,
-      {
-        path: `localization.${name}`,
-      },
-    );
-  }
-  return v;
-}
-
 /**
  * Defaults: a patch-level encoder (manifest preprocess.patchFrom) cuts input-sized patches out of
  * the patchFrom size at half-patch stride; an image-level encoder sees input-sized patches of the
@@ -63,29 +48,16 @@ function positiveInt(name: string, v: unknown): number {
 export function patchGeometry(encoder: Encoder, options: LocalizationOptions = {}): PatchGeometry {
   const input = encoder.manifest.input.height;
   const patchFrom = encoder.manifest.preprocess.patchFrom?.resize.height;
-  const resize = positiveInt('resize', options.resize ?? patchFrom ?? 2 * input);
-  const patchSize = positiveInt('patchSize', options.patchSize ?? input);
-  const stride = positiveInt('stride', options.stride ?? Math.max(1, Math.round(patchSize / (patchFrom ? 2 : 4))));
-  if (patchSize > resize) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `localization.patchSize ${patchSize} exceeds localization.resize ${resize}`,
-      {
-        path: 'localization.patchSize',
-      },
-    );
-  }
+  const resize = expectInteger('localization.resize', options.resize ?? patchFrom ?? 2 * input, 1);
+  // A patch fits inside the resized image.
+  const patchSize = expectInteger('localization.patchSize', options.patchSize ?? input, 1, resize);
+  const stride = expectInteger(
+    'localization.stride',
+    options.stride ?? Math.max(1, Math.round(patchSize / (patchFrom ? 2 : 4))),
+    1,
+  );
   const gridRows = Math.floor((resize - patchSize) / stride) + 1;
   return { resize, patchSize, stride, gridRows, gridCols: gridRows };
-}
-
-export async function imageEmbeddings(
-  encoder: Encoder,
-  images: readonly RawImage[],
-  output: EncoderOutput,
-): Promise<Matrix> {
-  const m = await encoder.embed(images, { output });
-  return { data: m.data, rows: m.rows, cols: m.cols };
 }
 
 /** rows = images.length * positions, image-major: row i * positions + p is image i, position p. */
