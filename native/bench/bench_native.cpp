@@ -9,8 +9,8 @@
 
 #include "../tests/test_util.h"
 #include "oneclass/backend.h"
-#include "oneclass/linalg.h"
-#include "oneclass/ocsvm_fit.h"
+#include "oneclass/gaussian.h"
+#include "oneclass/ocsvm.h"
 
 using namespace oneclass;
 using Clock = std::chrono::steady_clock;
@@ -61,13 +61,12 @@ int main(int argc, char** argv) {
       // the solver on the CPU.
       RowTransform centred;
       centred.center.assign(static_cast<size_t>(d), 0.0f);
-      auto set = b->prepare(y.data(), m, d, centred);
-      ocsvm::BackendKernelSource source(*b, *set, y.data(), 1.0 / static_cast<double>(d), {});
       ocsvm::SolverOptions opt;
       opt.nu = 0.5;
       opt.cacheMb = 4096;
       ocsvm::SolverResult r;
-      const double s = bestOf(1, [&] { r = ocsvm::solveOneClass(source, opt); });
+      const double s =
+          bestOf(1, [&] { r = ocsvm::fitOneClassSvm(*b, y.data(), m, d, centred, 1.0 / static_cast<double>(d), opt); });
       report(b->name(), "ocsvm_fit", s, 2.0 * m * m * d,
              ",\"m\":" + std::to_string(m) + ",\"kernel_seconds\":" + std::to_string(r.kernelSeconds) +
                  ",\"iterations\":" + std::to_string(r.iterations) + ",\"objective\":" + std::to_string(r.objective));
@@ -80,7 +79,7 @@ int main(int argc, char** argv) {
     double s = bestOf(reps, [&] { b->upsample(plan, grids.data(), 1000, maps.data(), {}); });
     report(b->name(), "heatmaps_1000x57to256", s, 1.0, ",\"gbytes_written_per_s\":" + std::to_string(maps.size() * 4 / s / 1e9));
   }
-  report("cpu", "gaussian_fit", bestOf(reps, [&] { fitGaussian(x.data(), n, d, ShrinkageKind::LedoitWolf, 0, 0, 0); }),
+  report("cpu", "gaussian_fit", bestOf(reps, [&] { fitGaussian(x.data(), n, d, GaussianOptions{}); }),
          2.0 * n * d * d);
   return 0;
 }

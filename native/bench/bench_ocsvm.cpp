@@ -24,6 +24,7 @@
 #include "oneclass/errors.h"
 #include "oneclass/ocsvm.h"
 #include "oneclass/parallel.h"
+#include "../tests/rbf_reference.h"
 
 using namespace oneclass::ocsvm;
 

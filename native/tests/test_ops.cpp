@@ -7,7 +7,7 @@
 #include "oneclass/backend.h"
 #include "oneclass/errors.h"
 #include "oneclass/heatmap.h"
-#include "oneclass/linalg.h"
+#include "oneclass/gaussian.h"
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -204,7 +204,9 @@ void testGaussianFit(Tally& t) {
   auto x = gaussianMatrix(n, d, 51, 2.0f, 1.0f);
   for (int64_t i = 0; i < n; ++i)  // correlated, anisotropic features: a shrinkage strictly inside (0, 1)
     for (int64_t k = 1; k < d; ++k) x[i * d + k] = x[i * d + k] * (1.0f + 0.2f * k) + 0.9f * x[i * d];
-  GaussianFit fit = fitGaussian(x.data(), n, d, ShrinkageKind::LedoitWolf, 0, 0, 2);
+  GaussianOptions options;
+  options.threads = 2;
+  GaussianFit fit = fitGaussian(x.data(), n, d, options);
   // Covariance against a naive float64 computation, and L^-1 * Sigma * L^-T = I.
   std::vector<double> mean(d, 0.0), cov(d * d, 0.0);
   for (int64_t i = 0; i < n; ++i)
@@ -232,7 +234,10 @@ void testGaussianFit(Tally& t) {
   t.check(worst < 1e-9, "gaussian fit L^-1 Sigma L^-T = I", "max error " + fmt(worst));
   bool threw = false;
   try {
-    fitGaussian(x.data(), 5, d, ShrinkageKind::None, 0, 0, 1);
+    GaussianOptions none;
+    none.kind = ShrinkageKind::None;
+    none.threads = 1;
+    fitGaussian(x.data(), 5, d, none);
   } catch (const Error& e) {
     threw = e.code() == ErrorCode::NumericalError;
   }

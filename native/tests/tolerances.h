@@ -15,6 +15,11 @@ constexpr Tolerance kKernelRows{2e-6, 1e-5};       // exp(-gamma d) in float32
 constexpr Tolerance kWeightedSum{1e-9, 1e-8};      // float64 kernel sums from float32 GEMM distances
 constexpr Tolerance kHeatmap{1e-5, 1e-5};          // banded float32 operators
 constexpr Tolerance kCovariance{1e-10, 1e-10};     // float64 Gram product
+constexpr Tolerance kColumnStats{1e-12, 1e-10};    // float64 blocked sums of float32 entries
+// Fits on L2-normalized rows against float64 normalization: the rows are normalized in float32.
+constexpr Tolerance kNormalizedFit{1e-9, 1e-5};
+// The OC-SVM fit on a backend's kernel rows (float32 GEMM) against the exact-difference reference.
+constexpr double kOcsvmObjectiveRel = 1e-5;
 
 // CUDA against CPU.
 constexpr Tolerance kCudaLogSum{2e-4, 1e-5};

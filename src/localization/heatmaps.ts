@@ -106,7 +106,10 @@ export async function upsampleHeatmaps(
       throw invalidArgumentFor('options.out', 'an array that does not share memory with grids.data', 'the same buffer');
   }
   const r = await callNative('upsampleHeatmaps', () =>
-    binding().upsample(grids.data, batch, gh, gw, mode, height, width, sigma, patchSize, stride, device, threads, out),
+    binding().upsample(
+      { data: grids.data, batch, height: gh, width: gw },
+      { mode, height, width, sigma, patchSize, stride, device, threads, out },
+    ),
   );
   return { data: r.data, batch, height, width, backend: r.backend };
 }

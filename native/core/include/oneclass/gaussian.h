@@ -1,5 +1,7 @@
-// Dense float64 linear algebra for fitting the Gaussian density (D x D problems; the O(N D^2)
-// covariance product runs on the CPU dot engine in float64).
+// The Gaussian density estimator ("GDE"): mean and covariance in float64, shrunk as
+// scikit-learn's LedoitWolf or ShrunkCovariance (or regularized as GaussianMixture), then its
+// Cholesky factor and inverse, which scoring uses as whitening rows. The D x D problems are dense
+// float64 linear algebra; the O(N D^2) covariance product runs on the CPU dot engine in float64.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -23,10 +25,18 @@ void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, doubl
 // scikit-learn's ledoit_wolf_shrinkage for n centred-on-the-fly rows.
 double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* mean, const double* covariance);
 
-// Fits mean, shrunk covariance (+ regCovar on the diagonal), its Cholesky factor and inverse.
+struct GaussianOptions {
+  ShrinkageKind kind = ShrinkageKind::LedoitWolf;
+  double shrinkage = 0;     // the coefficient for ShrinkageKind::Fixed, in [0, 1]
+  double regCovar = 0;      // added to the diagonal after shrinkage
+  bool l2normalize = false;  // fit on the L2-normalized rows (as the detector scores them)
+  int threads = 0;          // 0: every hardware thread
+};
+
+// Fits mean, shrunk covariance (+ regCovar on the diagonal), its Cholesky factor and inverse, on
+// the n x d rows x (L2-normalized first when options.l2normalize; x itself is not changed).
 // Throws ErrorCode::NumericalError when the covariance is not positive definite.
-GaussianFit fitGaussian(const float* x, int64_t n, int64_t d, ShrinkageKind kind, double shrinkage, double regCovar,
-                        int threads);
+GaussianFit fitGaussian(const float* x, int64_t n, int64_t d, const GaussianOptions& options);
 
 // Completes a fit from mean and covariance alone (used when a model is restored).
 void factorGaussian(GaussianFit& fit);
