@@ -3,6 +3,7 @@
 // and scipy on the same data in the same run. Prints ratios and writes bench/results/*.json.
 //
 //   npm run build:ts && node bench/stage2.mjs [--n 10000] [--m 5000] [--d 512] [--maps 1000]
+//        [--results DIR]   (default bench/results)
 //
 // numpy runs with OPENBLAS_CORETYPE=SkylakeX (the fastest OpenBLAS kernel that runs on these
 // AVX-512 machines; Debian's OpenBLAS otherwise picks a slow one) unless BENCH_CORETYPE is set.
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     d: { type: 'string', default: '512' },
     maps: { type: 'string', default: '1000' },
     'sklearn-kde-queries': { type: 'string', default: '500' },
+    results: { type: 'string', default: join(root, 'bench', 'results') },
   },
 });
 const n = Number(values.n),
@@ -148,8 +150,8 @@ console.log(
   `RSS: start ${(peakRss.start / 2 ** 20).toFixed(0)} MiB, after our runs ${(peakRss.afterOurs / 2 ** 20).toFixed(0)} MiB (an N x M float64 matrix would be ${((n * m * 8) / 2 ** 20).toFixed(0)} MiB)`,
 );
 if (ours.cuda) console.log('CUDA:', JSON.stringify(ours.cuda));
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const file = join(root, 'bench', 'results', `stage2-${new Date().toISOString().slice(0, 10)}.json`);
+mkdirSync(values.results, { recursive: true });
+const file = join(values.results, `stage2-${new Date().toISOString().slice(0, 10)}.json`);
 writeFileSync(
   file,
   JSON.stringify(

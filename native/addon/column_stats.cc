@@ -1,10 +1,11 @@
 // columnStats(x, { l2normalize, threads? }) -> { mean, variance }: the statistics behind the
 // detectors' data rules (column_stats.h).
+#include "oneclass/column_stats.h"
+
 #include <algorithm>
 
 #include "convert.h"
 #include "exports.h"
-#include "oneclass/column_stats.h"
 #include "oneclass/transform.h"
 #include "promise_worker.h"
 

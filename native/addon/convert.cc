@@ -72,8 +72,7 @@ ExecOptions ObjectArg::exec() const {
   return e;
 }
 
-MatrixArg matrixArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t minRows,
-                    int64_t maxCols) {
+MatrixArg matrixArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t minRows, int64_t maxCols) {
   ObjectArg m(info, index, name);
   MatrixArg r;
   // The shape first: reading `data` last means no JS (a getter) runs between its length check

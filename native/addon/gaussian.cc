@@ -2,11 +2,12 @@
 //   fitGaussian(x, { shrinkageKind, shrinkage, regCovar, l2normalize, threads? }) -> fit
 //   factorGaussian(mean, covariance, { shrinkage }) -> fit (a restored model)
 // where fit = { mean, covariance, choleskyInverse, shrinkage, logDet }.
+#include "oneclass/gaussian.h"
+
 #include <algorithm>
 
 #include "convert.h"
 #include "exports.h"
-#include "oneclass/gaussian.h"
 #include "oneclass/transform.h"
 #include "promise_worker.h"
 

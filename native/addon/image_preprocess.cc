@@ -7,11 +7,12 @@
 //     width), one planar tensor per patch from out[offset...], row-major over positions.
 // image = { data: Uint8Array (height x width x channels), width, height, channels }; table is
 // the channels x 256 normalization table (src/encoder/normalize.ts buildNormalizeTable).
+#include "oneclass/image_preprocess.h"
+
 #include <vector>
 
 #include "convert.h"
 #include "exports.h"
-#include "oneclass/image_preprocess.h"
 #include "promise_worker.h"
 
 namespace oneclass::addon {
@@ -29,8 +30,7 @@ class PreprocessWorker : public PromiseWorker {
   }
   // Binds the caller's output once the subclass knows how many floats it writes.
   void bindOutput(const ObjectArg& options, int64_t count) {
-    out_.bind(options.env(), options.value("out"), options.path("out"), options.integer("offset", 0, kMaxIndex),
-              count);
+    out_.bind(options.env(), options.value("out"), options.path("out"), options.integer("offset", 0, kMaxIndex), count);
   }
   Napi::Value Result(Napi::Env env) override {
     out_.publish(env, call_);
@@ -76,8 +76,8 @@ class PreprocessPatchesWorker final : public PreprocessWorker {
     grid_.stride = options.integer("stride", 1, 1 << 16);
     grid_.outHeight = outHeight_;
     grid_.outWidth = outWidth_;
-    const int64_t count = checkedProduct(info.Env(), "the patch tensor",
-                                         {grid_.positions(), image_.channels, outHeight_, outWidth_});
+    const int64_t count =
+        checkedProduct(info.Env(), "the patch tensor", {grid_.positions(), image_.channels, outHeight_, outWidth_});
     bindOutput(options, count);
   }
 

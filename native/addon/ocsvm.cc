@@ -1,11 +1,12 @@
 // fitOneClassSvm(x, { device, l2normalize, center, gamma, nu, tol, maxIter, cacheMb, shrinking,
 //                threads? }) -> { alpha, rho, objective, iterations, converged, diagnostics,
 //                backend }: the RBF one-class SVM fit (ocsvm.h).
+#include "oneclass/ocsvm.h"
+
 #include <algorithm>
 
 #include "convert.h"
 #include "exports.h"
-#include "oneclass/ocsvm.h"
 #include "oneclass/transform.h"
 #include "promise_worker.h"
 

@@ -49,8 +49,7 @@ void PromiseWorker::OnError(const Napi::Error& e) {
   deferred_.Reject(error);
 }
 
-void CallerOutput::bind(Napi::Env env, const Napi::Value& out, const std::string& name, int64_t offset,
-                        int64_t count) {
+void CallerOutput::bind(Napi::Env env, const Napi::Value& out, const std::string& name, int64_t offset, int64_t count) {
   if (!out.IsTypedArray() || out.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throwCoded(env, "ERR_INVALID_ARGUMENT", name + " must be a Float32Array");
   const int64_t length = static_cast<int64_t>(out.As<Napi::Float32Array>().ElementLength());

@@ -25,9 +25,9 @@ class QueryWorker : public PromiseWorker {
     backend_ = &selectBackend(wrap.backend);
     queries_ = matrixArg(info, 1, "queries", 0);
     if (queries_.cols != set_->cols())
-      throwCoded(info.Env(), "ERR_INVALID_ARGUMENT",
-                 "queries have " + std::to_string(queries_.cols) + " columns, the point set " +
-                     std::to_string(set_->cols()));
+      throwCoded(
+          info.Env(), "ERR_INVALID_ARGUMENT",
+          "queries have " + std::to_string(queries_.cols) + " columns, the point set " + std::to_string(set_->cols()));
   }
   const float* x() const { return queries_.data.data(); }
   int64_t n() const { return queries_.rows; }
@@ -136,7 +136,8 @@ class KernelRowsWorker final : public QueryWorker {
 const ExportRegistration kKernelLogSum("kernelLogSum", functionExport<startWorker<KernelSumWorker<true>>>);
 const ExportRegistration kKernelWeightedSum("kernelWeightedSum", functionExport<startWorker<KernelSumWorker<false>>>);
 const ExportRegistration kNearest("nearest", functionExport<startWorker<NearestWorker>>);
-const ExportRegistration kProjectedSquaredNorm("projectedSquaredNorm", functionExport<startWorker<ProjectedNormWorker>>);
+const ExportRegistration kProjectedSquaredNorm("projectedSquaredNorm",
+                                               functionExport<startWorker<ProjectedNormWorker>>);
 const ExportRegistration kKernelRows("kernelRows", functionExport<startWorker<KernelRowsWorker>>);
 
 }  // namespace

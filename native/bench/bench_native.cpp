@@ -45,13 +45,16 @@ int main(int argc, char** argv) {
     tr.l2normalize = true;
     auto ref = b->prepare(y.data(), m, d, tr);
     std::vector<double> out(n);
-    report(b->name(), "kde", bestOf(reps, [&] { b->kernelLogSum(*ref, x.data(), n, 5.0, nullptr, out.data(), {}); }), gemm);
+    report(b->name(), "kde", bestOf(reps, [&] { b->kernelLogSum(*ref, x.data(), n, 5.0, nullptr, out.data(), {}); }),
+           gemm);
     std::vector<double> dist(n);
     std::vector<int64_t> idx(n);
-    report(b->name(), "knn1", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 1, dist.data(), idx.data(), {}); }), gemm);
+    report(b->name(), "knn1", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 1, dist.data(), idx.data(), {}); }),
+           gemm);
     std::vector<double> dist5(n * 5);
     std::vector<int64_t> idx5(n * 5);
-    report(b->name(), "knn5", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 5, dist5.data(), idx5.data(), {}); }), gemm);
+    report(b->name(), "knn5", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 5, dist5.data(), idx5.data(), {}); }),
+           gemm);
     auto w = testing::gaussianMatrix(d, d, 3);
     auto proj = b->prepare(w.data(), d, d, RowTransform{});
     report(b->name(), "gde_score", bestOf(reps, [&] { b->projectedSquaredNorm(*proj, x.data(), n, out.data(), {}); }),
@@ -77,9 +80,9 @@ int main(int argc, char** argv) {
     HeatmapPlan plan = makeHeatmapPlan(57, 57, o);
     std::vector<float> maps(1000 * 256 * 256);
     double s = bestOf(reps, [&] { b->upsample(plan, grids.data(), 1000, maps.data(), {}); });
-    report(b->name(), "heatmaps_1000x57to256", s, 1.0, ",\"gbytes_written_per_s\":" + std::to_string(maps.size() * 4 / s / 1e9));
+    report(b->name(), "heatmaps_1000x57to256", s, 1.0,
+           ",\"gbytes_written_per_s\":" + std::to_string(maps.size() * 4 / s / 1e9));
   }
-  report("cpu", "gaussian_fit", bestOf(reps, [&] { fitGaussian(x.data(), n, d, GaussianOptions{}); }),
-         2.0 * n * d * d);
+  report("cpu", "gaussian_fit", bestOf(reps, [&] { fitGaussian(x.data(), n, d, GaussianOptions{}); }), 2.0 * n * d * d);
   return 0;
 }

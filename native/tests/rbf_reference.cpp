@@ -18,8 +18,8 @@ std::string str(double v) {
 
 // |a - b|^2 for four b rows at once: exact float differences accumulated in double, eight
 // partial sums per row so the compiler can keep them in vector registers.
-inline void sqDist4(const float* a, const float* b0, const float* b1, const float* b2,
-                    const float* b3, int64_t d, double out[4]) {
+inline void sqDist4(const float* a, const float* b0, const float* b1, const float* b2, const float* b3, int64_t d,
+                    double out[4]) {
   double acc[4][8] = {};
   const float* b[4] = {b0, b1, b2, b3};
   int64_t k = 0;
@@ -32,8 +32,8 @@ inline void sqDist4(const float* a, const float* b0, const float* b1, const floa
     }
   }
   for (int r = 0; r < 4; ++r) {
-    double s = ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) +
-               ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
+    double s =
+        ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) + ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
     for (int64_t kk = k; kk < d; ++kk) {
       double t = double(a[kk]) - double(b[r][kk]);
       s += t * t;
@@ -53,8 +53,8 @@ inline double sqDist1(const float* a, const float* b, int64_t d) {
 RbfKernelSource::RbfKernelSource(const float* x, int64_t l, int64_t d, double gamma, int threads)
     : x_(x), l_(l), d_(d), gamma_(gamma), threads_(resolveThreads(threads)) {
   require(x != nullptr || l == 0, "Expected a data pointer for the kernel source");
-  require(l >= 0 && d >= 1, "Expected l >= 0 and d >= 1 but received l=" + std::to_string(l) +
-                                " d=" + std::to_string(d));
+  require(l >= 0 && d >= 1,
+          "Expected l >= 0 and d >= 1 but received l=" + std::to_string(l) + " d=" + std::to_string(d));
   require(gamma > 0 && std::isfinite(gamma), "Expected gamma > 0 but received " + str(gamma));
 }
 
@@ -78,8 +78,8 @@ void RbfKernelSource::computeRows(const int64_t* rows, int count, float* out) {
 }
 
 std::vector<double> decisionFunctionRbf(const float* x, int64_t l, int64_t d, double gamma,
-                                        const std::vector<double>& alpha, double rho,
-                                        const float* y, int64_t m, int threads) {
+                                        const std::vector<double>& alpha, double rho, const float* y, int64_t m,
+                                        int threads) {
   require(int64_t(alpha.size()) == l, "Expected alpha of size l");
   std::vector<int64_t> sv;
   for (int64_t i = 0; i < l; ++i)

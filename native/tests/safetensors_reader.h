@@ -51,10 +51,16 @@ class JsonParser {
       if (s_[p_] == '\\') {
         ++p_;
         char e = s_[p_];
-        if (e == 'n') out += '\n';
-        else if (e == 't') out += '\t';
-        else if (e == 'u') { out += '?'; p_ += 4; }  // not needed for our headers
-        else out += e;
+        if (e == 'n')
+          out += '\n';
+        else if (e == 't')
+          out += '\t';
+        else if (e == 'u') {
+          out += '?';
+          p_ += 4;
+        }  // not needed for our headers
+        else
+          out += e;
         ++p_;
       } else {
         out += s_[p_++];
@@ -69,12 +75,18 @@ class JsonParser {
     if (c == '{') {
       v.kind = Json::Object;
       ++p_;
-      if (peek() == '}') { ++p_; return v; }
+      if (peek() == '}') {
+        ++p_;
+        return v;
+      }
       for (;;) {
         std::string key = str();
         expect(':');
         v.fields[key] = value();
-        if (peek() == ',') { ++p_; continue; }
+        if (peek() == ',') {
+          ++p_;
+          continue;
+        }
         expect('}');
         return v;
       }
@@ -82,10 +94,16 @@ class JsonParser {
     if (c == '[') {
       v.kind = Json::Array;
       ++p_;
-      if (peek() == ']') { ++p_; return v; }
+      if (peek() == ']') {
+        ++p_;
+        return v;
+      }
       for (;;) {
         v.items.push_back(value());
-        if (peek() == ',') { ++p_; continue; }
+        if (peek() == ',') {
+          ++p_;
+          continue;
+        }
         expect(']');
         return v;
       }

@@ -30,10 +30,10 @@ using namespace oneclass::testing;
 
 // All tolerances of this test, against scikit-learn fitted with the same tol (1e-3).
 struct Tolerances {
-  double objectiveRel = 1e-4;      // |obj - obj_ref| / |obj_ref|
-  double supportRel = 0.01;        // |nSV - nSV_ref| <= max(supportAbs, supportRel * nSV_ref)
+  double objectiveRel = 1e-4;  // |obj - obj_ref| / |obj_ref|
+  double supportRel = 0.01;    // |nSV - nSV_ref| <= max(supportAbs, supportRel * nSV_ref)
   int64_t supportAbs = 2;
-  double decisionRel = 1e-3;       // max |f - f_ref| <= decisionRel * mean |f_ref| (the "band")
+  double decisionRel = 1e-3;  // max |f - f_ref| <= decisionRel * mean |f_ref| (the "band")
 };
 constexpr Tolerances kTol{};
 
@@ -75,8 +75,7 @@ void checkFixture(const std::string& name, const Fixture& fx) {
 
   double objRel = std::fabs(r.objective - refObj) / std::fabs(refObj);
   check(r.converged && objRel <= kTol.objectiveRel, name + " objective",
-        fmt("ours=%.10g ref=%.10g rel=%.2e iterations ours=%.0f", r.objective, refObj, objRel,
-            double(r.iterations)) +
+        fmt("ours=%.10g ref=%.10g rel=%.2e iterations ours=%.0f", r.objective, refObj, objRel, double(r.iterations)) +
             (fx.meta.count("n_iter") ? " libsvm=" + fx.meta.at("n_iter") : std::string()));
 
   int64_t sv = countSupport(r.alpha);
@@ -104,11 +103,9 @@ void checkFixture(const std::string& name, const Fixture& fx) {
     }
   }
   check(maxDiff <= band, name + " decision_function",
-        fmt("max|diff|=%.3e band=%.3e (1e-3*mean|f|) rho ours=%.8g ref=%.8g", maxDiff, band, r.rho,
-            refRho));
+        fmt("max|diff|=%.3e band=%.3e (1e-3*mean|f|) rho ours=%.8g ref=%.8g", maxDiff, band, r.rho, refRho));
   check(badMismatches == 0, name + " predict",
-        fmt("%.0f of %.0f differ, %.0f outside the band", double(mismatches), double(m),
-            double(badMismatches)));
+        fmt("%.0f of %.0f differ, %.0f outside the band", double(mismatches), double(m), double(badMismatches)));
 
   // The same optimum without shrinking and through a small LRU cache (about l/4 rows).
   SolverOptions noShrink = opt;
@@ -122,17 +119,16 @@ void checkFixture(const std::string& name, const Fixture& fx) {
   packed.cacheMb = 0.75 * double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
   SolverResult r4 = solveOneClass(kernel, packed);
   double rel4 = std::fabs(r4.objective - refObj) / std::fabs(refObj);
-  check(r4.converged && r4.packedMatrix && rel4 <= kTol.objectiveRel,
-        name + " objective (packed triangle)", fmt("ours=%.10g rel=%.2e", r4.objective, rel4));
+  check(r4.converged && r4.packedMatrix && rel4 <= kTol.objectiveRel, name + " objective (packed triangle)",
+        fmt("ours=%.10g rel=%.2e", r4.objective, rel4));
 
   SolverOptions lru = opt;
   lru.cacheMb = double(l) * double(l) * 4.0 / 4.0 / (1024.0 * 1024.0);
   SolverResult r3 = solveOneClass(kernel, lru);
   double rel3 = std::fabs(r3.objective - refObj) / std::fabs(refObj);
-  check(r3.converged && !r3.fullMatrix && rel3 <= kTol.objectiveRel,
-        name + " objective (LRU cache)",
-        fmt("ours=%.10g rel=%.2e rows computed=%.0f iters=%.0f", r3.objective, rel3,
-            double(r3.kernelRowsComputed), double(r3.iterations)));
+  check(r3.converged && !r3.fullMatrix && rel3 <= kTol.objectiveRel, name + " objective (LRU cache)",
+        fmt("ours=%.10g rel=%.2e rows computed=%.0f iters=%.0f", r3.objective, rel3, double(r3.kernelRowsComputed),
+            double(r3.iterations)));
 }
 
 template <typename F>
@@ -141,8 +137,7 @@ void expectInvalid(const std::string& name, const std::string& mustContain, F&& 
     f();
     check(false, name, "no error thrown");
   } catch (const Error& e) {
-    bool ok = e.code() == ErrorCode::InvalidArgument &&
-              std::string(e.what()).find(mustContain) != std::string::npos;
+    bool ok = e.code() == ErrorCode::InvalidArgument && std::string(e.what()).find(mustContain) != std::string::npos;
     check(ok, name, std::string(e.codeName()) + ": " + e.what());
   } catch (const std::exception& e) {
     check(false, name, std::string("wrong exception type: ") + e.what());
@@ -151,8 +146,7 @@ void expectInvalid(const std::string& name, const std::string& mustContain, F&& 
 
 void checkErrorsAndLimits() {
   std::vector<float> x(40 * 3);
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = float(std::sin(0.7 * double(i)) + 0.1 * double(i % 5));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.7 * double(i)) + 0.1 * double(i % 5));
   RbfKernelSource kernel(x.data(), 40, 3, 0.5);
   for (double nu : {0.0, -0.1, 1.5, std::nan("")}) {
     SolverOptions opt;
@@ -162,8 +156,7 @@ void checkErrorsAndLimits() {
   {
     SolverOptions opt;
     opt.nu = 1.5;
-    expectInvalid("error message names the received nu", "1.5",
-                  [&] { solveOneClass(kernel, opt); });
+    expectInvalid("error message names the received nu", "1.5", [&] { solveOneClass(kernel, opt); });
   }
   {
     RbfKernelSource one(x.data(), 1, 3, 0.5);
@@ -196,8 +189,7 @@ void checkErrorsAndLimits() {
   for (double a : r.alpha) sum += a;
   check(!r.converged && r.iterations == 3 && std::fabs(sum - 12.0) < 1e-9 && std::isfinite(r.rho),
         "maxIter=3 returns the unconverged iterate",
-        fmt("converged=%.0f iterations=%.0f sum(alpha)=%.12g rho=%.6g", r.converged,
-            double(r.iterations), sum, r.rho));
+        fmt("converged=%.0f iterations=%.0f sum(alpha)=%.12g rho=%.6g", r.converged, double(r.iterations), sum, r.rho));
 
   SolverOptions full;
   full.nu = 0.3;
@@ -233,11 +225,11 @@ void checkShrinkingAndCaches() {
     double cacheMb;
   };
   const double matrixMb = double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
-  for (Variant v : {Variant{"shrinking, full matrix", true, true, 1024},
-                    Variant{"no shrinking, full matrix", false, true, 1024},
-                    Variant{"shrinking, on demand", true, false, 1024},
-                    Variant{"shrinking, LRU of l/10 rows", true, true, matrixMb / 10},
-                    Variant{"shrinking, packed triangle", true, true, matrixMb * 0.6}}) {
+  for (Variant v :
+       {Variant{"shrinking, full matrix", true, true, 1024}, Variant{"no shrinking, full matrix", false, true, 1024},
+        Variant{"shrinking, on demand", true, false, 1024},
+        Variant{"shrinking, LRU of l/10 rows", true, true, matrixMb / 10},
+        Variant{"shrinking, packed triangle", true, true, matrixMb * 0.6}}) {
     SolverOptions opt;
     opt.nu = 0.1;
     opt.shrinking = v.shrinking;
@@ -246,12 +238,10 @@ void checkShrinkingAndCaches() {
     SolverResult r = solveOneClass(kernel, opt);
     double rel = std::fabs(r.objective - ref.objective) / ref.objective;
     bool shrank = r.smallestActiveSet < l;
-    check(r.converged && rel <= kTol.objectiveRel && shrank == v.shrinking,
-          std::string("l=3000 ") + v.name,
+    check(r.converged && rel <= kTol.objectiveRel && shrank == v.shrinking, std::string("l=3000 ") + v.name,
           fmt("objective rel diff to tol=1e-8 run %.2e, iterations %.0f, rows computed %.0f, "
               "smallest active set %.0f",
-              rel, double(r.iterations), double(r.kernelRowsComputed),
-              double(r.smallestActiveSet)));
+              rel, double(r.iterations), double(r.kernelRowsComputed), double(r.smallestActiveSet)));
   }
 }
 
@@ -259,7 +249,7 @@ void checkShrinkingAndCaches() {
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
-  std::string root = argc > 1 ? argv[1]
+  std::string root = argc > 1                           ? argv[1]
                      : std::getenv("ONECLASS_FIXTURES") ? std::getenv("ONECLASS_FIXTURES")
                                                         : "test/fixtures";
   fs::path dir = fs::path(root) / "ocsvm";

@@ -6,8 +6,8 @@
 
 #include "oneclass/backend.h"
 #include "oneclass/errors.h"
-#include "oneclass/heatmap.h"
 #include "oneclass/gaussian.h"
+#include "oneclass/heatmap.h"
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -67,8 +67,9 @@ void testKernelLogSum(Tally& t, int64_t m, int64_t n, int64_t d, double h, bool 
     want[i] = top + std::log(s);
   }
   double r = toleranceRatio(got, want, kKdeLogSum.atol, kKdeLogSum.rtol);
-  t.check(r <= 1, "kernelLogSum m=" + std::to_string(m) + " n=" + std::to_string(n) + " d=" + std::to_string(d) +
-                      " h=" + fmt(h) + (transform ? " l2+center" : "") + (weighted ? " weighted" : ""),
+  t.check(r <= 1,
+          "kernelLogSum m=" + std::to_string(m) + " n=" + std::to_string(n) + " d=" + std::to_string(d) +
+              " h=" + fmt(h) + (transform ? " l2+center" : "") + (weighted ? " weighted" : ""),
           "tolerance ratio " + fmt(r));
 }
 
@@ -118,7 +119,8 @@ void testProjectedNorm(Tally& t, int64_t m, int64_t n, int64_t d) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < m; ++j) {
       double s = 0;
-      for (int64_t k = 0; k < d; ++k) s += static_cast<double>(w[j * d + k]) * (static_cast<double>(x[i * d + k]) - 0.5);
+      for (int64_t k = 0; k < d; ++k)
+        s += static_cast<double>(w[j * d + k]) * (static_cast<double>(x[i * d + k]) - 0.5);
       want[i] += s * s;
     }
   double r = toleranceRatio(got, want, kSquaredNorm.atol, kSquaredNorm.rtol);

@@ -80,7 +80,8 @@ struct WeightedSumEpi {
       if (r0 + i >= p.n) continue;
       for (int j = 0; j < kPerThread; ++j) {
         const int64_t col = c0 + j;
-        if (col < p.m) st.s[i] += w[col] * exp(-gamma * static_cast<double>(squaredDistance(p, r0 + i, col, acc[i][j])));
+        if (col < p.m)
+          st.s[i] += w[col] * exp(-gamma * static_cast<double>(squaredDistance(p, r0 + i, col, acc[i][j])));
       }
     }
   }

@@ -12,8 +12,7 @@ constexpr int64_t kPackedRows = 64;
 
 }  // namespace
 
-RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute)
-    : source_(source), l_(l) {
+RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute) : source_(source), l_(l) {
   const double budget = cacheMb * 1024.0 * 1024.0;
   const double rowBytes = double(l) * sizeof(float);
   const double packedBytes = double(l) * double(l + 1) / 2 * sizeof(float);
@@ -46,7 +45,8 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
     // extracted rows allows (at least kRowBatch), through the source's bulk lower-triangle
     // path when it has one.
     const double spare = budget - packedBytes - double(capacity_) * rowBytes;
-    const int64_t blockRows = std::clamp<int64_t>(int64_t(spare / rowBytes), kRowBatch, std::max<int64_t>(kRowBatch, (l + 7) / 8));
+    const int64_t blockRows =
+        std::clamp<int64_t>(int64_t(spare / rowBytes), kRowBatch, std::max<int64_t>(kRowBatch, (l + 7) / 8));
     std::unique_ptr<float[]> block(new float[size_t(blockRows) * size_t(l)]);
     rows.resize(size_t(blockRows));
     for (int64_t start = 0; start < l; start += blockRows) {
@@ -80,8 +80,10 @@ const float* RowCache::row(int64_t i) {
     touch(slot);
   } else {
     slot = claimSlot(i);
-    if (packed_) extract(i, slotData(slot));
-    else compute(&i, 1, slotData(slot));
+    if (packed_)
+      extract(i, slotData(slot));
+    else
+      compute(&i, 1, slotData(slot));
   }
   return slotData(slot);
 }
@@ -94,8 +96,10 @@ void RowCache::rows(const int64_t* rows, int count, const float** out) {
   missing_.clear();
   for (int r = 0; r < count; ++r) {
     int64_t slot = slotOf_[size_t(rows[r])];
-    if (slot >= 0) touch(slot);  // protect hits from the evictions below
-    else missing_.push_back(rows[r]);
+    if (slot >= 0)
+      touch(slot);  // protect hits from the evictions below
+    else
+      missing_.push_back(rows[r]);
   }
   if (!missing_.empty() && packed_) {
     for (int64_t i : missing_) extract(i, slotData(claimSlot(i)));
@@ -119,8 +123,7 @@ void RowCache::multiplyPacked(const double* w, double* out) const {
     int64_t j = 0;
     for (; j + 8 <= i; j += 8)
       for (int u = 0; u < 8; ++u) acc[u] += double(row[j + u]) * w[j + u];
-    double dot =
-        ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    double dot = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     for (; j < i; ++j) dot += double(row[j]) * w[j];
     if (wi != 0)
       for (int64_t k = 0; k < i; ++k) out[k] += double(row[k]) * wi;
@@ -144,8 +147,8 @@ void RowCache::extract(int64_t i, float* out) const {
 bool RowCache::precomputeLowerBlocks(float* out, int64_t l) {
   // About eight blocks, so the skipped upper triangle is most of the half the mirror fills;
   // at most 64 MB of values per call.
-  const int64_t block = std::max<int64_t>(
-      kRowBatch, std::min<int64_t>((l + 7) / 8, (int64_t{64} << 20) / (l * int64_t(sizeof(float)))));
+  const int64_t block =
+      std::max<int64_t>(kRowBatch, std::min<int64_t>((l + 7) / 8, (int64_t{64} << 20) / (l * int64_t(sizeof(float)))));
   for (int64_t start = 0; start < l; start += block) {
     const int64_t end = std::min(l, start + block);
     auto t0 = Clock::now();
@@ -173,8 +176,14 @@ void RowCache::compute(const int64_t* rows, int count, float* out) {
 
 void RowCache::unlink(int64_t slot) {
   int64_t p = prev_[size_t(slot)], n = next_[size_t(slot)];
-  if (p >= 0) next_[size_t(p)] = n; else head_ = n;
-  if (n >= 0) prev_[size_t(n)] = p; else tail_ = p;
+  if (p >= 0)
+    next_[size_t(p)] = n;
+  else
+    head_ = n;
+  if (n >= 0)
+    prev_[size_t(n)] = p;
+  else
+    tail_ = p;
 }
 
 void RowCache::pushFront(int64_t slot) {

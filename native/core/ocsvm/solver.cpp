@@ -1,5 +1,7 @@
 // The SMO iteration of the one-class SVM solver: start point, two-variable update, gradient
 // bookkeeping, shrinking and rho (see solver.h for how it follows libsvm).
+#include "solver.h"
+
 #include <algorithm>
 #include <cmath>
 #include <new>
@@ -7,7 +9,6 @@
 #include "common.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
-#include "solver.h"
 
 namespace oneclass::ocsvm {
 namespace {
@@ -18,13 +19,10 @@ constexpr int64_t kParallelUpdateMin = int64_t(1) << 17;
 }  // namespace
 
 Solver::Solver(KernelRowSource& kernel, const SolverOptions& opt, int64_t l)
-    : l_(l), eps_(opt.tol), threads_(resolveThreads(opt.threads)),
-      cache_(kernel, l, opt.cacheMb, opt.precompute) {
+    : l_(l), eps_(opt.tol), threads_(resolveThreads(opt.threads)), cache_(kernel, l, opt.cacheMb, opt.precompute) {
   // Speculative rows must not push out the two rows of the current step; a packed triangle
   // serves single rows cheaply, so nothing is speculated there.
-  rowBatch_ = cache_.packed() ? 1
-                              : std::max<int64_t>(1, std::min<int64_t>(opt.rowBatch,
-                                                                       cache_.capacity() / 4));
+  rowBatch_ = cache_.packed() ? 1 : std::max<int64_t>(1, std::min<int64_t>(opt.rowBatch, cache_.capacity() / 4));
   QD_.resize(size_t(l));
   for (int64_t i = 0; i < l; ++i) QD_[size_t(i)] = kernel.diag(i);
 }
@@ -95,8 +93,10 @@ void Solver::initialize(double nu) {
   Gbar_.assign(size_t(l_), 0.0);
   std::vector<int64_t> upperRows, freeRows;
   for (int64_t k = 0; k < l_; ++k) {
-    if (upper(k)) upperRows.push_back(k);
-    else if (!lower(k)) freeRows.push_back(k);
+    if (upper(k))
+      upperRows.push_back(k);
+    else if (!lower(k))
+      freeRows.push_back(k);
   }
   const int64_t block = 4096;
   const int64_t blocks = (l_ + block - 1) / block;
@@ -140,14 +140,26 @@ void Solver::step(int64_t i, int64_t j) {
   ai -= delta;
   aj += delta;
   if (sum > 1.0) {
-    if (ai > 1.0) { ai = 1.0; aj = sum - 1.0; }
+    if (ai > 1.0) {
+      ai = 1.0;
+      aj = sum - 1.0;
+    }
   } else {
-    if (aj < 0) { aj = 0; ai = sum; }
+    if (aj < 0) {
+      aj = 0;
+      ai = sum;
+    }
   }
   if (sum > 1.0) {
-    if (aj > 1.0) { aj = 1.0; ai = sum - 1.0; }
+    if (aj > 1.0) {
+      aj = 1.0;
+      ai = sum - 1.0;
+    }
   } else {
-    if (ai < 0) { ai = 0; aj = sum; }
+    if (ai < 0) {
+      ai = 0;
+      aj = sum;
+    }
   }
   const double dai = ai - oldAi, daj = aj - oldAj;
   updateGradient(Qi, Qj, dai, daj);
@@ -265,9 +277,14 @@ double Solver::computeRho() const {
   int64_t nFree = 0;
   for (int64_t k = 0; k < l_; ++k) {
     double g = G_[size_t(k)];
-    if (upper(k)) lb = std::max(lb, g);
-    else if (lower(k)) ub = std::min(ub, g);
-    else { ++nFree; sumFree += g; }
+    if (upper(k))
+      lb = std::max(lb, g);
+    else if (lower(k))
+      ub = std::min(ub, g);
+    else {
+      ++nFree;
+      sumFree += g;
+    }
   }
   return nFree > 0 ? sumFree / double(nFree) : (ub + lb) / 2;
 }
@@ -277,13 +294,10 @@ SolverResult solveOneClass(KernelRowSource& kernel, const SolverOptions& opt) {
   const int64_t l = kernel.size();
   require(opt.nu > 0 && opt.nu <= 1, "Expected nu in (0, 1] but received " + str(opt.nu));
   require(l >= 2, "Expected at least 2 training samples but received " + std::to_string(l));
-  require(opt.tol > 0 && std::isfinite(opt.tol),
-          "Expected tol > 0 but received " + str(opt.tol));
-  require(opt.maxIter >= -1,
-          "Expected maxIter >= 0 or -1 but received " + std::to_string(opt.maxIter));
+  require(opt.tol > 0 && std::isfinite(opt.tol), "Expected tol > 0 but received " + str(opt.tol));
+  require(opt.maxIter >= -1, "Expected maxIter >= 0 or -1 but received " + std::to_string(opt.maxIter));
   require(opt.rowBatch >= 1, "Expected rowBatch >= 1 but received " + std::to_string(opt.rowBatch));
-  require(opt.cacheMb > 0 && std::isfinite(opt.cacheMb),
-          "Expected cacheMb > 0 but received " + str(opt.cacheMb));
+  require(opt.cacheMb > 0 && std::isfinite(opt.cacheMb), "Expected cacheMb > 0 but received " + str(opt.cacheMb));
   require(l <= std::numeric_limits<int32_t>::max(),
           "Expected at most 2^31-1 training samples but received " + std::to_string(l));
   SolverResult result;
@@ -291,15 +305,14 @@ SolverResult solveOneClass(KernelRowSource& kernel, const SolverOptions& opt) {
     Solver solver(kernel, opt, l);
     result = solver.run(opt);
   } catch (const std::bad_alloc&) {
-    fail(ErrorCode::OutOfMemory, "Out of memory in the one-class SVM solver (l=" +
-                                     std::to_string(l) + ", cacheMb=" + str(opt.cacheMb) +
-                                     "); lower cacheMb");
+    fail(ErrorCode::OutOfMemory, "Out of memory in the one-class SVM solver (l=" + std::to_string(l) +
+                                     ", cacheMb=" + str(opt.cacheMb) + "); lower cacheMb");
   }
   if (!std::isfinite(result.rho))
-    fail(ErrorCode::NumericalError,
-         "The one-class SVM offset rho is not finite (nu=" + str(opt.nu) + ", l=" +
-             std::to_string(l) + "): every alpha is at its upper bound, which happens for nu=1; "
-             "scikit-learn rejects this fit too. Use nu < 1");
+    fail(ErrorCode::NumericalError, "The one-class SVM offset rho is not finite (nu=" + str(opt.nu) +
+                                        ", l=" + std::to_string(l) +
+                                        "): every alpha is at its upper bound, which happens for nu=1; "
+                                        "scikit-learn rejects this fit too. Use nu < 1");
   result.solverSeconds = secondsSince(t0);
   return result;
 }

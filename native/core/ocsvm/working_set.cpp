@@ -46,8 +46,7 @@ const float* Solver::row(int64_t k) {
   const size_t fromUp = batch_.size();
   byLow_.erase(std::remove_if(byLow_.begin(), byLow_.end(),
                               [&](const auto& e) {
-                                return std::binary_search(batch_.begin() + 1,
-                                                          batch_.begin() + fromUp, e.second);
+                                return std::binary_search(batch_.begin() + 1, batch_.begin() + fromUp, e.second);
                               }),
                byLow_.end());
   takeTop(byLow_, want - int64_t(fromUp - 1));
@@ -165,8 +164,7 @@ bool Solver::selectWorkingSetDense(int64_t& outI, int64_t& outJ) {
     __mmask8 pos = ok & _mm512_cmp_pd_mask(gd, zero, _CMP_GT_OQ);
     if (!pos) continue;
     __m512d qi = _mm512_cvtps_pd(_mm256_loadu_ps(Qi + k));
-    __m512d quad =
-        _mm512_sub_pd(_mm512_add_pd(vqdi, _mm512_loadu_pd(QD + k)), _mm512_mul_pd(two, qi));
+    __m512d quad = _mm512_sub_pd(_mm512_add_pd(vqdi, _mm512_loadu_pd(QD + k)), _mm512_mul_pd(two, qi));
     quad = _mm512_mask_mov_pd(tau, _mm512_cmp_pd_mask(quad, zero, _CMP_GT_OQ), quad);
     __m512d od = _mm512_div_pd(_mm512_sub_pd(zero, _mm512_mul_pd(gd, gd)), quad);
     __mmask8 m = pos & _mm512_cmp_pd_mask(od, vmin, _CMP_LE_OQ);

@@ -58,7 +58,8 @@ void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, doubl
     cpu::addGramOfRows(centredT.data(), d, count, covariance, threads);
   }
   for (int64_t i = 0; i < d; ++i)
-    for (int64_t j = 0; j <= i; ++j) covariance[i * d + j] = covariance[j * d + i] = covariance[i * d + j] / static_cast<double>(n);
+    for (int64_t j = 0; j <= i; ++j)
+      covariance[i * d + j] = covariance[j * d + i] = covariance[i * d + j] / static_cast<double>(n);
 }
 
 double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* mean, const double* covariance) {
@@ -163,7 +164,8 @@ GaussianFit fitGaussian(const float* x, int64_t n, int64_t d, const GaussianOpti
   fit.covariance.assign(static_cast<size_t>(d * d), 0.0);
   meanAndCovariance(x, n, d, fit.mean.data(), fit.covariance.data(), threads);
   double shrinkage = 0;
-  if (options.kind == ShrinkageKind::LedoitWolf) shrinkage = ledoitWolfShrinkage(x, n, d, fit.mean.data(), fit.covariance.data());
+  if (options.kind == ShrinkageKind::LedoitWolf)
+    shrinkage = ledoitWolfShrinkage(x, n, d, fit.mean.data(), fit.covariance.data());
   if (options.kind == ShrinkageKind::Fixed) shrinkage = options.shrinkage;
   fit.shrinkage = shrinkage;
   if (shrinkage != 0) {

@@ -12,11 +12,11 @@ enum class ShrinkageKind { LedoitWolf, Fixed, None };
 
 struct GaussianFit {
   int64_t dim = 0;
-  std::vector<double> mean;              // d
-  std::vector<double> covariance;        // d x d, after shrinkage and regularization
-  double shrinkage = 0;                  // the coefficient used (Ledoit-Wolf's estimate or the given one)
-  std::vector<double> choleskyInverse;   // L^-1 (d x d, lower triangular) with covariance = L L^T
-  double logDet = 0;                     // log det covariance
+  std::vector<double> mean;             // d
+  std::vector<double> covariance;       // d x d, after shrinkage and regularization
+  double shrinkage = 0;                 // the coefficient used (Ledoit-Wolf's estimate or the given one)
+  std::vector<double> choleskyInverse;  // L^-1 (d x d, lower triangular) with covariance = L L^T
+  double logDet = 0;                    // log det covariance
 };
 
 // Biased (divide by n) mean and covariance of n rows of dimension d, accumulated in float64.
@@ -27,10 +27,10 @@ double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* m
 
 struct GaussianOptions {
   ShrinkageKind kind = ShrinkageKind::LedoitWolf;
-  double shrinkage = 0;     // the coefficient for ShrinkageKind::Fixed, in [0, 1]
-  double regCovar = 0;      // added to the diagonal after shrinkage
+  double shrinkage = 0;      // the coefficient for ShrinkageKind::Fixed, in [0, 1]
+  double regCovar = 0;       // added to the diagonal after shrinkage
   bool l2normalize = false;  // fit on the L2-normalized rows (as the detector scores them)
-  int threads = 0;          // 0: every hardware thread
+  int threads = 0;           // 0: every hardware thread
 };
 
 // Fits mean, shrunk covariance (+ regCovar on the diagonal), its Cholesky factor and inverse, on
