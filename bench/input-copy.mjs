@@ -2,7 +2,8 @@
 // What the addon's input copy costs (native calls copy their inputs on the JS thread before the
 // call is queued, so a caller that detaches or shrinks a buffer meanwhile cannot crash it): the
 // synchronous part of a kernelLogSum call with a 10,000 x 512 query matrix, against a plain
-// copy of the same bytes in JavaScript and against the whole call (M = 5,000 training rows).
+// copy of the same bytes in JavaScript, against the whole call (M = 5,000 training rows), and
+// against the same queries in a SharedArrayBuffer (read in place, not copied).
 //
 //   node bench/input-copy.mjs [--n 10000] [--d 512] [--m 5000] [--reps 20]
 import { createRequire } from 'node:module';
@@ -34,9 +35,13 @@ function filled(count, seed) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const set = await native.prepare({ data: filled(m * d, 1), rows: m, cols: d }, { device: 'cpu', l2normalize: false });
 const queries = { data: filled(n * d, 2), rows: n, cols: d };
+const shared = new Float32Array(new SharedArrayBuffer(n * d * 4));
+shared.set(queries.data);
+const sharedQueries = { data: shared, rows: n, cols: d };
 const sync = [],
   whole = [],
-  slice = [];
+  slice = [],
+  sharedSync = [];
 for (let r = 0; r < reps; r++) {
   let t0 = performance.now();
   queries.data.slice();
@@ -46,6 +51,10 @@ for (let r = 0; r < reps; r++) {
   sync.push(performance.now() - t0);
   await pending;
   whole.push(performance.now() - t0);
+  t0 = performance.now();
+  const inPlace = native.kernelLogSum(set, sharedQueries, { gamma: 0.01 });
+  sharedSync.push(performance.now() - t0);
+  await inPlace;
 }
 const mb = (n * d * 4) / 2 ** 20;
 console.log(
@@ -54,6 +63,7 @@ console.log(
     training: m,
     syncCallMs: { median: +median(sync).toFixed(2), min: +Math.min(...sync).toFixed(2) },
     jsSliceMs: { median: +median(slice).toFixed(2), min: +Math.min(...slice).toFixed(2) },
+    sharedSyncCallMs: { median: +median(sharedSync).toFixed(3), min: +Math.min(...sharedSync).toFixed(3) },
     wholeCallMs: +median(whole).toFixed(1),
     copyShareOfCall: +(median(sync) / median(whole)).toFixed(4),
   }),

@@ -4,7 +4,8 @@
  * pending gets the result of an untouched call; one that takes away a caller-owned output gets a
  * coded error and nothing written. Before the fix, both killed the process with SIGSEGV, so the
  * hostile calls run in a child process (test/fixtures/native-memory/hostile-calls.mjs) and this
- * suite checks that it survived and what each call answered.
+ * suite checks that it survived and what each call answered. Arrays over a SharedArrayBuffer,
+ * read and written in place, give the same results.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,8 +46,13 @@ function runChild(mode: string): Promise<{ code: number | null; signal: NodeJS.S
 }
 
 describe('native calls survive their memory being taken away', () => {
-  for (const mode of ['transfer', 'resize']) {
-    const what = mode === 'transfer' ? 'transferred to a worker that exits' : 'resized to 0';
+  for (const mode of ['transfer', 'resize', 'shared']) {
+    const what =
+      mode === 'transfer'
+        ? 'transferred to a worker that exits'
+        : mode === 'resize'
+          ? 'resized to 0'
+          : 'shared (SharedArrayBuffer) with a worker that exits';
     it(`buffers ${what} during pending calls`, async () => {
       const { code, signal, stdout } = await runChild(mode);
       expect(signal, stdout).toBeNull();

@@ -23,7 +23,7 @@ class ColumnStatsWorker final : public PromiseWorker {
 
  private:
   void Run() override {
-    requireFinite(x_.data.data(), x_.rows, x_.cols, "training data");
+    x_.requireFinite("training data");
     stats_ = columnStats(x_.data.data(), x_.rows, x_.cols, transform_, threads_);
   }
   Napi::Value Result(Napi::Env env) override {

@@ -12,6 +12,8 @@ Napi::Error codedError(Napi::Env env, const char* code, const std::string& messa
 
 void throwCoded(Napi::Env env, const char* code, const std::string& message) { throw codedError(env, code, message); }
 
+bool viewsSharedMemory(const Napi::TypedArray& array) { return !array.ArrayBuffer().IsArrayBuffer(); }
+
 int64_t checkedProduct(Napi::Env env, const std::string& what, std::initializer_list<int64_t> factors) {
   int64_t product = 1;
   for (int64_t f : factors) {
@@ -70,6 +72,14 @@ ExecOptions ObjectArg::exec() const {
   ExecOptions e;
   e.threads = static_cast<int>(integer("threads", 0, 4096, 0));
   return e;
+}
+
+RowTransform transformArg(const ObjectArg& options, int64_t cols) {
+  RowTransform t;
+  t.l2normalize = options.boolean("l2normalize");
+  InputArray<float> center = options.optionalArray<float>("center", cols);
+  t.center.assign(center.data(), center.data() + center.size());
+  return t;
 }
 
 MatrixArg matrixArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t minRows, int64_t maxCols) {

@@ -6,7 +6,8 @@
 // Inputs are copied into native memory here, on the JS thread, before the call is queued: the call
 // then owns everything it reads, so a caller that detaches (transfers to a worker) or shrinks an
 // input's ArrayBuffer while the call is pending changes nothing. N-API cannot pin a V8 backing
-// store, and a copy costs about a memcpy (docs/benchmarks.md).
+// store; the copy costs about a memcpy (docs/benchmarks.md). Arrays over a SharedArrayBuffer,
+// which cannot be detached or shrunk, are read in place instead (InputArray).
 #pragma once
 #include <napi.h>
 
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "oneclass/backend.h"
+#include "oneclass/transform.h"
 
 namespace oneclass::addon {
 
@@ -48,26 +50,44 @@ struct TypedArrayTraits<uint8_t> {
 // a * b * ..., or ERR_INVALID_ARGUMENT naming `what` when it exceeds 2^53 (all factors >= 0).
 int64_t checkedProduct(Napi::Env env, const std::string& what, std::initializer_list<int64_t> factors);
 
-// A copy of a typed array's elements in native memory (not value-initialized: one pass, the copy).
+// Whether a typed array views a SharedArrayBuffer: memory that cannot be detached, transferred or
+// shrunk (a growable one only grows, in place), so a call may read or write it in place for as
+// long as it holds a reference. (A typed array's buffer is an ArrayBuffer or a SharedArrayBuffer.)
+bool viewsSharedMemory(const Napi::TypedArray& array);
+
+// An input array a call reads off the JS thread: its own copy, or, for a SharedArrayBuffer, the
+// caller's memory read in place. The copy is an ArrayBuffer that only the call references (so
+// nothing can detach it): V8's allocator serves it from recycled memory where a fresh native
+// allocation of the same size page-faulted, which made the copy about 2x slower (bench/input-copy.mjs).
+// The reference is released on the JS thread, with the call.
 template <typename T>
-class OwnedArray {
+class InputArray {
  public:
-  OwnedArray() = default;
-  OwnedArray(const T* data, size_t size) : data_(size ? new T[size] : nullptr), size_(size) {
-    if (size) std::memcpy(data_.get(), data, size * sizeof(T));
+  InputArray() = default;
+  explicit InputArray(const Napi::TypedArrayOf<T>& array) : size_(array.ElementLength()) {
+    if (viewsSharedMemory(array)) {
+      data_ = array.Data();
+      ref_ = Napi::Persistent(static_cast<Napi::Object>(array));
+    } else if (size_ > 0) {
+      Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(array.Env(), size_ * sizeof(T));
+      std::memcpy(copy.Data(), array.Data(), size_ * sizeof(T));
+      data_ = static_cast<const T*>(copy.Data());
+      ref_ = Napi::Persistent(static_cast<Napi::Object>(copy));
+    }
   }
-  const T* data() const { return data_.get(); }
+  const T* data() const { return data_; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
  private:
-  std::unique_ptr<T[]> data_;
+  const T* data_ = nullptr;
   size_t size_ = 0;
+  Napi::ObjectReference ref_;  // the copy, or the caller's shared array
 };
 
-// `value`, which must be a T typed array of `expected` elements (kAnyLength: any), copied.
+// `value`, which must be a T typed array of `expected` elements (kAnyLength: any), as an input.
 template <typename T>
-OwnedArray<T> copyTypedArray(Napi::Env env, const Napi::Value& value, const std::string& name, int64_t expected) {
+InputArray<T> inputArray(Napi::Env env, const Napi::Value& value, const std::string& name, int64_t expected) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != TypedArrayTraits<T>::kType)
     throwCoded(env, "ERR_INVALID_ARGUMENT", name + " must be a " + TypedArrayTraits<T>::kName);
   auto array = value.As<Napi::TypedArrayOf<T>>();
@@ -75,7 +95,7 @@ OwnedArray<T> copyTypedArray(Napi::Env env, const Napi::Value& value, const std:
   if (expected != kAnyLength && static_cast<int64_t>(length) != expected)
     throwCoded(env, "ERR_INVALID_ARGUMENT",
                name + " has " + std::to_string(length) + " elements, expected " + std::to_string(expected));
-  return OwnedArray<T>(array.Data(), length);
+  return InputArray<T>(array);
 }
 
 // Named fields of one object argument (the options, or a data argument such as a matrix),
@@ -95,14 +115,14 @@ class ObjectArg {
   std::string path(const char* key) const { return name_ + "." + key; }
   Napi::Env env() const { return object_.Env(); }
 
-  // A typed array field, copied (see copyTypedArray); optionalArray gives an empty one when absent.
+  // A typed array field as an input (see inputArray); optionalArray gives an empty one when absent.
   template <typename T>
-  OwnedArray<T> array(const char* key, int64_t expected) const {
-    return copyTypedArray<T>(env(), value(key), path(key), expected);
+  InputArray<T> array(const char* key, int64_t expected) const {
+    return inputArray<T>(env(), value(key), path(key), expected);
   }
   template <typename T>
-  OwnedArray<T> optionalArray(const char* key, int64_t expected) const {
-    return has(key) ? array<T>(key, expected) : OwnedArray<T>();
+  InputArray<T> optionalArray(const char* key, int64_t expected) const {
+    return has(key) ? array<T>(key, expected) : InputArray<T>();
   }
 
   // options.threads (0 or absent: every hardware thread).
@@ -113,18 +133,23 @@ class ObjectArg {
   std::string name_;
 };
 
-// A float32 matrix { data, rows, cols }, copied; rows in [minRows, 2^53], cols in [1, maxCols].
+// The row transform in options { l2normalize, center } (center: `cols` values, absent = none).
+RowTransform transformArg(const ObjectArg& options, int64_t cols);
+
+// A float32 matrix { data, rows, cols } as an input; rows in [minRows, 2^53], cols in [1, maxCols].
 struct MatrixArg {
-  OwnedArray<float> data;
+  InputArray<float> data;
   int64_t rows = 0, cols = 0;
+  // Off the JS thread: InvalidArgument naming `what`, the row and column of a NaN or Infinity.
+  void requireFinite(const char* what) const { oneclass::requireFinite(data.data(), rows, cols, what); }
 };
 MatrixArg matrixArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t minRows,
                     int64_t maxCols = kMaxIndex);
 
-// A decoded 8-bit image { data: Uint8Array (height x width x channels), width, height, channels },
-// copied.
+// A decoded 8-bit image { data: Uint8Array (height x width x channels), width, height, channels }
+// as an input.
 struct ImageArg {
-  OwnedArray<uint8_t> data;
+  InputArray<uint8_t> data;
   int64_t width = 0, height = 0, channels = 0;
 };
 ImageArg imageArg(const Napi::CallbackInfo& info, size_t index, const char* name);

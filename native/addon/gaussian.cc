@@ -52,7 +52,7 @@ class FitGaussianWorker final : public PromiseWorker {
 
  private:
   void Run() override {
-    requireFinite(x_.data.data(), x_.rows, x_.cols, "training data");
+    x_.requireFinite("training data");
     fit_ = fitGaussian(x_.data.data(), x_.rows, x_.cols, options_);
   }
   Napi::Value Result(Napi::Env env) override { return gaussianResult(env, fit_); }
@@ -65,10 +65,10 @@ class FactorGaussianWorker final : public PromiseWorker {
  public:
   explicit FactorGaussianWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
     Napi::Env env = info.Env();
-    OwnedArray<double> mean = copyTypedArray<double>(env, info[0], "mean", kAnyLength);
+    InputArray<double> mean = inputArray<double>(env, info[0], "mean", kAnyLength);
     const int64_t d = static_cast<int64_t>(mean.size());
     if (d < 1 || d > (1 << 16)) throwCoded(env, "ERR_INVALID_ARGUMENT", "mean must hold 1 to 65536 values");
-    OwnedArray<double> cov = copyTypedArray<double>(env, info[1], "covariance", d * d);
+    InputArray<double> cov = inputArray<double>(env, info[1], "covariance", d * d);
     fit_.dim = d;
     fit_.mean.assign(mean.data(), mean.data() + d);
     fit_.covariance.assign(cov.data(), cov.data() + d * d);

@@ -59,7 +59,7 @@ class UpsampleWorker final : public PromiseWorker {
     r.Set("backend", Napi::String::New(env, backendName_));
     return r;
   }
-  OwnedArray<float> grids_;
+  InputArray<float> grids_;
   int64_t batch_, gh_, gw_;
   HeatmapOptions options_;
   std::string device_, backendName_;

@@ -40,7 +40,7 @@ class PreprocessWorker : public PromiseWorker {
   const char* call_;
   ImageArg image_;
   int64_t outHeight_, outWidth_;
-  OwnedArray<float> table_;
+  InputArray<float> table_;
   CallerOutput out_;
 };
 

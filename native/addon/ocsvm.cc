@@ -1,4 +1,4 @@
-// fitOneClassSvm(x, { device, l2normalize, center, gamma, nu, tol, maxIter, cacheMb, shrinking,
+// fitOneClassSvm(x, { device, l2normalize, center?, gamma, nu, tol, maxIter, cacheMb, shrinking,
 //                threads? }) -> { alpha, rho, objective, iterations, converged, diagnostics,
 //                backend }: the RBF one-class SVM fit (ocsvm.h).
 #include "oneclass/ocsvm.h"
@@ -19,9 +19,7 @@ class FitOneClassSvmWorker final : public PromiseWorker {
     x_ = matrixArg(info, 0, "x", 2);
     ObjectArg options(info, 1, "options");
     device_ = options.string("device");
-    transform_.l2normalize = options.boolean("l2normalize");
-    OwnedArray<float> center = options.array<float>("center", x_.cols);
-    transform_.center.assign(center.data(), center.data() + center.size());
+    transform_ = transformArg(options, x_.cols);
     gamma_ = options.number("gamma");
     solver_.nu = options.number("nu");
     solver_.tol = options.number("tol");
@@ -33,7 +31,7 @@ class FitOneClassSvmWorker final : public PromiseWorker {
 
  private:
   void Run() override {
-    requireFinite(x_.data.data(), x_.rows, x_.cols, "training data");
+    x_.requireFinite("training data");
     Backend& backend = selectBackend(device_);
     backendName_ = backend.name();
     result_ = ocsvm::fitOneClassSvm(backend, x_.data.data(), x_.rows, x_.cols, transform_, gamma_, solver_);

@@ -15,15 +15,13 @@ class PrepareWorker final : public PromiseWorker {
     points_ = matrixArg(info, 0, "points", 1);
     ObjectArg options(info, 1, "options");
     device_ = options.string("device");
-    transform_.l2normalize = options.boolean("l2normalize");
-    OwnedArray<float> center = options.optionalArray<float>("center", points_.cols);
-    transform_.center.assign(center.data(), center.data() + center.size());
+    transform_ = transformArg(options, points_.cols);
     transformRows_ = options.boolean("transformRows", true);
   }
 
  private:
   void Run() override {
-    requireFinite(points_.data.data(), points_.rows, points_.cols, "training data");
+    points_.requireFinite("training data");
     Backend& backend = selectBackend(device_);
     backendName_ = backend.name();
     set_ = backend.prepare(points_.data.data(), points_.rows, points_.cols, transform_, transformRows_);

@@ -61,17 +61,25 @@ void CallerOutput::bind(Napi::Env env, const Napi::Value& out, const std::string
   name_ = name;
   offset_ = offset;
   count_ = count;
-  staging_.reset(new float[static_cast<size_t>(count)]);
+  auto array = out.As<Napi::Float32Array>();
+  if (viewsSharedMemory(array)) {
+    inPlace_ = true;
+    target_ = array.Data() + offset;
+  } else {
+    staging_.allocate(env, static_cast<size_t>(count));
+    target_ = staging_.data;
+  }
 }
 
 Napi::Value CallerOutput::publish(Napi::Env env, const char* call) {
   auto out = ref_.Value().As<Napi::Float32Array>();
+  if (inPlace_) return out;  // shared memory, written in place
   const int64_t length = static_cast<int64_t>(out.ElementLength());
   if (offset_ + count_ > length || (count_ > 0 && out.Data() == nullptr))
     throwCoded(env, "ERR_INVALID_ARGUMENT",
                name_ + " was detached or shrunk while " + call + " ran (it holds " + std::to_string(length) +
                    " values, " + std::to_string(offset_ + count_) + " are needed); nothing was written to it");
-  std::memcpy(out.Data() + offset_, staging_.get(), static_cast<size_t>(count_) * sizeof(float));
+  std::memcpy(out.Data() + offset_, staging_.data, static_cast<size_t>(count_) * sizeof(float));
   return out;
 }
 

@@ -7,7 +7,8 @@
 //    references them until the call settles, so they cannot be detached meanwhile;
 //  - a caller-owned output array (CallerOutput) is filled from native memory on the JS thread
 //    when the call settles, after checking that it still holds the values: a caller that
-//    detached or shrank it gets a coded error, never a write through a dangling pointer.
+//    detached or shrank it gets a coded error, never a write through a dangling pointer. Over a
+//    SharedArrayBuffer (which cannot be detached or shrunk) it is written in place instead.
 #pragma once
 #include <napi.h>
 
@@ -56,12 +57,14 @@ struct ResultArray {
 };
 
 // A float32 array the caller passed to be written: `count` values at `offset`. Run() writes into
-// data(); publish() copies them into the caller's array when the call settles.
+// data(); publish() copies them into the caller's array when the call settles (or, for shared
+// memory, finds them already there).
 class CallerOutput {
  public:
-  // Checks now that `out` can hold the values, allocates the native staging memory.
+  // Checks now that `out` can hold the values; allocates the native staging memory unless `out`
+  // views a SharedArrayBuffer.
   void bind(Napi::Env env, const Napi::Value& out, const std::string& name, int64_t offset, int64_t count);
-  float* data() { return staging_.get(); }
+  float* data() { return target_; }
   // On the JS thread: copies into the caller's array, or throws ERR_INVALID_ARGUMENT when it no
   // longer holds offset + count values (detached, transferred or shrunk during the call).
   Napi::Value publish(Napi::Env env, const char* call);
@@ -70,7 +73,9 @@ class CallerOutput {
   Napi::ObjectReference ref_;
   std::string name_;
   int64_t offset_ = 0, count_ = 0;
-  std::unique_ptr<float[]> staging_;
+  ResultArray<Napi::Float32Array> staging_;  // unless `out` is shared memory
+  float* target_ = nullptr;                  // staging_.data, or the shared memory itself
+  bool inPlace_ = false;
 };
 
 // Starts a worker for a binding: the constructor reads and copies the arguments (throwing coded

@@ -31,7 +31,7 @@ class QueryWorker : public PromiseWorker {
   }
   const float* x() const { return queries_.data.data(); }
   int64_t n() const { return queries_.rows; }
-  void checkQueries() const { requireFinite(x(), n(), set_->cols(), "query data"); }
+  void checkQueries() const { queries_.requireFinite("query data"); }
   std::shared_ptr<PointSet> set_;
   Backend* backend_;
   MatrixArg queries_;
@@ -62,7 +62,7 @@ class KernelSumWorker final : public QueryWorker {
   }
   Napi::Value Result(Napi::Env) override { return out_.value(); }
   double gamma_;
-  OwnedArray<double> weights_;
+  InputArray<double> weights_;
   ExecOptions exec_;
   ResultArray<Napi::Float64Array> out_;
 };

@@ -50,7 +50,12 @@ export interface UpsampleOptions {
   stride?: number;
   device?: Device;
   threads?: number;
-  /** Write into this array (batch * height * width values) instead of allocating one; it is returned as `data`. */
+  /**
+   * Write into this array (batch * height * width values) instead of allocating one; it is returned
+   * as `data`. Over a SharedArrayBuffer it is written in place while the call runs; otherwise the
+   * values are copied into it when the call settles (the caller may detach or shrink an ArrayBuffer
+   * meanwhile: the call then rejects with ERR_INVALID_ARGUMENT and writes nothing).
+   */
   out?: Float32Array;
 }
 

@@ -89,6 +89,18 @@ void download(std::vector<T>& host, const DeviceBuffer<T>& dev, size_t count, co
   s.sync();
 }
 
+// out[i] = sum over column chunks c of the partials [c][i] (count rows, summed in float64).
+template <typename T>
+void sumChunks(const DeviceBuffer<T>& partials, int64_t count, int chunks, const Stream& s, double* out) {
+  std::vector<T> h;
+  download(h, partials, partials.size(), s);
+  for (int64_t i = 0; i < count; ++i) {
+    double sum = 0;
+    for (int c = 0; c < chunks; ++c) sum += h[c * count + i];
+    out[i] = sum;
+  }
+}
+
 class CudaBackend final : public Backend {
  public:
   const char* name() const override { return "cuda"; }
@@ -214,13 +226,7 @@ class CudaBackend final : public Backend {
       p.chunks = chooseChunks(count, p.m);
       DeviceBuffer<double> ps(static_cast<size_t>(count * p.chunks));
       launchWeightedSum(p, dw.get(), gamma, ps.get(), stream.get());
-      std::vector<double> hs;
-      download(hs, ps, ps.size(), stream);
-      for (int64_t i = 0; i < count; ++i) {
-        double s = 0;
-        for (int c = 0; c < p.chunks; ++c) s += hs[c * count + i];
-        out[offset + i] = s;
-      }
+      sumChunks(ps, count, p.chunks, stream, out + offset);
     });
   }
 
@@ -232,13 +238,7 @@ class CudaBackend final : public Backend {
       p.chunks = chooseChunks(count, p.m);
       DeviceBuffer<float> ps(static_cast<size_t>(count * p.chunks));
       launchSquaredNorm(p, ps.get(), stream.get());
-      std::vector<float> hs;
-      download(hs, ps, ps.size(), stream);
-      for (int64_t i = 0; i < count; ++i) {
-        double s = 0;
-        for (int c = 0; c < p.chunks; ++c) s += hs[c * count + i];
-        out[offset + i] = s;
-      }
+      sumChunks(ps, count, p.chunks, stream, out + offset);
     });
   }
 

@@ -15,6 +15,32 @@
 #include "solver.h"
 
 namespace oneclass::ocsvm {
+namespace {
+
+// WSS 2's choice of j once i is chosen (y = +1): over the variables above their lower bound, the
+// largest gradient (gmax2, for the stopping rule) and the smallest -(gmax + G_k)^2 / quad_ik.
+// Ties go to the later index, as libsvm's loop.
+struct JSelection {
+  double gmax, qdi;
+  const float* Qi;  // row i of Q; read only where gmax + G_k > 0, so null when there is no i
+  double gmax2 = -kInf, objDiffMin = kInf;
+  int64_t best = -1;
+
+  void consider(int64_t k, double g, double qdk) {
+    if (g >= gmax2) gmax2 = g;
+    const double gradDiff = gmax + g;
+    if (gradDiff > 0) {
+      const double quad = qdi + qdk - 2.0 * double(Qi[k]);
+      const double objDiff = -(gradDiff * gradDiff) / (quad > 0 ? quad : kTau);
+      if (objDiff <= objDiffMin) {
+        objDiffMin = objDiff;
+        best = k;
+      }
+    }
+  }
+};
+
+}  // namespace
 
 // Row k of Q. On a miss while the cache still has unused slots, computes it together with up
 // to rowBatch - 1 other uncached rows SMO is likely to ask for next: the active variables with
@@ -61,7 +87,7 @@ bool Solver::selectWorkingSet(int64_t& outI, int64_t& outJ) {
 #if defined(__AVX512F__)
   if (allActive()) return selectWorkingSetDense(outI, outJ);
 #endif
-  double gmax = -kInf, gmax2 = -kInf;
+  double gmax = -kInf;
   int64_t iBest = -1;
   const size_t na = active_.size();
   for (size_t t = 0; t < na; ++t) {
@@ -71,28 +97,14 @@ bool Solver::selectWorkingSet(int64_t& outI, int64_t& outJ) {
       iBest = k;
     }
   }
-  const float* Qi = iBest >= 0 ? row(iBest) : nullptr;
-  const double qdi = iBest >= 0 ? QD_[size_t(iBest)] : 0;
-  int64_t jBest = -1;
-  double objDiffMin = kInf;
+  JSelection j{gmax, iBest >= 0 ? QD_[size_t(iBest)] : 0, iBest >= 0 ? row(iBest) : nullptr};
   for (size_t t = 0; t < na; ++t) {
     int64_t k = active_[t];
-    if (lower(k)) continue;
-    double g = G_[size_t(k)];
-    if (g >= gmax2) gmax2 = g;
-    double gradDiff = gmax + g;
-    if (gradDiff > 0) {
-      double quad = qdi + QD_[size_t(k)] - 2.0 * double(Qi[k]);
-      double objDiff = -(gradDiff * gradDiff) / (quad > 0 ? quad : kTau);
-      if (objDiff <= objDiffMin) {
-        objDiffMin = objDiff;
-        jBest = k;
-      }
-    }
+    if (!lower(k)) j.consider(k, G_[size_t(k)], QD_[size_t(k)]);
   }
-  if (gmax + gmax2 < eps_ || jBest == -1) return false;
+  if (gmax + j.gmax2 < eps_ || j.best == -1) return false;
   outI = iBest;
-  outJ = jBest;
+  outJ = j.best;
   return true;
 }
 
@@ -171,28 +183,15 @@ bool Solver::selectWorkingSetDense(int64_t& outI, int64_t& outJ) {
     vmin = _mm512_mask_mov_pd(vmin, m, od);
     imin = _mm512_mask_mov_epi64(imin, m, idx);
   }
-  double gmax2 = _mm512_reduce_max_pd(vg2);
-  double objDiffMin = kInf;
-  int64_t jBest = -1;
-  reduce(vmin, imin, false, objDiffMin, jBest);
-  if (jBest < 0) objDiffMin = kInf;
-  for (int64_t k = l8; k < l; ++k) {
-    if (st[k] == kLower) continue;
-    double g = G[k];
-    if (g >= gmax2) gmax2 = g;
-    double gradDiff = gmax + g;
-    if (gradDiff > 0) {
-      double quad = QD[iBest] + QD[k] - 2.0 * double(Qi[k]);
-      double objDiff = -(gradDiff * gradDiff) / (quad > 0 ? quad : kTau);
-      if (objDiff <= objDiffMin) {
-        objDiffMin = objDiff;
-        jBest = k;
-      }
-    }
-  }
-  if (gmax + gmax2 < eps_ || jBest == -1) return false;
+  JSelection j{gmax, QD[iBest], Qi};
+  j.gmax2 = _mm512_reduce_max_pd(vg2);
+  reduce(vmin, imin, false, j.objDiffMin, j.best);
+  if (j.best < 0) j.objDiffMin = kInf;
+  for (int64_t k = l8; k < l; ++k)  // the last l % 8 variables
+    if (st[k] != kLower) j.consider(k, G[k], QD[k]);
+  if (gmax + j.gmax2 < eps_ || j.best == -1) return false;
   outI = iBest;
-  outJ = jBest;
+  outJ = j.best;
   return true;
 }
 #endif
