@@ -139,23 +139,26 @@ export interface FitOneClassSvmOptions extends ThreadsOption {
   shrinking: boolean;
 }
 
-/** Where a preprocessing call writes: planar normalized floats at out[offset...], when it settles. */
-export interface PreprocessTarget {
+export interface PreprocessImageOptions {
   /** The encoder's input size. */
   height: number;
   width: number;
   /** channels x 256 normalization table (buildNormalizeTable). */
   table: Float32Array;
+  /** Written at out[offset...] when the call settles, if it still holds the values. */
   out: Float32Array;
   offset: number;
 }
 
-export type PreprocessImageOptions = PreprocessTarget;
-
-export interface PreprocessPatchesOptions extends PreprocessTarget {
+export interface PreprocessPatchesOptions {
   resize: number;
   patchSize: number;
   stride: number;
+  /** The encoder's input size. */
+  height: number;
+  width: number;
+  /** channels x 256 normalization table (buildNormalizeTable). */
+  table: Float32Array;
 }
 
 /**
@@ -181,7 +184,8 @@ export interface Binding {
   columnStats(x: Matrix, options: ColumnStatsOptions): Promise<{ mean: Float64Array; variance: number }>;
   fitOneClassSvm(x: Matrix, options: FitOneClassSvmOptions): Promise<NativeOneClassSvm>;
   preprocessImage(image: RawImage, options: PreprocessImageOptions): Promise<void>;
-  preprocessPatches(image: RawImage, options: PreprocessPatchesOptions): Promise<void>;
+  /** images x positions planar tensors, in a tensor the call allocates. */
+  preprocessPatches(images: readonly RawImage[], options: PreprocessPatchesOptions): Promise<Float32Array>;
 }
 
 /**

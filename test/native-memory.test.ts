@@ -31,7 +31,6 @@ const OPS = [
   'preprocessPatches pixels',
   'upsample out',
   'preprocessImage out',
-  'preprocessPatches out',
 ];
 
 function runChild(mode: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {

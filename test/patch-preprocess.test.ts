@@ -1,5 +1,5 @@
 /**
- * Localization patches prepared natively (preprocessPatchesInto, used by patchEmbeddings) against
+ * Localization patches prepared natively (preprocessPatches, used by patchEmbeddings) against
  * the TypeScript path they replace and keep as the reference: resizeU8 of the image, gridPatches,
  * resizeU8 of each patch whose size differs from the encoder input, writeNormalizedCHW. The
  * tensors must be identical bit for bit, on real tiles and for patches equal to, smaller and
@@ -15,7 +15,7 @@ import {
   resizeU8,
   writeNormalizedCHW,
 } from '../src/encoder/index.js';
-import { type PatchGridGeometry, preprocessPatchesInto } from '../src/encoder/preprocess.js';
+import { type PatchGridGeometry, preprocessPatches } from '../src/encoder/preprocess.js';
 import { exampleFiles } from './fixtures/eval/pipeline-helpers.js';
 
 function referenceTensor(
@@ -34,22 +34,6 @@ function referenceTensor(
       const atSize = patch.width === width && patch.height === height ? patch : resizeU8(patch, height, width);
       writeNormalizedCHW(atSize, table, tensor, (i * positions + p) * per);
     }),
-  );
-  return tensor;
-}
-
-async function nativeTensor(
-  images: readonly RawImage[],
-  g: PatchGridGeometry,
-  height: number,
-  width: number,
-  table: Float32Array,
-  length: number,
-): Promise<Float32Array> {
-  const tensor = new Float32Array(length).fill(Number.NaN);
-  const perImage = length / images.length;
-  await Promise.all(
-    images.map((image, i) => preprocessPatchesInto(image, g, height, width, table, tensor, i * perImage)),
   );
   return tensor;
 }
@@ -78,7 +62,7 @@ describe('native patch preprocessing equals the TypeScript path', () => {
       const images = await Promise.all(files.map((f) => decodeImage(f, f)));
       expect(new Set(images.map((i) => `${i.width}x${i.height}`)).size).toBeGreaterThan(1); // sizes differ
       const want = referenceTensor(images, g, height, width, table);
-      const got = await nativeTensor(images, g, height, width, table, want.length);
+      const got = await preprocessPatches(images, g, height, width, table);
       expect(sameBits(got, want)).toBe(true);
     });
   }
@@ -91,15 +75,21 @@ describe('native patch preprocessing equals the TypeScript path', () => {
     const rgb = buildNormalizeTable([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
     const g = { resize: 64, patchSize: 24, stride: 10 };
     const want = referenceTensor([image], g, 32, 32, rgb);
-    expect(sameBits(await nativeTensor([image], g, 32, 32, rgb, want.length), want)).toBe(true);
+    expect(sameBits(await preprocessPatches([image], g, 32, 32, rgb), want)).toBe(true);
   });
 
-  it('refuses an output too short for the grid, writing nothing', async () => {
-    const image = { data: new Uint8Array(64 * 64), width: 64, height: 64, channels: 1 };
-    const out = new Float32Array(100);
-    await expect(
-      preprocessPatchesInto(image, { resize: 64, patchSize: 32, stride: 16 }, 32, 32, table, out, 0),
-    ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-    expect(out.every((v) => v === 0)).toBe(true);
+  it('refuses images whose channels differ from each other or from the table', async () => {
+    const gray = { data: new Uint8Array(64 * 64), width: 64, height: 64, channels: 1 };
+    const rgb = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 };
+    const g = { resize: 64, patchSize: 32, stride: 16 };
+    await expect(preprocessPatches([gray, rgb], g, 32, 32, table)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: expect.stringMatching(/images\[1\] has 3 channels/),
+    });
+    await expect(preprocessPatches([rgb], g, 32, 32, table)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('an empty batch gives an empty tensor', async () => {
+    expect((await preprocessPatches([], { resize: 64, patchSize: 32, stride: 16 }, 32, 32, table)).length).toBe(0);
   });
 });

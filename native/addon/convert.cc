@@ -24,10 +24,13 @@ int64_t checkedProduct(Napi::Env env, const std::string& what, std::initializer_
   return product;
 }
 
-ObjectArg::ObjectArg(const Napi::CallbackInfo& info, size_t index, const char* name) : name_(name) {
-  if (index >= info.Length() || !info[index].IsObject() || info[index].IsArray() || info[index].IsTypedArray())
-    throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", name_ + " must be an object");
-  object_ = info[index].As<Napi::Object>();
+ObjectArg::ObjectArg(const Napi::CallbackInfo& info, size_t index, const std::string& name)
+    : ObjectArg(info.Env(), index < info.Length() ? info[index] : info.Env().Undefined(), name) {}
+
+ObjectArg::ObjectArg(Napi::Env env, const Napi::Value& value, const std::string& name) : name_(name) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
+    throwCoded(env, "ERR_INVALID_ARGUMENT", name_ + " must be an object");
+  object_ = value.As<Napi::Object>();
 }
 
 bool ObjectArg::has(const char* key) const {
@@ -93,8 +96,8 @@ MatrixArg matrixArg(const Napi::CallbackInfo& info, size_t index, const char* na
   return r;
 }
 
-ImageArg imageArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  ObjectArg m(info, index, name);
+ImageArg imageArg(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  ObjectArg m(env, value, name);
   ImageArg r;
   r.width = m.integer("width", 1, 1 << 16);
   r.height = m.integer("height", 1, 1 << 16);

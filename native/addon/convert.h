@@ -102,7 +102,8 @@ InputArray<T> inputArray(Napi::Env env, const Napi::Value& value, const std::str
 // with error messages that name the field ("options.k must be an integer in [1, 100]").
 class ObjectArg {
  public:
-  ObjectArg(const Napi::CallbackInfo& info, size_t index, const char* name);
+  ObjectArg(const Napi::CallbackInfo& info, size_t index, const std::string& name);
+  ObjectArg(Napi::Env env, const Napi::Value& value, const std::string& name);
 
   int64_t integer(const char* key, int64_t min, int64_t max) const;
   int64_t integer(const char* key, int64_t min, int64_t max, int64_t fallback) const;  // when absent
@@ -152,6 +153,6 @@ struct ImageArg {
   InputArray<uint8_t> data;
   int64_t width = 0, height = 0, channels = 0;
 };
-ImageArg imageArg(const Napi::CallbackInfo& info, size_t index, const char* name);
+ImageArg imageArg(Napi::Env env, const Napi::Value& value, const std::string& name);
 
 }  // namespace oneclass::addon

@@ -66,8 +66,8 @@ void CallerOutput::bind(Napi::Env env, const Napi::Value& out, const std::string
     inPlace_ = true;
     target_ = array.Data() + offset;
   } else {
-    staging_.allocate(env, static_cast<size_t>(count));
-    target_ = staging_.data;
+    staging_.reset(new float[static_cast<size_t>(count)]);
+    target_ = staging_.get();
   }
 }
 
@@ -79,7 +79,7 @@ Napi::Value CallerOutput::publish(Napi::Env env, const char* call) {
     throwCoded(env, "ERR_INVALID_ARGUMENT",
                name_ + " was detached or shrunk while " + call + " ran (it holds " + std::to_string(length) +
                    " values, " + std::to_string(offset_ + count_) + " are needed); nothing was written to it");
-  std::memcpy(out.Data() + offset_, staging_.data, static_cast<size_t>(count_) * sizeof(float));
+  std::memcpy(out.Data() + offset_, staging_.get(), static_cast<size_t>(count_) * sizeof(float));
   return out;
 }
 

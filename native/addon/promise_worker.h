@@ -73,8 +73,9 @@ class CallerOutput {
   Napi::ObjectReference ref_;
   std::string name_;
   int64_t offset_ = 0, count_ = 0;
-  ResultArray<Napi::Float32Array> staging_;  // unless `out` is shared memory
-  float* target_ = nullptr;                  // staging_.data, or the shared memory itself
+  // Native and not value-initialized: its pages are first touched by Run(), off the JS thread.
+  std::unique_ptr<float[]> staging_;  // unless `out` is shared memory
+  float* target_ = nullptr;           // staging_, or the shared memory itself
   bool inPlace_ = false;
 };
 

@@ -10,7 +10,7 @@
  * with embedTensor.
  */
 import { buildNormalizeTable, type Encoder, type EncoderOutput, type RawImage } from '../encoder/index.js';
-import { preprocessPatchesInto } from '../encoder/preprocess.js';
+import { preprocessPatches } from '../encoder/preprocess.js';
 import { OneclassError } from '../errors.js';
 import type { Matrix } from '../validate.js';
 
@@ -89,15 +89,11 @@ export async function patchEmbeddings(
   g: PatchGeometry,
   output: EncoderOutput,
 ): Promise<Matrix> {
-  const [channels, height, width] = encoder.inputShape;
-  const per = channels * height * width;
+  const [, height, width] = encoder.inputShape;
   const positions = g.gridRows * g.gridCols;
   const table = buildNormalizeTable(encoder.manifest.preprocess.mean, encoder.manifest.preprocess.std);
-  const tensor = new Float32Array(images.length * positions * per);
-  // Native and off the JS thread, the images of the batch in parallel on libuv's pool.
-  await Promise.all(
-    images.map((image, i) => preprocessPatchesInto(image, g, height, width, table, tensor, i * positions * per)),
-  );
+  // Native and off the JS thread, the images of the batch in parallel.
+  const tensor = await preprocessPatches(images, g, height, width, table);
   const m = await encoder.embedTensor(tensor, images.length * positions, { output });
   return { data: m.data, rows: m.rows, cols: m.cols };
 }
