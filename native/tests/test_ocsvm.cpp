@@ -21,6 +21,7 @@
 #include "oneclass/ocsvm.h"
 #include "rbf_reference.h"
 #include "safetensors_reader.h"
+#include "tolerances.h"
 
 namespace {
 
@@ -28,14 +29,7 @@ using namespace oneclass;
 using namespace oneclass::ocsvm;
 using namespace oneclass::testing;
 
-// All tolerances of this test, against scikit-learn fitted with the same tol (1e-3).
-struct Tolerances {
-  double objectiveRel = 1e-4;  // |obj - obj_ref| / |obj_ref|
-  double supportRel = 0.01;    // |nSV - nSV_ref| <= max(supportAbs, supportRel * nSV_ref)
-  int64_t supportAbs = 2;
-  double decisionRel = 1e-3;  // max |f - f_ref| <= decisionRel * mean |f_ref| (the "band")
-};
-constexpr Tolerances kTol{};
+constexpr OcsvmTolerances kTol{};
 
 int passed = 0, failed = 0;
 

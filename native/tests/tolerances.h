@@ -1,5 +1,6 @@
 // Every tolerance of the C++ tests, in one table (the TypeScript tests' table is test/tolerances.ts).
 #pragma once
+#include <cstdint>
 
 namespace oneclass::testing {
 
@@ -20,6 +21,14 @@ constexpr Tolerance kColumnStats{1e-12, 1e-10};   // float64 blocked sums of flo
 constexpr Tolerance kNormalizedFit{1e-9, 1e-5};
 // The OC-SVM fit on a backend's kernel rows (float32 GEMM) against the exact-difference reference.
 constexpr double kOcsvmObjectiveRel = 1e-5;
+
+// test_ocsvm against scikit-learn fitted with the same tol (1e-3).
+struct OcsvmTolerances {
+  double objectiveRel = 1e-4;  // |obj - obj_ref| / |obj_ref|
+  double supportRel = 0.01;    // |nSV - nSV_ref| <= max(supportAbs, supportRel * nSV_ref)
+  int64_t supportAbs = 2;
+  double decisionRel = 1e-3;  // max |f - f_ref| <= decisionRel * mean |f_ref| (the "band")
+};
 
 // CUDA against CPU.
 constexpr Tolerance kCudaLogSum{2e-4, 1e-5};
