@@ -119,11 +119,16 @@ export class KernelDensity {
     bandwidth?: number,
   ): Promise<KernelDensity> {
     const native = binding();
-    const stats = await callNative('KernelDensity.fit', () => native.columnStats(data, rows, cols, normalize));
+    const stats = await callNative('KernelDensity.fit', () =>
+      native.columnStats({ data, rows, cols }, { l2normalize: normalize }),
+    );
     const h =
       bandwidth ?? (typeof option === 'number' ? option : bandwidthFromRule(option, rows, cols, stats.variance));
     const set = await callNative('KernelDensity.fit', () =>
-      native.prepare(data, rows, cols, compute.device, normalize, Float32Array.from(stats.mean), true),
+      native.prepare(
+        { data, rows, cols },
+        { device: compute.device, l2normalize: normalize, center: Float32Array.from(stats.mean) },
+      ),
     );
     return new KernelDensity(set, data, h, option, normalize, compute);
   }
@@ -133,7 +138,7 @@ export class KernelDensity {
     const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
     const h = this.bandwidth;
     const logSum = await callNative('KernelDensity.scoreSamples', () =>
-      binding().kernelLogSum(this.set, q.data, q.rows, 1 / (2 * h * h), null, this.compute.threads),
+      binding().kernelLogSum(this.set, q, { gamma: 1 / (2 * h * h), threads: this.compute.threads }),
     );
     const constant = -Math.log(this.nSamples) - (this.dim / 2) * Math.log(2 * Math.PI) - this.dim * Math.log(h);
     for (let i = 0; i < logSum.length; i++) logSum[i] += constant;

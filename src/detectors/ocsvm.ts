@@ -11,7 +11,7 @@
 import { callNative, invalidInput, OneclassError } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
-import { binding, type NativePointSet } from '../native.js';
+import { binding, inputChangedDuringCall, type NativePointSet } from '../native.js';
 import {
   expectBoolean,
   expectInteger,
@@ -142,9 +142,7 @@ export class OneClassSVM {
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
     const native = binding();
-    const stats = await callNative('OneClassSVM.fit', () =>
-      native.columnStats(train.data, train.rows, train.cols, normalize),
-    );
+    const stats = await callNative('OneClassSVM.fit', () => native.columnStats(train, { l2normalize: normalize }));
     let gamma: number;
     if (typeof gammaOption === 'number') gamma = gammaOption;
     else if (gammaOption === 'auto') gamma = 1 / train.cols;
@@ -156,12 +154,9 @@ export class OneClassSVM {
     }
     const center = Float32Array.from(stats.mean);
     const r = await callNative('OneClassSVM.fit', () =>
-      native.fitOneClassSvm(
-        train.data,
-        train.rows,
-        train.cols,
-        compute.device,
-        normalize,
+      native.fitOneClassSvm(train, {
+        device: compute.device,
+        l2normalize: normalize,
         center,
         gamma,
         nu,
@@ -169,9 +164,11 @@ export class OneClassSVM {
         maxIter,
         cacheMb,
         shrinking,
-        compute.threads,
-      ),
+        threads: compute.threads,
+      }),
     );
+    // The call read its own copy of x; the support vectors below are read from x again.
+    if (train.data.length !== train.rows * train.cols) throw inputChangedDuringCall('x', 'OneClassSVM.fit');
     const support: number[] = [];
     r.alpha.forEach((a, i) => {
       if (a > 0) support.push(i);
@@ -206,7 +203,7 @@ export class OneClassSVM {
   ): Promise<OneClassSVM> {
     const sv = state.supportVectors;
     const set = await callNative('OneClassSVM.fit', () =>
-      binding().prepare(sv.data, sv.rows, sv.cols, compute.device, state.normalize, state.center, true),
+      binding().prepare(sv, { device: compute.device, l2normalize: state.normalize, center: state.center }),
     );
     return new OneClassSVM(state, set, compute, stats);
   }
@@ -215,7 +212,11 @@ export class OneClassSVM {
   async decisionFunction(y: Matrix): Promise<Float64Array> {
     const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
     const sums = await callNative('OneClassSVM.decisionFunction', () =>
-      binding().kernelWeightedSum(this.set, q.data, q.rows, this.gamma, this.dualCoef, this.compute.threads),
+      binding().kernelWeightedSum(this.set, q, {
+        gamma: this.gamma,
+        weights: this.dualCoef,
+        threads: this.compute.threads,
+      }),
     );
     for (let i = 0; i < sums.length; i++) sums[i] -= this.rho;
     return sums;

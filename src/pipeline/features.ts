@@ -4,18 +4,12 @@
  * python-export/evaluate.py), each patch resized to the encoder's input size when it differs,
  * normalized with the manifest's statistics and embedded.
  *
- * This adapter uses only the encoder's public API (resizeU8, gridPatches, writeNormalizedCHW,
- * embedTensor) so that patch embedding stays bit-identical to image embedding's preprocessing.
+ * Patches are prepared by the native port of the encoder's own preprocessing (resizeU8,
+ * gridPatches, writeNormalizedCHW; src/encoder/preprocess.ts), bit-identical to it, and embedded
+ * with embedTensor.
  */
-import {
-  buildNormalizeTable,
-  type Encoder,
-  type EncoderOutput,
-  gridPatches,
-  type RawImage,
-  resizeU8,
-  writeNormalizedCHW,
-} from '../encoder/index.js';
+import { buildNormalizeTable, type Encoder, type EncoderOutput, type RawImage } from '../encoder/index.js';
+import { preprocessPatches } from '../encoder/preprocess.js';
 import { expectInteger, type Matrix } from '../validate.js';
 
 export interface PatchGeometry {
@@ -67,18 +61,11 @@ export async function patchEmbeddings(
   g: PatchGeometry,
   output: EncoderOutput,
 ): Promise<Matrix> {
-  const [channels, height, width] = encoder.inputShape;
-  const per = channels * height * width;
+  const [, height, width] = encoder.inputShape;
   const positions = g.gridRows * g.gridCols;
   const table = buildNormalizeTable(encoder.manifest.preprocess.mean, encoder.manifest.preprocess.std);
-  const tensor = new Float32Array(images.length * positions * per);
-  images.forEach((image, i) => {
-    const grid = gridPatches(resizeU8(image, g.resize, g.resize), g.patchSize, g.stride);
-    grid.patches.forEach((patch, p) => {
-      const atSize = patch.width === width && patch.height === height ? patch : resizeU8(patch, height, width);
-      writeNormalizedCHW(atSize, table, tensor, (i * positions + p) * per);
-    });
-  });
+  // Native and off the JS thread, the images of the batch in parallel.
+  const tensor = await preprocessPatches(images, g, height, width, table);
   const m = await encoder.embedTensor(tensor, images.length * positions, { output });
   return { data: m.data, rows: m.rows, cols: m.cols };
 }
