@@ -17,7 +17,14 @@ export type ErrorCode =
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_NUMERICAL'
   | 'ERR_CUDA'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  // Serving and distributed scoring (src/serve, src/jobs): a request refused or cut short, a
+  // service not reachable. Callers retry these; the others they fix.
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_CLOSED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_UNAVAILABLE';
 
 export interface ErrorDetails {
   /** The parameter or file at fault. */

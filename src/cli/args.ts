@@ -89,6 +89,24 @@ const INPUT: Record<string, OptionSpec> = {
   'allow-resize': { type: 'boolean', help: 'accept images whose size differs from the (fixed) training size' },
 };
 
+/** The dynamic batcher's options (serve, bench load modes, jobs worker). */
+const BATCHER: Record<string, OptionSpec> = {
+  'max-batch': { type: 'string', arg: 'N', help: 'most images in one score batch (default 32)' },
+  'max-localize-batch': { type: 'string', arg: 'N', help: 'most images in one localize batch (default 8)' },
+  'max-delay-ms': {
+    type: 'string',
+    arg: 'MS',
+    help: 'longest an image waits for a fuller batch (default 5)',
+  },
+  'max-queue': {
+    type: 'string',
+    arg: 'N',
+    help: 'most images waiting; beyond it 429 / ERR_QUEUE_FULL (default 8 x max-batch)',
+  },
+  'timeout-ms': { type: 'string', arg: 'MS', help: 'per-request deadline, 0 = none (default 30000)' },
+  'pipeline-depth': { type: 'string', arg: 'N', help: 'batches in flight: decode, encode, detect overlap (default 3)' },
+};
+
 export interface CommandSpec {
   summary: string;
   usage: string;
@@ -182,6 +200,38 @@ export const COMMANDS: Record<string, CommandSpec> = {
       ...COMMON,
     },
   },
+  serve: {
+    summary: 'HTTP server: score / localize with dynamic batching, metrics, graceful drain',
+    usage: 'oneclass serve --model [NAME=]MODEL.oneclass [--model ...] [--port 8080] [options]',
+    positionals: false,
+    options: {
+      model: {
+        type: 'string',
+        short: 'm',
+        multiple: true,
+        arg: '[NAME=]FILE',
+        help: 'a model to serve, repeatable; named after the file unless NAME= is given; the first is the default',
+      },
+      host: { type: 'string', arg: 'HOST', help: "interface to listen on (default '127.0.0.1': loopback only)" },
+      port: { type: 'string', short: 'p', arg: 'PORT', help: 'TCP port (default 8080; 0 = any free port)' },
+      ...BATCHER,
+      'max-body-bytes': { type: 'string', arg: 'N', help: 'largest request body (default 33554432 = 32 MiB)' },
+      'max-pixels': { type: 'string', arg: 'N', help: 'largest image, width x height (default 40000000)' },
+      'max-images': { type: 'string', arg: 'N', help: 'most images in one multipart request (default 64)' },
+      'drain-timeout-ms': {
+        type: 'string',
+        arg: 'MS',
+        help: 'on SIGTERM, longest wait for accepted requests before exiting 1 (default 30000)',
+      },
+      'log-level': {
+        type: 'string',
+        arg: 'LEVEL',
+        help: "JSON log level: fatal|error|warn|info|debug|trace|silent (default 'info')",
+      },
+      'allow-resize': INPUT['allow-resize'],
+      ...COMMON,
+    },
+  },
   info: {
     summary: 'backends, devices, and why CUDA is or is not used',
     usage: 'oneclass info [--json]',
@@ -220,7 +270,7 @@ export function mainHelp(): string {
   lines.push(
     '',
     "Run 'oneclass <command> --help' for a command's options.",
-    'Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 bad model file, 5 backend unavailable, 6 numerical, 130 interrupted.',
+    'Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input data, 4 bad model file, 5 backend unavailable, 6 numerical, 7 service unavailable, 130 interrupted.',
   );
   return lines.join('\n');
 }

@@ -15,6 +15,8 @@ export const EXIT = {
   BACKEND: 5,
   /** Numerical failure or out of memory. */
   NUMERICAL: 6,
+  /** A service refused or timed out: Redis or a server unreachable, a queue full, a timeout. */
+  UNAVAILABLE: 7,
   /** Interrupted (Ctrl-C / SIGINT); no partial output files are left behind. */
   INTERRUPTED: 130,
 } as const;
@@ -37,6 +39,13 @@ export function exitCodeFor(error: unknown): number {
     case 'ERR_NUMERICAL':
     case 'ERR_OUT_OF_MEMORY':
       return EXIT.NUMERICAL;
+    case 'ERR_QUEUE_FULL':
+    case 'ERR_CLOSED':
+    case 'ERR_TIMEOUT':
+    case 'ERR_UNAVAILABLE':
+      return EXIT.UNAVAILABLE;
+    case 'ERR_ABORTED':
+      return EXIT.INTERRUPTED;
     default:
       return EXIT.INTERNAL;
   }

@@ -13,6 +13,7 @@ import { fitCommand } from './commands/fit.js';
 import { infoCommand } from './commands/info.js';
 import { localizeCommand } from './commands/localize.js';
 import { scoreCommand } from './commands/score.js';
+import { serveCommand } from './commands/serve.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 type Command = (args: ParsedCommandLine, ctx: CliContext) => Promise<number>;
@@ -25,6 +26,7 @@ const HANDLERS: Record<string, Command> = {
   bench: benchCommand,
   info: infoCommand,
   demo: demoCommand,
+  serve: serveCommand,
 };
 
 export async function runCli(
@@ -63,15 +65,22 @@ export async function runCli(
   }
 }
 
+const onSignal = (signal: NodeJS.Signals) => {
+  const removed = removePendingTempFiles();
+  process.stderr.write(
+    `\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} partial file(s)` : ''}; no output file was half-written\n`,
+  );
+  process.exit(EXIT.INTERRUPTED);
+};
+
 /** Ctrl-C: remove temporary files of writes in flight, so no half-written output remains. */
 export function installSignalHandlers(): void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    const removed = removePendingTempFiles();
-    process.stderr.write(
-      `\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} partial file(s)` : ''}; no output file was half-written\n`,
-    );
-    process.exit(EXIT.INTERRUPTED);
-  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+}
+
+/** For long-running commands (serve, jobs worker) that drain on a signal instead of exiting. */
+export function removeSignalHandlers(): void {
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 }

@@ -51,6 +51,14 @@ export class Detector {
     return this.model.config;
   }
 
+  /**
+   * The fitted parts (encoder, config, detectors) for schedulers that put several callers'
+   * images into one batch and run the stages of scoring.ts themselves (serve/batcher.ts).
+   */
+  get pipeline(): FittedPipeline {
+    return this.model;
+  }
+
   get hasLocalization(): boolean {
     return this.config.localization !== null;
   }

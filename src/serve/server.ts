@@ -1,0 +1,342 @@
+/**
+ * The HTTP server of `oneclass serve` (fastify): named models, each behind its own dynamic
+ * batcher; Prometheus metrics; structured JSON logs (fastify's pino logger); limits on body size,
+ * images per request and pixels per image; 429 / 503 with Retry-After under overload or while
+ * draining; and a drain that finishes every accepted request before the models are released.
+ *
+ *   POST /v1/score                    image bytes, or multipart/form-data with several images
+ *   POST /v1/localize?format=json|png heatmaps (JSON grid at the image's size, or PNG)
+ *   POST /v1/models/:model/score      the same for a named model (/v1/score: the first model)
+ *   GET  /v1/models                   the models and what they expect
+ *   GET  /healthz, /readyz, /metrics  liveness, readiness (503 while draining), Prometheus text
+ *
+ * The API and its answers: docs/serving.md.
+ */
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+
+import { OneclassError } from '../errors.js';
+import type { LoadOptions } from '../pipeline/detector.js';
+import type { ScoredImage } from '../pipeline/types.js';
+import { heatmapLevels, heatmapPng } from '../cli/render.js';
+import type { BatchedResult, RequestTimings } from './batcher.js';
+import { errorBody, RequestError, retryable, statusOf } from './http-errors.js';
+import { ServerMetrics } from './metrics.js';
+import { type ModelEntry, ModelSet } from './models.js';
+import type { BatcherOptions, BatchMode } from './options.js';
+import { readUploads } from './uploads.js';
+
+export interface ServerOptions {
+  /** Model files by name; the first is the default model. */
+  models: readonly { name: string; file: string }[];
+  /** Interface to listen on (default '127.0.0.1': loopback only). */
+  host?: string;
+  /** TCP port (default 8080; 0 = any free port). */
+  port?: number;
+  /** The dynamic batcher of every model (maxBatch, maxDelayMs, maxQueue, timeoutMs, ...). */
+  batcher?: BatcherOptions;
+  /** Detector.load options of every model (device, threads, encoderOptions). */
+  load?: LoadOptions;
+  /** Largest request body in bytes (default 32 MiB). */
+  maxBodyBytes?: number;
+  /** Largest image in pixels, width x height (default 40,000,000). */
+  maxPixels?: number;
+  /** Most images in one multipart request (default 64). */
+  maxImagesPerRequest?: number;
+  /** pino log level: 'fatal' ... 'trace', or 'silent' (default 'info'). */
+  logLevel?: string;
+  /** Where the JSON log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
+}
+
+export const SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  maxBodyBytes: 32 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  maxImagesPerRequest: 64,
+  logLevel: 'info',
+};
+
+type Resolved = typeof SERVER_DEFAULTS & ServerOptions;
+
+export class OneclassServer {
+  readonly app: FastifyInstance;
+  readonly models: ModelSet;
+  readonly metrics: ServerMetrics;
+  private draining = false;
+  private drained: Promise<void> | null = null;
+
+  private constructor(app: FastifyInstance, models: ModelSet, metrics: ServerMetrics) {
+    this.app = app;
+    this.models = models;
+    this.metrics = metrics;
+  }
+
+  /** Loads the models, builds the routes and listens. */
+  static async start(options: ServerOptions): Promise<OneclassServer> {
+    const o: Resolved = { ...SERVER_DEFAULTS, ...stripUndefined(options), models: options.models };
+    let models: ModelSet | null = null;
+    const metrics = new ServerMetrics(() => models);
+    const batchMs = new Map<string, number>();
+    models = await ModelSet.load(options.models, {
+      load: options.load,
+      batcher: options.batcher,
+      onBatch: (model, report) => {
+        metrics.observeBatch(model, report);
+        // Smoothed batch time, for Retry-After.
+        const ms = report.decodeMs + report.encodeMs + report.detectMs;
+        batchMs.set(model, 0.8 * (batchMs.get(model) ?? ms) + 0.2 * ms);
+      },
+    });
+    const app = Fastify({
+      logger: {
+        level: o.logLevel,
+        ...(options.logStream ? { stream: options.logStream } : {}),
+      },
+      bodyLimit: o.maxBodyBytes,
+      // Keep-alive sockets that are idle when draining starts are closed; busy ones finish first.
+      forceCloseConnections: 'idle',
+      return503OnClosing: true,
+    });
+    const server = new OneclassServer(app, models, metrics);
+    try {
+      await server.routes(o, (name) => batchMs.get(name) ?? 0);
+      await app.listen({ host: o.host, port: o.port });
+    } catch (error) {
+      await app.close().catch(() => undefined);
+      await models.close().catch(() => undefined);
+      throw error;
+    }
+    return server;
+  }
+
+  /** http://host:port of the listening socket. */
+  get url(): string {
+    const a = this.app.server.address();
+    if (a === null || typeof a === 'string') return String(a);
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Graceful drain: readiness turns 503, new scoring requests get 503, the listening socket
+   * closes, requests already accepted are answered, then the models are released. Idempotent.
+   */
+  drain(): Promise<void> {
+    if (!this.drained) {
+      this.draining = true;
+      this.app.log.info({ event: 'drain' }, 'draining: answering accepted requests, refusing new ones');
+      this.drained = (async () => {
+        await this.app.close();
+        await this.models.close();
+        this.app.log.info({ event: 'drained' }, 'drained');
+      })();
+    }
+    return this.drained;
+  }
+
+  private async routes(o: Resolved, batchMs: (model: string) => number): Promise<void> {
+    const { app, metrics } = this;
+    // Only image bodies and multipart: anything else (JSON, text, forms) is a 415 naming what is accepted.
+    app.removeAllContentTypeParsers();
+    await app.register(multipart, {
+      limits: { fileSize: o.maxBodyBytes, files: o.maxImagesPerRequest, fields: 16, parts: o.maxImagesPerRequest + 16 },
+    });
+    // Raw image bodies arrive as one Buffer, bounded by bodyLimit (413 beyond it).
+    const asBuffer = (_req: FastifyRequest, body: Buffer | string, done: (e: Error | null, b?: unknown) => void) =>
+      done(null, body);
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, asBuffer);
+    app.addContentTypeParser(/^image\//, { parseAs: 'buffer' }, asBuffer);
+
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.observeRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    });
+
+    app.setErrorHandler(async (error, request, reply) => {
+      const status = statusOf(error);
+      if ((error as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        error = new RequestError(
+          415,
+          'ERR_INVALID_ARGUMENT',
+          `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted: send the image bytes ` +
+            '(image/* or application/octet-stream) or multipart/form-data with one file part per image',
+        );
+      }
+      const model = (request.params as { model?: string } | undefined)?.model ?? this.models.default.name;
+      if (retryable(status)) {
+        const queued = this.models.get(model)?.batcher.queuedImages ?? 0;
+        const seconds = Math.max(1, Math.ceil((queued / 8) * (batchMs(model) / 1000)));
+        reply.header('retry-after', String(seconds));
+      }
+      const code = (error as { code?: string }).code;
+      if (code === 'ERR_QUEUE_FULL') metrics.observeRefusal(model, 'queue_full');
+      else if (code === 'ERR_CLOSED') metrics.observeRefusal(model, 'closed');
+      else if (code === 'ERR_TIMEOUT') metrics.observeRefusal(model, 'timeout');
+      else if (code === 'ERR_ABORTED') metrics.observeRefusal(model, 'aborted');
+      if (status >= 500 && !retryable(status)) request.log.error({ err: error }, 'request failed');
+      else request.log.info({ status, code, reason: (error as Error).message }, 'request refused');
+      return reply.code(status).send(errorBody(error, status));
+    });
+
+    app.setNotFoundHandler(async (request, reply) =>
+      reply.code(404).send({
+        error: {
+          code: 'ERR_NOT_FOUND',
+          message: `No route ${request.method} ${request.url}; see GET /v1/models and docs/serving.md`,
+        },
+      }),
+    );
+
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_req, reply) =>
+      this.draining
+        ? reply.code(503).header('retry-after', '5').send({ status: 'draining' })
+        : { status: 'ready', models: this.models.names },
+    );
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+    app.get('/v1/models', async () => ({
+      default: this.models.default.name,
+      models: this.models.entries().map(describeModel),
+    }));
+
+    const limits = { maxPixels: o.maxPixels, maxImages: o.maxImagesPerRequest };
+    const handler =
+      (mode: BatchMode) =>
+      async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+        const entry = this.pick((request.params as { model?: string }).model);
+        if (this.draining)
+          throw new OneclassError('ERR_CLOSED', 'The server is shutting down; retry on another instance');
+        const query = request.query as Record<string, string | undefined>;
+        const format = mode === 'localize' ? oneOf('format', query.format, ['json', 'png'] as const, 'json') : 'json';
+        const skip = oneOf('skipUnreadable', query.skipUnreadable, ['true', 'false'] as const, 'false') === 'true';
+        const uploads = await readUploads(request, limits);
+        // A client that disconnects takes its images out of the queue (or drops their results).
+        const abort = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) abort.abort(new Error('the client closed the connection'));
+        });
+        const images = uploads.map((u) => ({ id: u.name, image: u.bytes }));
+        const options = { signal: abort.signal, onUnreadable: skip ? ('skip' as const) : ('error' as const) };
+        let result: BatchedResult;
+        try {
+          result =
+            mode === 'score'
+              ? await entry.batcher.score(images, options)
+              : await entry.batcher.localize(images, options);
+        } catch (error) {
+          metrics.observeImages(entry.name, mode, 'refused', images.length);
+          throw error;
+        }
+        metrics.observeImages(entry.name, mode, 'ok', result.items.length);
+        metrics.observeImages(entry.name, mode, 'skipped', result.skipped.length);
+        reply.header('server-timing', serverTiming(result.timings));
+        if (mode === 'localize' && format === 'png') return this.pngAnswer(entry, result, reply);
+        return answer(entry, result, mode === 'localize');
+      };
+    app.post('/v1/score', handler('score'));
+    app.post('/v1/localize', handler('localize'));
+    app.post('/v1/models/:model/score', handler('score'));
+    app.post('/v1/models/:model/localize', handler('localize'));
+  }
+
+  private pick(name: string | undefined): ModelEntry {
+    if (name === undefined) return this.models.default;
+    const entry = this.models.get(name);
+    if (!entry) {
+      throw new RequestError(
+        404,
+        'ERR_INVALID_ARGUMENT',
+        `No model named '${name}'; models: ${this.models.names.join(', ')}`,
+      );
+    }
+    return entry;
+  }
+
+  /** One image: the heatmap PNG itself, scores in headers; several: JSON with base64 PNGs. */
+  private async pngAnswer(entry: ModelEntry, result: BatchedResult, reply: FastifyReply): Promise<unknown> {
+    const pixelThreshold = entry.detector.config.localization!.calibration.threshold;
+    const png = (item: ScoredImage) =>
+      heatmapPng(heatmapLevels(item.heatmap!, pixelThreshold), item.heatmap!.width, item.heatmap!.height);
+    if (result.items.length === 1 && result.skipped.length === 0) {
+      const item = result.items[0];
+      return reply
+        .type('image/png')
+        .header('x-oneclass-model', entry.name)
+        .header('x-oneclass-score', String(item.score))
+        .header('x-oneclass-raw-score', String(item.raw))
+        .header('x-oneclass-anomalous', String(item.anomalous))
+        .header('x-oneclass-threshold', String(entry.detector.threshold))
+        .send(await png(item));
+    }
+    const body = answer(entry, { ...result, items: [] }, false);
+    return {
+      ...body,
+      items: await Promise.all(
+        result.items.map(async (item) => ({ ...itemJson(item), heatmapPng: (await png(item)).toString('base64') })),
+      ),
+    };
+  }
+}
+
+function describeModel(e: ModelEntry) {
+  const c = e.detector.config;
+  return {
+    name: e.name,
+    file: e.file,
+    detector: c.detector.kind,
+    threshold: c.image.threshold,
+    localization: c.localization !== null,
+    input: c.input,
+    encoder: { file: c.encoder.file, sha256: c.encoder.sha256, backend: e.detector.encoder.backend },
+  };
+}
+
+function itemJson(item: ScoredImage) {
+  return { image: item.id, score: item.score, rawScore: item.raw, anomalous: item.anomalous };
+}
+
+function answer(entry: ModelEntry, result: BatchedResult, heatmaps: boolean) {
+  return {
+    model: entry.name,
+    threshold: entry.detector.threshold,
+    ...(heatmaps ? { pixelThreshold: entry.detector.config.localization!.calibration.threshold } : {}),
+    items: result.items.map((item) =>
+      heatmaps && item.heatmap
+        ? {
+            ...itemJson(item),
+            heatmap: { width: item.heatmap.width, height: item.heatmap.height, data: Array.from(item.heatmap.data) },
+          }
+        : itemJson(item),
+    ),
+    skipped: result.skipped.map((s) => ({ image: s.id, reason: s.reason })),
+  };
+}
+
+/** The standard Server-Timing header: clients (browsers, `oneclass bench --url`) read the split. */
+export function serverTiming(t: RequestTimings): string {
+  const f = (v: number) => v.toFixed(3);
+  return `queue;dur=${f(t.queueMs)}, decode;dur=${f(t.decodeMs)}, encode;dur=${f(t.encodeMs)}, detect;dur=${f(t.detectMs)}, batch;desc="${t.batchSize} images"`;
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new RequestError(
+      400,
+      'ERR_INVALID_ARGUMENT',
+      `Expected one of ${choices.join(', ')} for query parameter ${name} but received '${value}'`,
+      name,
+    );
+  }
+  return value as T;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
