@@ -9,7 +9,7 @@
  * the time of one full batch (one request of maxBatch images on an idle batcher, median of 9),
  * for the latency bound p99 <= 2 x maxDelayMs + full batch.
  *
- *   npm run build:ts && node bench/serve-batching.mjs [--callers 64] [--max-batch 32] [--max-delay-ms 5]
+ *   npm run build:ts && node bench/serve-batching.mjs [--callers 64] [--max-batch 64] [--max-delay-ms 5]
  *       [--detector knn] [--fit-images 5000] [--rounds 2] [--window-ms 3000] [--threads N] [--model FILE]
  *
  * The model (CIFAR-10 airplane encoder, detector fitted on the first --fit-images airplane training
@@ -31,7 +31,7 @@ const data = path.resolve(root, '../shared/data/cifar10');
 const { values } = parseArgs({
   options: {
     callers: { type: 'string', default: '64' },
-    'max-batch': { type: 'string', default: '32' },
+    'max-batch': { type: 'string', default: '64' },
     'max-delay-ms': { type: 'string', default: '5' },
     'pipeline-depth': { type: 'string', default: '3' },
     detector: { type: 'string', default: 'knn' },
@@ -137,7 +137,7 @@ const stages = batched.at(-1).stages;
 console.log(
   [
     '',
-    `${callers} callers, one image each; maxBatch ${maxBatch}, maxDelayMs ${maxDelayMs}, detector ${values.detector} (${fitImages} images), load average ${os
+    `${callers} callers, one image each; maxBatch ${maxBatch}, maxDelayMs ${maxDelayMs}, ${path.basename(modelFile)}, load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,

@@ -113,6 +113,7 @@ export class Batcher {
   private inflight = 0;
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
+  private flushing = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(detector: Detector, options: BatcherOptions = {}) {
@@ -160,6 +161,15 @@ export class Batcher {
       );
     }
     return this.submit('localize', images, options);
+  }
+
+  /**
+   * Stops waiting for fuller batches: what waits, and what comes from now on, is batched at once
+   * (a server that drains: its last requests should not wait out maxDelayMs). Still accepts.
+   */
+  flush(): void {
+    this.flushing = true;
+    this.pump();
   }
 
   /**
@@ -298,7 +308,11 @@ export class Batcher {
       const head = this.head(mode);
       if (!head) continue;
       const waited = t - head.enqueuedAt;
-      const ready = this.closing || this.waiting[mode] >= this.opts.maxBatch[mode] || waited >= this.opts.maxDelayMs;
+      const ready =
+        this.closing ||
+        this.flushing ||
+        this.waiting[mode] >= this.opts.maxBatch[mode] ||
+        waited >= this.opts.maxDelayMs;
       if (ready && (!due || head.enqueuedAt < due.since)) due = { mode, since: head.enqueuedAt };
       if (!ready) wait = Math.min(wait, this.opts.maxDelayMs - waited);
     }

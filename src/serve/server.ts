@@ -98,6 +98,8 @@ export class OneclassServer {
       // Keep-alive sockets that are idle when draining starts are closed; busy ones finish first.
       forceCloseConnections: 'idle',
       return503OnClosing: true,
+      // One line per request (onResponse below) instead of fastify's two.
+      disableRequestLogging: true,
     });
     const server = new OneclassServer(app, models, metrics);
     try {
@@ -132,6 +134,7 @@ export class OneclassServer {
       this.draining = true;
       this.app.log.info({ event: 'drain' }, 'draining: answering accepted requests, refusing new ones');
       this.drained = (async () => {
+        for (const e of this.models.entries()) e.batcher.flush();
         await this.app.close();
         await this.models.close();
         this.app.log.info({ event: 'drained' }, 'drained');
@@ -142,6 +145,8 @@ export class OneclassServer {
 
   private async routes(o: Resolved, batchMs: (model: string) => number): Promise<void> {
     const { app, metrics } = this;
+    // The code and message of a failed request, for its log line.
+    const failures = new WeakMap<FastifyRequest, { code: string; message: string }>();
     // Only image bodies and multipart: anything else (JSON, text, forms) is a 415 naming what is accepted.
     app.removeAllContentTypeParsers();
     await app.register(multipart, {
@@ -153,9 +158,26 @@ export class OneclassServer {
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, asBuffer);
     app.addContentTypeParser(/^image\//, { parseAs: 'buffer' }, asBuffer);
 
+    // While draining, every answer closes its connection: a keep-alive socket that was busy when
+    // the drain began would otherwise hold the server open until its keep-alive timeout.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (this.draining) reply.header('connection', 'close');
+      return payload;
+    });
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
       metrics.observeRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+      const failure = failures.get(request);
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: Number(reply.elapsedTime.toFixed(3)),
+          ...(failure ? { code: failure.code, reason: failure.message } : {}),
+        },
+        'request',
+      );
     });
 
     app.setErrorHandler(async (error, request, reply) => {
@@ -180,7 +202,7 @@ export class OneclassServer {
       else if (code === 'ERR_TIMEOUT') metrics.observeRefusal(model, 'timeout');
       else if (code === 'ERR_ABORTED') metrics.observeRefusal(model, 'aborted');
       if (status >= 500 && !retryable(status)) request.log.error({ err: error }, 'request failed');
-      else request.log.info({ status, code, reason: (error as Error).message }, 'request refused');
+      failures.set(request, { code: code ?? 'ERR_INTERNAL', message: (error as Error).message });
       return reply.code(status).send(errorBody(error, status));
     });
 
