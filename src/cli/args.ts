@@ -189,13 +189,36 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   bench: {
-    summary: 'latency percentiles and throughput per stage (decode, encode, detect, heatmaps)',
-    usage: 'oneclass bench --model MODEL.oneclass IMAGE_OR_DIR... [--repeat N]',
+    summary: 'latency percentiles and throughput per stage; under load: --concurrency N or --rate R',
+    usage:
+      'oneclass bench --model MODEL.oneclass IMAGE_OR_DIR... [--repeat N]\n' +
+      '       oneclass bench (--model MODEL.oneclass [--unbatched] | --url URL) (--concurrency N | --rate R) IMAGE_OR_DIR...',
     positionals: true,
     options: {
       model: { type: 'string', short: 'm', arg: 'FILE', help: 'model file' },
       repeat: { type: 'string', arg: 'N', help: 'passes over the images (default 3)' },
       'batch-size': DETECTOR['batch-size'],
+      concurrency: {
+        type: 'string',
+        arg: 'N',
+        help: 'load mode: N callers, each sending one image when its last answer came',
+      },
+      rate: { type: 'string', arg: 'R', help: 'load mode: R single-image requests per second, whatever the answers' },
+      url: {
+        type: 'string',
+        arg: 'URL',
+        help: 'load a running `oneclass serve` (http://host:port, or an endpoint URL) instead of an in-process batcher',
+      },
+      unbatched: { type: 'boolean', help: 'load mode: each request is its own Detector.score call (no batcher)' },
+      'window-ms': { type: 'string', arg: 'MS', help: 'load mode: measurement window (default 3000)' },
+      'warmup-ms': { type: 'string', arg: 'MS', help: 'load mode: unmeasured load first (default 1000)' },
+      stability: {
+        type: 'string',
+        arg: 'PCT',
+        help: 'load mode: windows agree within PCT % (throughput and latency) (default 10)',
+      },
+      'max-windows': { type: 'string', arg: 'N', help: 'load mode: give up on stability after N windows (default 10)' },
+      ...BATCHER,
       ...INPUT,
       ...COMMON,
     },
@@ -229,6 +252,38 @@ export const COMMANDS: Record<string, CommandSpec> = {
         help: "JSON log level: fatal|error|warn|info|debug|trace|silent (default 'info')",
       },
       'allow-resize': INPUT['allow-resize'],
+      ...COMMON,
+    },
+  },
+  jobs: {
+    summary: 'distributed batch scoring on BullMQ + Redis: submit, worker, status, collect',
+    usage:
+      'oneclass jobs submit --model MODEL.oneclass --images LIST|DIR [--shard-size N] [--run ID] [--redis URL]\n' +
+      '       oneclass jobs worker [--redis URL] [--concurrency N] [--threads N] [batcher options]\n' +
+      '       oneclass jobs status --run ID [--redis URL] [--json]\n' +
+      '       oneclass jobs collect --run ID --out results.csv [--wait] [--partial] [--redis URL]',
+    positionals: true,
+    options: {
+      redis: { type: 'string', arg: 'URL', help: "Redis to use (default 'redis://127.0.0.1:6379')" },
+      model: { type: 'string', short: 'm', arg: 'FILE', help: 'submit: model file, on storage every worker reads' },
+      images: {
+        type: 'string',
+        arg: 'LIST|DIR',
+        help: 'submit: a text file of image paths (one a line) or a folder of images',
+      },
+      'shard-size': { type: 'string', arg: 'N', help: 'submit: images per shard job (default 500)' },
+      attempts: { type: 'string', arg: 'N', help: 'submit: attempts per shard before the run fails (default 5)' },
+      run: { type: 'string', arg: 'ID', help: 'the run id (submit: default a random UUID)' },
+      concurrency: { type: 'string', arg: 'N', help: 'worker: shards processed at once (default 2)' },
+      'lock-ms': {
+        type: 'string',
+        arg: 'MS',
+        help: "worker: shard lock; a dead worker's shard is retried after it (default 30000)",
+      },
+      ...BATCHER,
+      out: { type: 'string', short: 'o', arg: 'FILE', help: 'collect: CSV to write (atomically)' },
+      wait: { type: 'boolean', help: 'collect: wait until the run has completed' },
+      partial: { type: 'boolean', help: 'collect: write what exists of an incomplete run' },
       ...COMMON,
     },
   },

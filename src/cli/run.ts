@@ -11,6 +11,7 @@ import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { fitCommand } from './commands/fit.js';
 import { infoCommand } from './commands/info.js';
+import { jobsCommand } from './commands/jobs.js';
 import { localizeCommand } from './commands/localize.js';
 import { scoreCommand } from './commands/score.js';
 import { serveCommand } from './commands/serve.js';
@@ -27,6 +28,7 @@ const HANDLERS: Record<string, Command> = {
   info: infoCommand,
   demo: demoCommand,
   serve: serveCommand,
+  jobs: jobsCommand,
 };
 
 export async function runCli(

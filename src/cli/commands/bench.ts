@@ -2,7 +2,8 @@
  * `oneclass bench`: per-stage latency (per batch) and throughput (images/s) of scoring:
  * decode (sharp), encode (preprocess + ONNX Runtime), detect (stage 2), heatmaps (patch
  * embedding + patch detectors + upsampling, models with localization), and end to end.
- * Timings are wall-clock on this machine; nothing asserts on them.
+ * Timings are wall-clock on this machine; nothing asserts on them. With --concurrency or --rate,
+ * the load modes of bench-load.ts instead.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -11,6 +12,7 @@ import { decodeBatch, nameImages } from '../../pipeline/images.js';
 import { batchSizeFlag, num, type ParsedCommandLine } from '../args.js';
 import { collectImages, loadDetector } from '../common.js';
 import type { CliContext } from '../context.js';
+import { benchLoad } from './bench-load.js';
 
 export interface StageStats {
   batches: number;
@@ -41,6 +43,7 @@ export function stageStats(latencies: number[], images: number): StageStats {
 
 export async function benchCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
   const { values } = args;
+  if (values.concurrency !== undefined || values.rate !== undefined) return benchLoad(args, ctx);
   const repeat = num(values, 'repeat', { integer: true, min: 1 }) ?? 3;
   const batchSize = batchSizeFlag(values) ?? DEFAULT_BATCH;
   const files = await collectImages(args.positionals);
