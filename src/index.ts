@@ -5,6 +5,8 @@
  * Stage 2 (src/detectors): one-class detectors on those embeddings, on CPU or CUDA.
  * Localization (src/localization): patch-score grids to per-pixel heatmaps.
  * Pipeline (src/pipeline): Detector, both stages and calibration in one model file.
+ * Serving (src/serve): the dynamic Batcher; the HTTP server is 'oneclass/server', distributed
+ * scoring on BullMQ 'oneclass/jobs'.
  */
 export { OneclassError, type ErrorCode } from './errors.js';
 export { backendInfo, type BackendInfo } from './backend.js';
@@ -37,6 +39,7 @@ export * from './encoder/index.js';
 export * from './pipeline/index.js';
 export * from './eval/index.js';
 export * from './datasets/index.js';
+export * from './serve/index.js';
 export {
   runCli,
   parseCommandLine,

@@ -13,7 +13,7 @@
  * The API and its answers: docs/serving.md.
  */
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 import { OneclassError } from '../errors.js';
 import type { LoadOptions } from '../pipeline/detector.js';
@@ -99,7 +99,7 @@ export class OneclassServer {
       forceCloseConnections: 'idle',
       return503OnClosing: true,
       // One line per request (onResponse below) instead of fastify's two.
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
     });
     const server = new OneclassServer(app, models, metrics);
     try {
