@@ -16,8 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../src/cli/run.js';
 import { readCifarJpeg } from '../src/datasets/cifar10.js';
+import { fitDistributed } from '../src/jobs/fit.js';
+import { ShardWorker } from '../src/jobs/worker.js';
 import { Detector } from '../src/pipeline/detector.js';
-import { CIFAR_ENCODER, tempDir } from './fixtures/eval/pipeline-helpers.js';
+import {
+  CIFAR_ENCODER,
+  exampleFiles,
+  FAST_LOCALIZATION,
+  TILE_ENCODER,
+  tempDir,
+} from './fixtures/eval/pipeline-helpers.js';
 import { hasRedisServer, NO_REDIS_MESSAGE, type RedisServer, startRedis } from './fixtures/redis-helpers.js';
 import { MAIN } from './fixtures/serve-helpers.js';
 import { hasSharedData, SHARED_DATA } from './helpers.js';
@@ -259,4 +267,84 @@ describe.skipIf(!ready)('oneclass jobs on BullMQ + Redis', () => {
     expect(unreachable.code).toBe(7);
     expect(unreachable.stderr).toMatch(/\[ERR_UNAVAILABLE\] Cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
   });
+
+  it('distributed fit: workers embed shards, the merged fit equals Detector.fit on the same images', async () => {
+    const train = exampleFiles('train/good', 16);
+    const probe = [...exampleFiles('test/good', 2), ...exampleFiles('test/crack', 1), ...exampleFiles('test/fray', 1)];
+    const options = {
+      encoder: TILE_ENCODER,
+      encoderOptions: { device: 'cpu' as const },
+      images: train,
+      detector: { kind: 'knn' as const },
+      localization: FAST_LOCALIZATION,
+    };
+    const pool = await Promise.all(
+      [0, 1].map(() => ShardWorker.start({ redisUrl: redis.url, load: { device: 'cpu' } })),
+    );
+    let distributed: Detector | null = null;
+    const local = await Detector.fit(options);
+    try {
+      distributed = await fitDistributed({ redisUrl: redis.url, fit: options, shardSize: 5, runId: 'fit-tiles' });
+      expect(distributed.config.training.images).toBe(16);
+      expect(distributed.config.image).toEqual(local.config.image);
+      expect(distributed.config.localization).toEqual(local.config.localization);
+      expect(distributed.config.input).toEqual(local.config.input);
+      const [a, b] = await Promise.all([distributed.localize(probe), local.localize(probe)]);
+      a.items.forEach((item, i) => {
+        expect(item.raw).toBe(b.items[i].raw);
+        expect(Array.from(item.heatmap!.data)).toEqual(Array.from(b.items[i].heatmap!.data));
+      });
+      // The command line: a KDE without localization from a list of paths, against Detector.fit.
+      const list = join(dir, 'train.txt');
+      writeFileSync(list, train.join('\n'));
+      const out = join(dir, 'kde.oneclass');
+      const r = await cli(
+        'jobs',
+        'fit',
+        '--redis',
+        redis.url,
+        '--encoder',
+        TILE_ENCODER,
+        '--images',
+        list,
+        '--detector',
+        'kde',
+        '--shard-size',
+        '6',
+        '--out',
+        out,
+        '--device',
+        'cpu',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const viaCli = await Detector.load(out, { device: 'cpu' });
+      const kde = await Detector.fit({ ...options, localization: undefined, detector: { kind: 'kde' } });
+      expect(viaCli.config.image).toEqual(kde.config.image);
+      const [c, d] = await Promise.all([viaCli.score(probe), kde.score(probe)]);
+      expect(c.items.map((i) => i.raw)).toEqual(d.items.map((i) => i.raw));
+      await Promise.all([viaCli.release(), kde.release()]);
+    } finally {
+      await distributed?.release();
+      await local.release();
+      await Promise.all(pool.map((w) => w.close()));
+    }
+  }, 180_000);
+
+  it('distributed fit fails at once on an unreadable training image', async () => {
+    const bad = join(dir, 'broken.jpg');
+    writeFileSync(bad, 'not a jpeg');
+    const w = await ShardWorker.start({ redisUrl: redis.url, load: { device: 'cpu' } });
+    try {
+      await expect(
+        fitDistributed({
+          redisUrl: redis.url,
+          fit: { encoder: TILE_ENCODER, images: [...exampleFiles('train/good', 4), bad], detector: { kind: 'knn' } },
+          shardSize: 2,
+          runId: 'fit-broken',
+        }),
+      ).rejects.toMatchObject({ code: 'ERR_IMAGE_DECODE', message: expect.stringMatching(/broken\.jpg/) });
+    } finally {
+      await w.close();
+    }
+  }, 60_000);
 });

@@ -256,9 +256,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   jobs: {
-    summary: 'distributed batch scoring on BullMQ + Redis: submit, worker, status, collect',
+    summary: 'distributed batch scoring and fit on BullMQ + Redis: submit, worker, status, collect, fit',
     usage:
       'oneclass jobs submit --model MODEL.oneclass --images LIST|DIR [--shard-size N] [--run ID] [--redis URL]\n' +
+      '       oneclass jobs fit --encoder MODEL.onnx --images LIST|DIR --out MODEL.oneclass [detector options] [--redis URL]\n' +
       '       oneclass jobs worker [--redis URL] [--concurrency N] [--threads N] [batcher options]\n' +
       '       oneclass jobs status --run ID [--redis URL] [--json]\n' +
       '       oneclass jobs collect --run ID --out results.csv [--wait] [--partial] [--redis URL]',
@@ -269,9 +270,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
       images: {
         type: 'string',
         arg: 'LIST|DIR',
-        help: 'submit: a text file of image paths (one a line) or a folder of images',
+        help: 'submit, fit: a text file of image paths (one a line) or a folder of images',
       },
-      'shard-size': { type: 'string', arg: 'N', help: 'submit: images per shard job (default 500)' },
+      'shard-size': { type: 'string', arg: 'N', help: 'submit, fit: images per shard job (default 500)' },
       attempts: { type: 'string', arg: 'N', help: 'submit: attempts per shard before the run fails (default 5)' },
       run: { type: 'string', arg: 'ID', help: 'the run id (submit: default a random UUID)' },
       concurrency: { type: 'string', arg: 'N', help: 'worker: shards processed at once (default 2)' },
@@ -281,7 +282,19 @@ export const COMMANDS: Record<string, CommandSpec> = {
         help: "worker: shard lock; a dead worker's shard is retried after it (default 30000)",
       },
       ...BATCHER,
-      out: { type: 'string', short: 'o', arg: 'FILE', help: 'collect: CSV to write (atomically)' },
+      out: {
+        type: 'string',
+        short: 'o',
+        arg: 'FILE',
+        help: 'collect: CSV to write; fit: model file to write (atomically)',
+      },
+      encoder: {
+        type: 'string',
+        arg: 'FILE',
+        help: 'fit: ONNX encoder (its manifest .json beside it), on shared storage',
+      },
+      ...DETECTOR,
+      'skip-unreadable': INPUT['skip-unreadable'],
       wait: { type: 'boolean', help: 'collect: wait until the run has completed' },
       partial: { type: 'boolean', help: 'collect: write what exists of an incomplete run' },
       ...COMMON,

@@ -5,3 +5,4 @@ export { runStatus, type RunStatus } from './status.js';
 export { collectRun, type CollectOptions, type CollectSummary, RESULTS_HEADER } from './collect.js';
 export { type RunMeta, type RunState } from './run-meta.js';
 export { DEFAULT_REDIS_URL } from './redis.js';
+export { fitDistributed, type DistributedFitOptions } from './fit.js';

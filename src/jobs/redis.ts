@@ -8,6 +8,7 @@
  *   oneclass:run:ID:shards-done   set: shard numbers completed
  *   oneclass:run:ID:shards-failed hash: shard number -> reason, once its attempts are spent
  *   oneclass:results:MODEL_SHA    hash: "CONTENT_SHA:PATH" -> result JSON
+ *   oneclass:run:ID:embedded:K    hash: shard K's embeddings (distributed fit, embeddings.ts)
  *
  * The results hash is keyed by (model sha256, image path, content sha256): writing a result is
  * idempotent, so a shard that is retried (its worker died) rewrites the same fields and never
@@ -20,6 +21,7 @@ import { OneclassError } from '../errors.js';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const SHARD_QUEUE = 'oneclass-shards';
 export const RUN_QUEUE = 'oneclass-runs';
+export const EMBED_QUEUE = 'oneclass-embed';
 
 export const keys = {
   run: (id: string) => `oneclass:run:${id}`,
@@ -28,6 +30,8 @@ export const keys = {
   shardsDone: (id: string) => `oneclass:run:${id}:shards-done`,
   shardsFailed: (id: string) => `oneclass:run:${id}:shards-failed`,
   results: (modelSha: string) => `oneclass:results:${modelSha}`,
+  /** Distributed fit: one shard's embeddings (embeddings.ts), deleted once the fit has read them. */
+  embedded: (id: string, shard: number) => `oneclass:run:${id}:embedded:${shard}`,
 };
 
 /** The field of one image's result in keys.results(modelSha). */

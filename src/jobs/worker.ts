@@ -20,12 +20,17 @@ import { readFile } from 'node:fs/promises';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 
+import { Encoder } from '../encoder/index.js';
 import { Detector, type LoadOptions } from '../pipeline/detector.js';
+import { embedImages } from '../pipeline/fit.js';
+import { nameImages } from '../pipeline/images.js';
 import { sha256 } from '../pipeline/model-file.js';
 import { Batcher } from '../serve/batcher.js';
 import type { BatcherOptions } from '../serve/options.js';
 import { expectInteger } from '../validate.js';
-import { connectWorker, execAll, keys, resultField, RUN_QUEUE, SHARD_QUEUE } from './redis.js';
+import { shardFields } from './embeddings.js';
+import type { EmbedData } from './fit.js';
+import { connectWorker, EMBED_QUEUE, execAll, keys, resultField, RUN_QUEUE, SHARD_QUEUE } from './redis.js';
 import type { ShardData } from './submit.js';
 
 export interface WorkerOptions {
@@ -72,6 +77,7 @@ const IMAGE_ERRORS = new Set(['ERR_IMAGE_DECODE', 'ERR_INVALID_ARGUMENT']);
 
 export class ShardWorker {
   private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly encoders = new Map<string, Promise<Encoder>>();
   private readonly redis: Redis;
   private readonly workers: Worker[] = [];
   private readonly chunk: number;
@@ -99,7 +105,11 @@ export class ShardWorker {
       ...common,
       concurrency: w.concurrency,
     });
-    shards.on('failed', (job, error) => {
+    const embeds = new Worker<EmbedData>(EMBED_QUEUE, (job) => w.processEmbed(job), {
+      ...common,
+      concurrency: 1,
+    });
+    const onFailed = (job: Job<ShardData | EmbedData> | undefined, error: Error) => {
       if (!job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
       options.onEvent?.({
@@ -118,7 +128,9 @@ export class ShardWorker {
             .hset(keys.run(job.data.runId), 'state', 'failed'),
         ).catch(() => undefined);
       }
-    });
+    };
+    shards.on('failed', onFailed);
+    embeds.on('failed', onFailed);
     // The parent job of a run becomes processable when its last shard completes.
     const runs = new Worker<{ runId: string }>(
       RUN_QUEUE,
@@ -128,7 +140,7 @@ export class ShardWorker {
       },
       common,
     );
-    w.workers.push(shards, runs);
+    w.workers.push(shards, embeds, runs);
     await Promise.all(w.workers.map((x) => x.waitUntilReady()));
     return w;
   }
@@ -142,7 +154,77 @@ export class ShardWorker {
       await loaded.batcher.close();
       await loaded.detector.release();
     }
+    for (const e of this.encoders.values()) await (await e.catch(() => null))?.release();
     this.redis.disconnect();
+  }
+
+  private encoder(file: string, expectedSha: string): Promise<Encoder> {
+    let e = this.encoders.get(expectedSha);
+    if (!e) {
+      e = (async () => {
+        const encoder = await Encoder.load(file, this.options.load?.encoderOptions);
+        const actual = sha256(encoder.modelBytes);
+        if (actual !== expectedSha) {
+          await encoder.release();
+          throw new UnrecoverableError(
+            `${file} has sha256 ${actual.slice(0, 12)}..., not the ${expectedSha.slice(0, 12)}... the fit was submitted with (the file changed)`,
+          );
+        }
+        return encoder;
+      })();
+      e.catch(() => this.encoders.delete(expectedSha));
+      this.encoders.set(expectedSha, e);
+    }
+    return e;
+  }
+
+  /** Distributed fit: embeds a shard of training images and stores the matrices (embeddings.ts). */
+  private async processEmbed(job: Job<EmbedData>): Promise<{ rows: number }> {
+    const t0 = performance.now();
+    const { runId, shard, images, geometry } = job.data;
+    this.options.onEvent?.({
+      event: 'shard-start',
+      runId,
+      shard,
+      images: images.length,
+      attempt: job.attemptsMade + 1,
+    });
+    const encoder = await this.encoder(job.data.encoder, job.data.encoderSha256);
+    let training;
+    try {
+      training = await embedImages(
+        encoder,
+        {
+          images: nameImages(images),
+          output: job.data.output,
+          batchSize: job.data.batchSize,
+          onUnreadable: job.data.onUnreadable,
+        },
+        geometry,
+      );
+    } catch (error) {
+      // A bad image fails the same way on every attempt: fail the fit now.
+      const code = (error as { code?: string }).code ?? '';
+      if (IMAGE_ERRORS.has(code)) throw new UnrecoverableError(`[${code}] ${(error as Error).message}`);
+      throw error;
+    }
+    await execAll(
+      this.redis
+        .multi()
+        .hset(keys.embedded(runId, shard), shardFields(training))
+        .sadd(keys.shardsDone(runId), String(shard)),
+    );
+    this.options.onEvent?.({
+      event: 'shard-done',
+      runId,
+      shard,
+      images: images.length,
+      scored: training.image.rows,
+      reused: 0,
+      errors: training.skipped.length,
+      ms: performance.now() - t0,
+    });
+    return { rows: training.image.rows };
   }
 
   private model(file: string, expectedSha: string): Promise<LoadedModel> {

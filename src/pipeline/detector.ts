@@ -17,7 +17,7 @@ import { invalidInput } from '../errors.js';
 import type { Matrix } from '../validate.js';
 import { writeFileAtomic } from './atomic.js';
 import { toAnomaly } from './calibration.js';
-import { fitPipeline } from './fit.js';
+import { fitPipeline, fitPipelineFromTraining, type TrainingSet } from './fit.js';
 import { nameImages } from './images.js';
 import { type LoadOptions, loadPipeline } from './load.js';
 import { encodeModelFile, type PipelineConfig } from './model-file.js';
@@ -70,6 +70,14 @@ export class Detector {
 
   static async fit(options: FitOptions): Promise<Detector> {
     return new Detector(await fitPipeline(options));
+  }
+
+  /**
+   * Fits on a training set embedded elsewhere (distributed fit: src/jobs/fit.ts); every step after
+   * the embedding is Detector.fit's, so the same embeddings give the same model.
+   */
+  static async fitFromTraining(options: FitOptions, training: TrainingSet): Promise<Detector> {
+    return new Detector(await fitPipelineFromTraining(options, training));
   }
 
   /** Reads a model file (see load.ts); nothing is written, not even a temporary file. */

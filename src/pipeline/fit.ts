@@ -61,7 +61,7 @@ interface LocalizationPlan {
 }
 
 /** FitOptions, checked and defaulted. */
-interface FitPlan {
+export interface FitPlan {
   images: NamedImage[];
   detector: ResolvedDetector;
   localization: LocalizationPlan | null;
@@ -149,17 +149,35 @@ export function fitPlan(options: FitOptions): FitPlan {
 
 /** Fits the whole pipeline; an encoder given as a path is loaded here and released on failure. */
 export async function fitPipeline(options: FitOptions): Promise<FittedPipeline> {
+  return fitOwningEncoder(options, null);
+}
+
+/**
+ * Fits from a training set embedded elsewhere (distributed fit, src/jobs/fit.ts: workers embed
+ * shards of `options.images` with `embedImages`, their rows concatenated in the images' order),
+ * with every step after the embedding exactly as fitPipeline: the same rows give the same model.
+ */
+export async function fitPipelineFromTraining(options: FitOptions, training: TrainingSet): Promise<FittedPipeline> {
+  return fitOwningEncoder(options, training);
+}
+
+async function fitOwningEncoder(options: FitOptions, training: TrainingSet | null): Promise<FittedPipeline> {
   const plan = fitPlan(options);
   const given = options.encoder;
   if (typeof given !== 'string' && !(given instanceof Encoder))
     throw invalidArgument('encoder', 'an Encoder or the path of an .onnx file', given);
   const encoder = typeof given === 'string' ? await Encoder.load(given, options.encoderOptions) : given;
   try {
-    return await fitWithEncoder(encoder, plan);
+    return await fitWithEncoder(encoder, plan, training);
   } catch (error) {
     if (typeof given === 'string') await encoder.release().catch(() => undefined);
     throw error;
   }
+}
+
+/** The patch grid a fit with these options embeds (null without localization). */
+export function fitGeometry(encoder: Encoder, plan: FitPlan): PatchGeometry | null {
+  return plan.localization ? patchGeometry(encoder, plan.localization.grid) : null;
 }
 
 /** What the encoder decides: how images are scored and the patch grid. */
@@ -168,7 +186,7 @@ interface ModelShape {
   geometry: PatchGeometry | null;
 }
 
-async function fitWithEncoder(encoder: Encoder, plan: FitPlan): Promise<FittedPipeline> {
+async function fitWithEncoder(encoder: Encoder, plan: FitPlan, given: TrainingSet | null): Promise<FittedPipeline> {
   if (!plan.embedEncoder && encoder.modelPath === null) {
     throw invalidInput(
       'embedEncoder',
@@ -178,9 +196,9 @@ async function fitWithEncoder(encoder: Encoder, plan: FitPlan): Promise<FittedPi
   const shape: ModelShape = {
     imageScore:
       plan.imageScore ?? (plan.localization && encoder.manifest.preprocess.patchFrom ? 'heatmap-max' : 'image'),
-    geometry: plan.localization ? patchGeometry(encoder, plan.localization.grid) : null,
+    geometry: fitGeometry(encoder, plan),
   };
-  const training = await embedTraining(encoder, plan, shape.geometry);
+  const training = given ?? (await embedTraining(encoder, plan, shape.geometry));
   const split = heldOutSplit(training.image.rows, plan.holdout, plan.seed);
   const progress = (stage: Progress['stage'], done: number) => plan.onProgress?.({ stage, done, total: 1 });
 
@@ -197,7 +215,7 @@ async function fitWithEncoder(encoder: Encoder, plan: FitPlan): Promise<FittedPi
   return { encoder, config, imageDetector: detectors.image, patchDetectors: detectors.patches };
 }
 
-interface TrainingSet {
+export interface TrainingSet {
   image: Matrix;
   /** Image-major patch embeddings (with localization). */
   patches: Matrix | null;
@@ -205,8 +223,27 @@ interface TrainingSet {
   input: ExpectedInput;
 }
 
-/** Embeds every training image (and its patches), batch by batch; only embeddings are kept. */
+/** Embeds every training image and checks that some were readable. */
 async function embedTraining(encoder: Encoder, plan: FitPlan, geometry: PatchGeometry | null): Promise<TrainingSet> {
+  const training = await embedImages(encoder, plan, geometry);
+  if (training.image.rows === 0) {
+    throw invalidInput(
+      'images',
+      `The training set is empty: all ${plan.images.length} images were unreadable (${training.skipped.map((s) => s.id).join(', ')})`,
+    );
+  }
+  return training;
+}
+
+/**
+ * Embeds images (and their patches), batch by batch; only embeddings are kept. Also what a
+ * distributed fit's workers run on their shard (no rows is not an error there).
+ */
+export async function embedImages(
+  encoder: Encoder,
+  plan: Pick<FitPlan, 'images' | 'output' | 'batchSize' | 'onUnreadable' | 'onProgress'>,
+  geometry: PatchGeometry | null,
+): Promise<TrainingSet> {
   const imageRows = new RowBuffer();
   const patchRows = new RowBuffer();
   const skipped: SkippedImage[] = [];
@@ -234,12 +271,6 @@ async function embedTraining(encoder: Encoder, plan: FitPlan, geometry: PatchGeo
     if (features.patches) patchRows.add(features.patches);
   }
   const image = imageRows.matrix();
-  if (image.rows === 0) {
-    throw invalidInput(
-      'images',
-      `The training set is empty: all ${plan.images.length} images were unreadable (${skipped.map((s) => s.id).join(', ')})`,
-    );
-  }
   return { image, patches: geometry ? patchRows.matrix() : null, skipped, input: { size: size ?? null, channels } };
 }
 

@@ -12,12 +12,12 @@ import { listImageFiles } from '../../encoder/index.js';
 import { invalidInput } from '../../errors.js';
 import { CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
 import { batcherFlags } from '../batcher-flags.js';
-import { compute } from '../common.js';
+import { compute, fitOptions } from '../common.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { removeSignalHandlers } from '../run.js';
 
-const SUBCOMMANDS = ['submit', 'worker', 'status', 'collect'] as const;
+const SUBCOMMANDS = ['submit', 'worker', 'status', 'collect', 'fit'] as const;
 
 export async function jobsCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
   const [sub, ...extra] = args.positionals;
@@ -34,6 +34,8 @@ export async function jobsCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       return worker(args.values, ctx, redisUrl);
     case 'status':
       return status(args.values, ctx, redisUrl);
+    case 'fit':
+      return fit(args.values, ctx, redisUrl);
     default:
       return collect(args.values, ctx, redisUrl);
   }
@@ -143,5 +145,35 @@ async function collect(values: Values, ctx: CliContext, redisUrl: string): Promi
     ctx.info(
       `wrote ${summary.written} rows to ${out} (${summary.anomalous} anomalous, ${summary.errors} unreadable${summary.missing ? `, ${summary.missing} missing` : ''})`,
     );
+  return EXIT.OK;
+}
+
+async function fit(values: Values, ctx: CliContext, redisUrl: string): Promise<number> {
+  const { fitDistributed } = await import('../../jobs/fit.js');
+  const out = str(values, 'out', true);
+  const images = await imageList(str(values, 'images', true));
+  const options = fitOptions(values, ctx);
+  ctx.info(`fitting ${options.detector.kind} on ${images.length} images embedded by the workers at ${redisUrl}`);
+  const started = Date.now();
+  const det = await fitDistributed({
+    redisUrl,
+    fit: { ...options, encoder: str(values, 'encoder', true), images },
+    shardSize: num(values, 'shard-size', { integer: true, min: 1, max: 1_000_000 }),
+    attempts: num(values, 'attempts', { integer: true, min: 1, max: 1000 }),
+    runId: str(values, 'run'),
+    onProgress: (done, total) => ctx.progress.update('embed', done, total),
+  });
+  ctx.progress.done();
+  try {
+    await det.save(out);
+    const t = det.config.training;
+    if (ctx.json) ctx.stdout.write(JSON.stringify({ out, training: t, threshold: det.threshold }, null, 2) + '\n');
+    else
+      ctx.info(
+        `wrote ${out} (${t.images} images, ${t.heldOut} held out for the threshold, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+  } finally {
+    await det.release();
+  }
   return EXIT.OK;
 }
