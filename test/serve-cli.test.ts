@@ -120,7 +120,7 @@ describe('usage errors of serve, bench and jobs', () => {
         /--url loads a running server/,
       ],
       [['bench', '--url', 'ftp://x', '--concurrency', '2', probeDir], 3, /Expected an http:\/\/ URL for --url/],
-      [['jobs'], 2, /Expected one of submit, worker, status, collect after 'oneclass jobs'/],
+      [['jobs'], 2, /Expected one of submit, worker, status, collect, fit after 'oneclass jobs'/],
       [['jobs', 'submit', '--images', probeDir], 2, /Missing required option --model/],
       [['jobs', 'collect', '--run', 'x'], 2, /Missing required option --out/],
     ];
