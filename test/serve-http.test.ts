@@ -227,4 +227,31 @@ describe('oneclass serve under overload', () => {
       await small.drain();
     }
   });
+
+  it('refuses requests beyond --max-inflight before reading their bodies', async () => {
+    const small = await OneclassServer.start({
+      models: [{ name: 'tile', file: files.knn }],
+      port: 0,
+      logLevel: 'silent',
+      load: { device: 'cpu' },
+      // The first two wait for a fuller batch while the others arrive.
+      batcher: { maxBatch: 8, maxDelayMs: 2000 },
+      maxInflightRequests: 2,
+    });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          fetch(small.url + '/v1/score', { method: 'POST', body: bytes[i], headers: { 'content-type': 'image/jpeg' } }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);
+      const refused = answers.find((a) => a.status === 429)!;
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+        /2 requests in flight, at most 2 \(--max-inflight\)/,
+      );
+    } finally {
+      await small.drain();
+    }
+  });
 });

@@ -241,6 +241,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'max-body-bytes': { type: 'string', arg: 'N', help: 'largest request body (default 33554432 = 32 MiB)' },
       'max-pixels': { type: 'string', arg: 'N', help: 'largest image, width x height (default 40000000)' },
       'max-images': { type: 'string', arg: 'N', help: 'most images in one multipart request (default 64)' },
+      'max-inflight': {
+        type: 'string',
+        arg: 'N',
+        help: 'most scoring requests in flight; more get 429 before their body is read (default 256)',
+      },
       'drain-timeout-ms': {
         type: 'string',
         arg: 'MS',

@@ -428,9 +428,10 @@ export class Batcher {
       this.inflight--;
       try {
         this.opts.onBatch?.(report);
-      } finally {
-        this.pump();
+      } catch {
+        // A metrics hook that throws must not break scoring (nor become an unhandled rejection).
       }
+      this.pump();
     }
   }
 }

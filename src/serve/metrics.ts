@@ -28,7 +28,7 @@ export class ServerMetrics {
   });
   private readonly images = new Counter({
     name: 'oneclass_images_total',
-    help: 'Images scored (outcome ok), skipped as unreadable, or refused before batching (outcome refused)',
+    help: 'Images scored (outcome ok), skipped as unreadable (skipped), or in requests that failed or were refused (failed)',
     labelNames: ['model', 'mode', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -92,7 +92,7 @@ export class ServerMetrics {
     for (const q of r.queueMs) this.stage.observe({ ...labels, stage: 'queue' }, q / 1000);
   }
 
-  observeImages(model: string, mode: string, outcome: 'ok' | 'skipped' | 'refused', n: number): void {
+  observeImages(model: string, mode: string, outcome: 'ok' | 'skipped' | 'failed', n: number): void {
     if (n > 0) this.images.inc({ model, mode, outcome }, n);
   }
 

@@ -43,6 +43,11 @@ export interface ServerOptions {
   maxPixels?: number;
   /** Most images in one multipart request (default 64). */
   maxImagesPerRequest?: number;
+  /**
+   * Most scoring requests in flight at once (being received, queued or scored); more are answered
+   * 429 before their body is read, which bounds memory under a flood (default 256).
+   */
+  maxInflightRequests?: number;
   /** pino log level: 'fatal' ... 'trace', or 'silent' (default 'info'). */
   logLevel?: string;
   /** Where the JSON log lines go (default stdout). */
@@ -55,6 +60,7 @@ export const SERVER_DEFAULTS = {
   maxBodyBytes: 32 * 1024 * 1024,
   maxPixels: 40_000_000,
   maxImagesPerRequest: 64,
+  maxInflightRequests: 256,
   logLevel: 'info',
 };
 
@@ -164,6 +170,40 @@ export class OneclassServer {
       if (this.draining) reply.header('connection', 'close');
       return payload;
     });
+    // Admission: refuse before reading the body when too many requests are in flight or the
+    // model's queue is full already; a refused request costs no body buffer and no image header.
+    let inflight = 0;
+    const scoringRoutes = new Set([
+      '/v1/score',
+      '/v1/localize',
+      '/v1/models/:model/score',
+      '/v1/models/:model/localize',
+    ]);
+    app.addHook('onRequest', async (request, reply) => {
+      if (!scoringRoutes.has(request.routeOptions.url ?? '')) return;
+      if (this.draining)
+        throw new OneclassError('ERR_CLOSED', 'The server is shutting down; retry on another instance');
+      if (inflight >= o.maxInflightRequests) {
+        throw new OneclassError(
+          'ERR_QUEUE_FULL',
+          `${inflight} requests in flight, at most ${o.maxInflightRequests} (--max-inflight); retry later`,
+        );
+      }
+      const entry = this.models.get((request.params as { model?: string }).model ?? '') ?? this.models.default;
+      if (entry.batcher.queuedImages >= entry.batcher.maxQueue) {
+        throw new OneclassError(
+          'ERR_QUEUE_FULL',
+          `The queue of model '${entry.name}' is full: ${entry.batcher.queuedImages} images waiting, at most ${entry.batcher.maxQueue}; retry later`,
+        );
+      }
+      inflight++;
+      let counted = true;
+      // 'close' comes once the answer is sent or the client has gone, whichever is first.
+      reply.raw.once('close', () => {
+        if (counted) inflight--;
+        counted = false;
+      });
+    });
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
       metrics.observeRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
@@ -252,7 +292,7 @@ export class OneclassServer {
               ? await entry.batcher.score(images, options)
               : await entry.batcher.localize(images, options);
         } catch (error) {
-          metrics.observeImages(entry.name, mode, 'refused', images.length);
+          metrics.observeImages(entry.name, mode, 'failed', images.length);
           throw error;
         }
         metrics.observeImages(entry.name, mode, 'ok', result.items.length);

@@ -36,6 +36,7 @@ export async function serveCommand(args: ParsedCommandLine, ctx: CliContext): Pr
     maxBodyBytes: num(values, 'max-body-bytes', { integer: true, min: 1 }),
     maxPixels: num(values, 'max-pixels', { integer: true, min: 1 }),
     maxImagesPerRequest: num(values, 'max-images', { integer: true, min: 1 }),
+    maxInflightRequests: num(values, 'max-inflight', { integer: true, min: 1 }),
     logLevel,
     logStream: ctx.stdout,
   });
