@@ -10,7 +10,7 @@
  * for the latency bound p99 <= 2 x maxDelayMs + full batch.
  *
  *   npm run build:ts && node bench/serve-batching.mjs [--callers 64] [--max-batch 64] [--max-delay-ms 5]
- *       [--detector knn] [--fit-images 5000] [--rounds 2] [--window-ms 3000] [--threads N] [--model FILE]
+ *       [--detector knn] [--fit-images 5000] [--rounds 4] [--window-ms 3000] [--threads N] [--encoder-batch N] [--model FILE]
  *
  * The model (CIFAR-10 airplane encoder, detector fitted on the first --fit-images airplane training
  * JPEGs) is cached in bench/out/. Prints a table, writes bench/out/serve-batching.json.
@@ -36,9 +36,10 @@ const { values } = parseArgs({
     'pipeline-depth': { type: 'string', default: '3' },
     detector: { type: 'string', default: 'knn' },
     'fit-images': { type: 'string', default: '5000' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '4' },
     'window-ms': { type: 'string', default: '3000' },
     threads: { type: 'string' },
+    'encoder-batch': { type: 'string' },
     model: { type: 'string' },
     out: { type: 'string', default: path.join(root, 'bench', 'out', 'serve-batching.json') },
   },
@@ -73,7 +74,14 @@ if (!existsSync(modelFile)) {
   console.log(`fitted ${modelFile} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 const compute = threads === undefined ? {} : { threads };
-const det = await Detector.load(modelFile, { device: 'cpu', ...compute });
+// --encoder-batch: images per ONNX Runtime call. onnxruntime-node 1.30 runs inference on the JS
+// thread, so one call blocks the event loop (and with it the other stages) for its whole duration.
+const encoderBatch = values['encoder-batch'] === undefined ? undefined : Number(values['encoder-batch']);
+const det = await Detector.load(modelFile, {
+  device: 'cpu',
+  ...compute,
+  encoderOptions: { device: 'cpu', ...compute, ...(encoderBatch ? { batchSize: encoderBatch } : {}) },
+});
 const batcher = new Batcher(det, { maxBatch, maxDelayMs, pipelineDepth, maxQueue: Math.max(callers, 8 * maxBatch) });
 
 // Warm-up of both paths (ONNX Runtime allocates its arenas on the first runs of each size).
@@ -92,21 +100,32 @@ const fullBatchMs = fullBatch[4];
 
 const windowMs = Number(values['window-ms']);
 const load = { images, concurrency: callers, windowMs, warmupMs: 1000, maxWindows: 6 };
+/**
+ * measureLoad, plus this process's CPU time per scored image over the whole call: every thread
+ * that scores (libuv's, ONNX Runtime's, the detectors') is in this process, so it is the cost of
+ * an image whatever else the machine runs, a steadier figure than images/s on a shared machine.
+ */
+async function measured(score) {
+  let completed = 0;
+  const cpu = process.cpuUsage();
+  const report = await measureLoad(async (img) => {
+    const r = await score(img);
+    completed++;
+    return r;
+  }, load);
+  const used = process.cpuUsage(cpu);
+  return { ...report, cpuMsPerImage: (used.user + used.system) / 1000 / completed };
+}
 const direct = [];
 const batched = [];
 for (let r = 0; r < Number(values.rounds); r++) {
-  direct.push(await measureLoad((img) => det.score([img]).then(() => undefined), load));
-  batched.push(
-    await measureLoad(async (img) => {
-      const { timings } = await batcher.score([img]);
-      return timings;
-    }, load),
-  );
+  direct.push(await measured((img) => det.score([img]).then(() => undefined)));
+  batched.push(await measured(async (img) => (await batcher.score([img])).timings));
   const d = direct.at(-1);
   const b = batched.at(-1);
   console.log(
-    `round ${r + 1}: direct ${d.imagesPerSecond.toFixed(0)} img/s (p99 ${d.latency.p99Ms.toFixed(1)} ms), ` +
-      `batched ${b.imagesPerSecond.toFixed(0)} img/s (p99 ${b.latency.p99Ms.toFixed(1)} ms)`,
+    `round ${r + 1}: direct ${d.imagesPerSecond.toFixed(0)} img/s (p99 ${d.latency.p99Ms.toFixed(1)} ms, ${d.cpuMsPerImage.toFixed(2)} CPU ms/image), ` +
+      `batched ${b.imagesPerSecond.toFixed(0)} img/s (p99 ${b.latency.p99Ms.toFixed(1)} ms, ${b.cpuMsPerImage.toFixed(2)} CPU ms/image)`,
   );
 }
 await batcher.close();
@@ -123,11 +142,25 @@ const bound = 2 * maxDelayMs + fullBatchMs;
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },
-  config: { callers, maxBatch, maxDelayMs, pipelineDepth, detector: values.detector, fitImages, threads, modelFile },
+  config: {
+    callers,
+    maxBatch,
+    maxDelayMs,
+    pipelineDepth,
+    detector: values.detector,
+    fitImages,
+    threads,
+    encoderBatch,
+    modelFile,
+  },
   fullBatchMs,
   direct: { imagesPerSecond: directIps, p99Ms: median(direct.map((d) => d.latency.p99Ms)), rounds: direct },
   batched: { imagesPerSecond: batchedIps, p99Ms: batchedP99, rounds: batched },
   speedup: batchedIps / directIps,
+  cpuMsPerImage: {
+    direct: median(direct.map((d) => d.cpuMsPerImage)),
+    batched: median(batched.map((d) => d.cpuMsPerImage)),
+  },
   latencyBoundMs: bound,
   meetsThroughput: batchedIps / directIps >= 3,
   meetsLatency: batchedP99 <= bound,
@@ -149,6 +182,7 @@ console.log(
       .toFixed(1)
       .padStart(8)}  ${batchedP99.toFixed(1).padStart(8)}`,
     `speedup ${result.speedup.toFixed(2)}x (criterion >= 3x: ${result.meetsThroughput ? 'met' : 'NOT met'})`,
+    `CPU time per image: direct ${result.cpuMsPerImage.direct.toFixed(2)} ms, batched ${result.cpuMsPerImage.batched.toFixed(2)} ms (${(result.cpuMsPerImage.direct / result.cpuMsPerImage.batched).toFixed(2)}x)`,
     `full batch of ${maxBatch}: ${fullBatchMs.toFixed(1)} ms; p99 ${batchedP99.toFixed(1)} ms vs bound 2 x ${maxDelayMs} + ${fullBatchMs.toFixed(1)} = ${bound.toFixed(1)} ms (${result.meetsLatency ? 'met' : 'NOT met'})`,
     `batched, mean per request: queue ${stages.queueMs?.toFixed(1)} ms, decode ${stages.decodeMs?.toFixed(1)}, encode ${stages.encodeMs?.toFixed(1)}, detect ${stages.detectMs?.toFixed(1)}`,
     `wrote ${values.out}`,

@@ -105,6 +105,11 @@ const BATCHER: Record<string, OptionSpec> = {
   },
   'timeout-ms': { type: 'string', arg: 'MS', help: 'per-request deadline, 0 = none (default 30000)' },
   'pipeline-depth': { type: 'string', arg: 'N', help: 'batches in flight: decode, encode, detect overlap (default 3)' },
+  'encoder-batch': {
+    type: 'string',
+    arg: 'N',
+    help: "images per ONNX Runtime call (default the encoder's 64; smaller lets decoding overlap inference)",
+  },
 };
 
 export interface CommandSpec {

@@ -1,4 +1,4 @@
-/** The dynamic batcher's flags (serve, bench's load modes, jobs worker) as BatcherOptions. */
+/** The dynamic batcher's flags (serve, bench's load modes, jobs worker) as BatcherOptions and load options. */
 import type { BatcherOptions } from '../serve/options.js';
 import { MAX_BATCH_SIZE } from '../validate.js';
 import { num, type ParsedCommandLine } from './args.js';
@@ -14,4 +14,10 @@ export function batcherFlags(values: ParsedCommandLine['values']): BatcherOption
     allowResize: values['allow-resize'] === true ? true : undefined,
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as BatcherOptions;
+}
+
+/** --encoder-batch: images per ONNX Runtime call, an Encoder load option. */
+export function encoderBatchFlag(values: ParsedCommandLine['values']): { batchSize?: number } {
+  const n = num(values, 'encoder-batch', { integer: true, min: 1, max: MAX_BATCH_SIZE });
+  return n === undefined ? {} : { batchSize: n };
 }

@@ -116,11 +116,11 @@ export function progressTo(ctx: CliContext): (p: Progress) => void {
   };
 }
 
-export async function loadDetector(values: Values): Promise<Detector> {
+export async function loadDetector(values: Values, encoderOptions: { batchSize?: number } = {}): Promise<Detector> {
   const file = str(values, 'model', true);
   if (!existsSync(file)) throw invalidInput(file, `Model file not found: ${file}`);
   const c = compute(values);
-  return Detector.load(file, { ...c, encoderOptions: { device: c.device } });
+  return Detector.load(file, { ...c, encoderOptions: { device: c.device, ...encoderOptions } });
 }
 
 export function reportSkipped(ctx: CliContext, skipped: readonly SkippedImage[]): void {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
-import { batcherFlags } from '../batcher-flags.js';
+import { batcherFlags, encoderBatchFlag } from '../batcher-flags.js';
 import { collectImages, loadDetector } from '../common.js';
 import type { CliContext } from '../context.js';
 
@@ -41,7 +41,7 @@ export async function benchLoad(args: ParsedCommandLine, ctx: CliContext): Promi
     target = httpTarget(url);
     what = `server ${scoreEndpoint(url)}`;
   } else {
-    const det = await loadDetector(values);
+    const det = await loadDetector(values, encoderBatchFlag(values));
     if (values.unbatched) {
       target = async (image) => void (await det.score([image], { allowResize: values['allow-resize'] === true }));
       what = 'Detector.score, one image per call (no batching)';

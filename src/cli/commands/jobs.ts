@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { listImageFiles } from '../../encoder/index.js';
 import { invalidInput } from '../../errors.js';
 import { CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
-import { batcherFlags } from '../batcher-flags.js';
+import { batcherFlags, encoderBatchFlag } from '../batcher-flags.js';
 import { compute, fitOptions } from '../common.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -87,7 +87,7 @@ async function worker(values: Values, ctx: CliContext, redisUrl: string): Promis
     concurrency: num(values, 'concurrency', { integer: true, min: 1, max: 1024 }),
     lockMs: num(values, 'lock-ms', { integer: true, min: 1000 }),
     batcher: batcherFlags(values),
-    load: { ...c, encoderOptions: { device: c.device, threads: c.threads } },
+    load: { ...c, encoderOptions: { device: c.device, threads: c.threads, ...encoderBatchFlag(values) } },
     onEvent: log,
   });
   removeSignalHandlers();

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 
 import { invalidInput } from '../../errors.js';
 import { CliUsageError, choice, num, type ParsedCommandLine, str } from '../args.js';
-import { batcherFlags } from '../batcher-flags.js';
+import { batcherFlags, encoderBatchFlag } from '../batcher-flags.js';
 import { compute } from '../common.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -32,7 +32,7 @@ export async function serveCommand(args: ParsedCommandLine, ctx: CliContext): Pr
     host: str(values, 'host'),
     port: num(values, 'port', { integer: true, min: 0, max: 65535 }),
     batcher: batcherFlags(values),
-    load: { ...c, encoderOptions: { device: c.device } },
+    load: { ...c, encoderOptions: { device: c.device, ...encoderBatchFlag(values) } },
     maxBodyBytes: num(values, 'max-body-bytes', { integer: true, min: 1 }),
     maxPixels: num(values, 'max-pixels', { integer: true, min: 1 }),
     maxImagesPerRequest: num(values, 'max-images', { integer: true, min: 1 }),
