@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../src/cli/run.js';
@@ -168,20 +169,41 @@ describe.skipIf(!ready)('oneclass jobs on BullMQ + Redis', () => {
     expect(submitted, submitted.stderr).toMatchObject({ code: 0, stdout: 'cifar-5000\n' });
     const a = startWorker(redis.url);
     const b = startWorker(redis.url);
-    // Let A finish a shard and start another, then kill it with a shard in progress.
-    await a.next((e) => e.event === 'shard-done');
-    const victim = await a.next(
-      (e) => e.event === 'shard-start' && !a.events.some((d) => d.event === 'shard-done' && d.shard === e.shard),
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    a.child.kill('SIGKILL');
+    // Kill A with a shard half done: some of its images have results in Redis, not all.
+    const probe = new Redis(redis.url);
+    const tried = new Set<unknown>();
+    let victim: Record<string, unknown> | null = null;
+    let partial = 0;
+    while (!victim) {
+      const start = await a.next((e) => e.event === 'shard-start' && !tried.has(e.shard));
+      tried.add(start.shard);
+      const first = (start.shard as number) * 250;
+      const fields = Array.from({ length: 250 }, (_, k) => String(first + k));
+      for (;;) {
+        const got = (await probe.hmget('oneclass:run:cifar-5000:done', ...fields)).filter((v) => v !== null).length;
+        if (got > 0 && got < 250) {
+          a.child.kill('SIGKILL');
+          victim = start;
+          partial = got;
+          break;
+        }
+        if (got === 250) break; // finished before we looked: try A's next shard
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    probe.disconnect();
     expect(await a.exited).toBe(null);
-    expect(a.events.some((e) => e.event === 'shard-done' && e.shard === victim.shard)).toBe(false);
+    expect(partial).toBeGreaterThan(0);
+    expect(a.events.some((e) => e.event === 'shard-done' && e.shard === victim!.shard)).toBe(false);
 
     const status = await waitForRun(redis.url, 'cifar-5000', 180_000);
     expect(status).toMatchObject({ state: 'completed', imagesDone: 5000, shardsDone: 20, shardsFailed: {} });
     // The killed worker's shard was finished by the other worker after its lock expired.
-    expect(b.events.some((e) => e.event === 'shard-done' && e.shard === victim.shard)).toBe(true);
+    const resumed = b.events.find((e) => e.event === 'shard-done' && e.shard === victim!.shard);
+    // ...which kept the results A had stored and scored only the rest.
+    expect(resumed).toMatchObject({ images: 250, errors: 0 });
+    expect(resumed!.reused as number).toBeGreaterThanOrEqual(partial);
+    expect((resumed!.reused as number) + (resumed!.scored as number)).toBe(250);
 
     const out = join(dir, 'results.csv');
     const collected = await cli('jobs', 'collect', '--redis', redis.url, '--run', 'cifar-5000', '--out', out);
