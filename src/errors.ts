@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_NUMERICAL'
   | 'ERR_CUDA'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  // An encoder or detector used after release().
+  | 'ERR_RELEASED';
 
 export interface ErrorDetails {
   /** The parameter or file at fault. */

@@ -66,6 +66,7 @@ describe('exit codes', () => {
       ERR_NUMERICAL: 6,
       ERR_OUT_OF_MEMORY: 6,
       ERR_INTERNAL: 1,
+      ERR_RELEASED: 1,
     };
     for (const [code, exit] of Object.entries(byCode))
       expect(exitCodeFor(new OneclassError(code as ErrorCode, 'x'))).toBe(exit);

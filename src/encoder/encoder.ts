@@ -7,17 +7,18 @@
  *
  * The session is always created from the model's bytes, which the encoder keeps: a model file
  * can embed exactly the graph that runs (no second read of a file that may have changed), and
- * loading an encoder out of a model file needs no temporary file (`fromBytes`).
+ * loading an encoder out of a model file needs no temporary file (`fromBytes`). Sessions run in
+ * worker threads (inference-pool.ts): decoding (sharp), preprocessing (native) and inference all
+ * happen off the JS thread.
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { InferenceSession, Tensor } from 'onnxruntime-node';
-
-import { describe, invalidArgument, invalidInput, modelFormat } from '../errors.js';
+import { describe, invalidArgument, invalidInput, modelFormat, OneclassError } from '../errors.js';
 import { prefetched } from '../prefetch.js';
-import { type Backend, expectArray, expectString, type Matrix } from '../validate.js';
+import { type Backend, expectArray, expectBoolean, expectString, type Matrix } from '../validate.js';
 import { decodeImage, describeInput } from './decode.js';
+import { type GraphInfo, InferencePool } from './inference-pool.js';
 import { type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
 import { buildNormalizeTable } from './normalize.js';
 import {
@@ -29,7 +30,6 @@ import {
   type ResolvedLoadOptions,
 } from './options.js';
 import { preprocessInto } from './preprocess.js';
-import { createSession } from './session.js';
 import { ENCODER_OUTPUTS, type EncoderOutput, type ImageInput, type RawImage } from './types.js';
 
 /** Manifest path for a model path: same folder and name, extension .json. */
@@ -70,14 +70,14 @@ export class Encoder {
   readonly fallbackReason: string | null;
   readonly batchSize: number;
   private readonly label: string;
-  private readonly session: InferenceSession;
+  private readonly pool: InferencePool;
   private readonly normalizeTable: Float32Array;
 
   private constructor(
     origin: Origin,
     manifest: EncoderManifest,
     modelBytes: Uint8Array,
-    created: Awaited<ReturnType<typeof createSession>>,
+    pool: InferencePool,
     batchSize: number,
   ) {
     this.modelPath = origin.modelPath;
@@ -85,9 +85,9 @@ export class Encoder {
     this.label = origin.label;
     this.manifest = manifest;
     this.modelBytes = modelBytes;
-    this.session = created.session;
-    this.backend = created.backend;
-    this.fallbackReason = created.fallbackReason;
+    this.pool = pool;
+    this.backend = pool.graph.backend;
+    this.fallbackReason = pool.graph.fallbackReason;
     this.batchSize = batchSize;
     this.normalizeTable = buildNormalizeTable(manifest.preprocess.mean, manifest.preprocess.std);
   }
@@ -133,18 +133,17 @@ export class Encoder {
     opts: ResolvedLoadOptions,
     origin: Origin,
   ): Promise<Encoder> {
-    let created;
+    const pool = await InferencePool.create(bytes, opts, {
+      label: origin.label,
+      path: origin.modelPath ?? undefined,
+    });
     try {
-      created = await createSession(bytes, opts.device, opts.threads);
-    } catch (cause) {
-      throw modelFormat(
-        origin.modelPath ?? undefined,
-        `Cannot load encoder model ${origin.label}: ${String((cause as Error).message ?? cause).trim()}`,
-        cause,
-      );
+      checkGraphAgainstManifest(pool.graph, manifest, origin);
+    } catch (error) {
+      await pool.release();
+      throw error;
     }
-    checkGraphAgainstManifest(created.session, manifest, origin);
-    return new Encoder(origin, manifest, bytes, created, opts.batchSize);
+    return new Encoder(origin, manifest, bytes, pool, opts.batchSize);
   }
 
   /** Model input as [channels, height, width]. */
@@ -192,18 +191,27 @@ export class Encoder {
     const { labels, ...embed } = options;
     const { output, batchSize } = resolveEmbedOptions(embed, this.batchSize);
     const list = expectArray<RawImage>('images', images, 'an array of decoded images');
+    this.requireUsable();
     const per = this.inputSize();
     const tensor = new Float32Array(list.length * per);
     await Promise.all(list.map((image, i) => this.writeInput(image, labels?.[i] ?? `image ${i}`, tensor, i * per)));
-    return this.runTensor(tensor, list.length, output, batchSize);
+    return this.runTensor(tensor, list.length, output, batchSize, true);
   }
 
   /**
    * Runs the model on an already preprocessed input (rows x C x H x W float32, e.g. patches cut
-   * from an image resized with resizeU8 and normalized like preprocess()).
+   * from an image resized with resizeU8 and normalized like preprocess()). The input is copied to
+   * the inference thread, unless `transfer: true` hands its buffer over (no copy; the caller's
+   * array is detached) or it is shared memory (read in place: keep it unchanged until the call settles).
    */
-  async embedTensor(input: Float32Array, rows: number, options?: EmbedOptions): Promise<Matrix> {
-    const { output, batchSize } = resolveEmbedOptions(options, this.batchSize);
+  async embedTensor(
+    input: Float32Array,
+    rows: number,
+    options?: EmbedOptions & { transfer?: boolean },
+  ): Promise<Matrix> {
+    const { transfer: given, ...embed } = options ?? {};
+    const transfer = given === undefined ? false : expectBoolean('options.transfer', given);
+    const { output, batchSize } = resolveEmbedOptions(embed, this.batchSize);
     const per = this.inputSize();
     if (!(input instanceof Float32Array)) throw invalidArgument('input', 'Float32Array', input);
     if (!Number.isInteger(rows) || rows < 0 || input.length !== rows * per) {
@@ -212,12 +220,21 @@ export class Encoder {
         `Expected input of rows*${per} floats (C*H*W = ${this.inputShape.join('*')}) but received ${input.length} floats for rows ${describe(rows)}`,
       );
     }
-    return this.runTensor(input, rows, output, batchSize);
+    this.requireUsable();
+    return this.runTensor(input, rows, output, batchSize, transfer);
   }
 
-  /** Releases the ONNX Runtime session. */
+  /**
+   * Releases the ONNX Runtime sessions and ends their worker threads, after the calls in flight.
+   * Calling it again is harmless; embedding afterwards rejects with ERR_RELEASED.
+   */
   async release(): Promise<void> {
-    await this.session.release();
+    await this.pool.release();
+  }
+
+  /** True once release() was called. */
+  get released(): boolean {
+    return this.pool.isReleased;
   }
 
   private inputSize(): number {
@@ -267,6 +284,7 @@ export class Encoder {
     batchSize: number,
   ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const list = expectArray<ImageInput>('images', images, 'an array of images');
+    this.requireUsable();
     const n = list.length;
     const result: Partial<Record<EncoderOutput, Matrix>> = {};
     for (const o of outputs)
@@ -274,7 +292,7 @@ export class Encoder {
     // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime.
     const steps = prefetched(n, batchSize, (start, end) => this.preprocessRange(list.slice(start, end), start));
     for await (const { start, end, value: input } of steps) {
-      const res = await this.run(input, end - start, outputs);
+      const res = await this.run(input, end - start, outputs, batchSize, true);
       for (const o of outputs) result[o]!.data.set(res[o]!, start * result[o]!.cols);
     }
     return result;
@@ -285,48 +303,41 @@ export class Encoder {
     rows: number,
     output: EncoderOutput,
     batchSize: number,
+    transfer: boolean,
   ): Promise<Matrix> {
-    const per = this.inputSize();
     const cols = this.outputSize(output);
-    const data = new Float32Array(rows * cols);
-    for (let start = 0; start < rows; start += batchSize) {
-      const count = Math.min(batchSize, rows - start);
-      const res = await this.run(input.subarray(start * per, (start + count) * per), count, [output]);
-      data.set(res[output]!, start * cols);
-    }
-    return { data, rows, cols };
+    if (rows === 0) return { data: new Float32Array(0), rows, cols };
+    const res = await this.run(input, rows, [output], batchSize, transfer);
+    return { data: res[output]!, rows, cols };
   }
 
+  /** Inference in a worker thread, `batchSize` images per ONNX Runtime call. */
   private async run(
     input: Float32Array,
     count: number,
     outputs: readonly EncoderOutput[],
+    batchSize: number,
+    transfer: boolean,
   ): Promise<Partial<Record<EncoderOutput, Float32Array>>> {
     const [c, h, w] = this.inputShape;
-    const feeds = { [this.manifest.input.name]: new Tensor('float32', input, [count, c, h, w]) };
-    let res;
-    try {
-      res = await this.session.run(feeds, outputs as EncoderOutput[]);
-    } catch (cause) {
-      throw modelFormat(
-        this.modelPath ?? undefined,
-        `Inference failed for model ${this.label}: ${(cause as Error).message}`,
-        cause,
-      );
+    return this.pool.run({
+      input,
+      transfer,
+      count,
+      dims: [c, h, w],
+      inputName: this.manifest.input.name,
+      outputs: outputs.map((name) => ({ name, cols: this.outputSize(name) })),
+      batchSize,
+    });
+  }
+
+  /** Fails fast, before any decoding, once the encoder was released. */
+  private requireUsable(): void {
+    if (this.pool.isReleased) {
+      throw new OneclassError('ERR_RELEASED', `The encoder ${this.label} was released; load it again to use it`, {
+        path: this.modelPath ?? undefined,
+      });
     }
-    const out: Partial<Record<EncoderOutput, Float32Array>> = {};
-    for (const o of outputs) {
-      const t = res[o];
-      const size = this.outputSize(o);
-      if (!t || !(t.data instanceof Float32Array) || t.data.length !== count * size) {
-        throw modelFormat(
-          this.modelPath ?? undefined,
-          `Model ${this.label} returned ${t ? `${t.type} [${t.dims.join(', ')}]` : 'nothing'} for output '${o}', manifest says float32 [${count}, ${size}]`,
-        );
-      }
-      out[o] = t.data;
-    }
-    return out;
   }
 }
 
@@ -347,7 +358,7 @@ async function readModelBytes(file: string): Promise<Uint8Array> {
 }
 
 /** The graph must take the manifest's input shape and produce the named outputs with the manifest's sizes. */
-function checkGraphAgainstManifest(session: InferenceSession, manifest: EncoderManifest, origin: Origin): void {
+function checkGraphAgainstManifest(session: GraphInfo, manifest: EncoderManifest, origin: Origin): void {
   const mismatch = (what: string) =>
     modelFormat(
       origin.modelPath ?? undefined,
@@ -362,7 +373,7 @@ function checkGraphAgainstManifest(session: InferenceSession, manifest: EncoderM
   const meta = session.inputMetadata[inputIndex];
   const { channels, height, width } = manifest.input;
   if (meta?.isTensor) {
-    const shape = meta.shape;
+    const shape = meta.shape ?? [];
     const expected = [channels, height, width];
     // Symbolic (string) dimensions accept any size; numeric ones must agree.
     const bad = shape.length !== 4 || expected.some((v, i) => typeof shape[i + 1] === 'number' && shape[i + 1] !== v);
@@ -376,7 +387,7 @@ function checkGraphAgainstManifest(session: InferenceSession, manifest: EncoderM
     if (idx < 0) throw mismatch(`output '${o}' is not among the graph outputs [${session.outputNames.join(', ')}]`);
     const om = session.outputMetadata[idx];
     const size = outputSize(manifest, o);
-    if (om?.isTensor && om.shape.length === 2 && typeof om.shape[1] === 'number' && om.shape[1] !== size) {
+    if (om?.isTensor && om.shape?.length === 2 && typeof om.shape[1] === 'number' && om.shape[1] !== size) {
       throw mismatch(`graph output '${o}' has ${om.shape[1]} columns, manifest says ${size}`);
     }
   }

@@ -3,6 +3,7 @@ import {
   type Device,
   expectBatchSize,
   expectDevice,
+  expectInteger,
   expectKnownKeys,
   expectOneOf,
   expectOptions,
@@ -15,8 +16,16 @@ export interface EncoderLoadOptions {
   readonly device?: Device;
   /** Images per inference call (default 64). */
   readonly batchSize?: number;
-  /** ONNX Runtime intra-op threads; 0 or undefined: ONNX Runtime's choice (one per physical core). */
+  /**
+   * ONNX Runtime intra-op threads of each worker; 0 or undefined: ONNX Runtime's choice (one per
+   * physical core) with one worker, cores / workers with several.
+   */
   readonly threads?: number;
+  /**
+   * Worker threads running the model (default 1), each with its own session: more than one helps
+   * concurrent callers (a server), not one call (which always runs on one worker).
+   */
+  readonly workers?: number;
 }
 
 export interface EncoderFromBytesOptions extends EncoderLoadOptions {
@@ -37,10 +46,14 @@ export interface ResolvedLoadOptions {
   readonly device: Device;
   readonly batchSize: number;
   readonly threads: number | undefined;
+  readonly workers: number;
 }
 
+/** Worker threads per encoder: each holds a copy of the model and its own session. */
+export const MAX_WORKERS = 64;
+
 export const DEFAULT_BATCH_SIZE = 64;
-const LOAD_KEYS = ['device', 'batchSize', 'threads'];
+const LOAD_KEYS = ['device', 'batchSize', 'threads', 'workers'];
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = expectOptions('options', options);
@@ -50,6 +63,7 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
     device: expectDevice('device', o.device),
     batchSize: expectBatchSize('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     threads: threads === 0 ? undefined : threads,
+    workers: o.workers === undefined ? 1 : expectInteger('workers', o.workers, 1, MAX_WORKERS),
   };
 }
 

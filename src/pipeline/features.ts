@@ -66,7 +66,8 @@ export async function patchEmbeddings(
   const table = buildNormalizeTable(encoder.manifest.preprocess.mean, encoder.manifest.preprocess.std);
   // Native and off the JS thread, the images of the batch in parallel.
   const tensor = await preprocessPatches(images, g, height, width, table);
-  const m = await encoder.embedTensor(tensor, images.length * positions, { output });
+  // The tensor is ours: its buffer moves to the inference thread without a copy.
+  const m = await encoder.embedTensor(tensor, images.length * positions, { output, transfer: true });
   return { data: m.data, rows: m.rows, cols: m.cols };
 }
 
