@@ -131,10 +131,7 @@ class PoolWorker {
     const data = shared || (transfer && whole) ? input : input.slice();
     this.pending.set(id, pending);
     if (this.pending.size === 1) this.worker.ref();
-    this.worker.postMessage(
-      { type: 'run', id, input: data, ...rest },
-      shared ? [] : [data.buffer as ArrayBuffer],
-    );
+    this.worker.postMessage({ type: 'run', id, input: data, ...rest }, shared ? [] : [data.buffer as ArrayBuffer]);
   }
 
   /** Runs already sent finish first (the worker takes messages in order); then it ends. */
@@ -236,8 +233,7 @@ export class InferencePool {
     script: URL = WORKER_SCRIPT,
   ): Promise<InferencePool> {
     const size = options.workers;
-    const threads =
-      options.threads ?? (size > 1 ? Math.max(1, Math.floor(availableParallelism() / size)) : undefined);
+    const threads = options.threads ?? (size > 1 ? Math.max(1, Math.floor(availableParallelism() / size)) : undefined);
     const data: WorkerData = { model, device: options.device, threads, spinning: options.spinning ?? false };
     const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(script, data)));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
