@@ -89,6 +89,15 @@ const INPUT: Record<string, OptionSpec> = {
   'allow-resize': { type: 'boolean', help: 'accept images whose size differs from the (fixed) training size' },
 };
 
+/** For commands that load a model: consent to read the encoder a model references (not embedded). */
+const REFERENCED: Record<string, OptionSpec> = {
+  'encoder-file': {
+    type: 'string',
+    arg: 'FILE',
+    help: 'the encoder of a model fitted with --reference-encoder (a model file never makes oneclass read other files by itself)',
+  },
+};
+
 export interface CommandSpec {
   summary: string;
   usage: string;
@@ -132,6 +141,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       },
       format: { type: 'string', arg: 'csv|json', help: 'output format (default csv, or from --out)' },
       'batch-size': DETECTOR['batch-size'],
+      ...REFERENCED,
       ...INPUT,
       ...COMMON,
     },
@@ -150,6 +160,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       },
       alpha: { type: 'string', arg: 'A', help: 'overlay opacity of the colour map, 0 to 1 (default 0.5)' },
       'batch-size': DETECTOR['batch-size'],
+      ...REFERENCED,
       ...INPUT,
       ...COMMON,
     },
@@ -164,6 +175,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       encoder: { type: 'string', arg: 'FILE', help: 'or an encoder: fit on the training split first' },
       pixel: { type: 'boolean', help: 'pixel-level metrics (MVTec layout; needs localization)' },
       'save-scores': { type: 'string', arg: 'FILE', help: 'also write per-image scores and labels as JSON' },
+      ...REFERENCED,
       ...DETECTOR,
       ...DATASET,
       ...INPUT,
@@ -178,6 +190,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       model: { type: 'string', short: 'm', arg: 'FILE', help: 'model file' },
       repeat: { type: 'string', arg: 'N', help: 'passes over the images (default 3)' },
       'batch-size': DETECTOR['batch-size'],
+      ...REFERENCED,
       ...INPUT,
       ...COMMON,
     },

@@ -1,16 +1,17 @@
-/** Helpers shared by the commands: image lists, detector options from flags, model loading. */
-import { existsSync, statSync } from 'node:fs';
+/** Helpers shared by the commands: image lists, detector options from flags, model loading, output paths. */
+import { constants, existsSync, statSync } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { BANDWIDTH_RULES } from '../detectors/kde.js';
 import { METRICS } from '../detectors/knn.js';
 import { GAMMA_RULES } from '../detectors/ocsvm.js';
 import { ENCODER_OUTPUTS, listImageFiles } from '../encoder/index.js';
-import { invalidInput } from '../errors.js';
+import { invalidInput, modelFormat } from '../errors.js';
 import { type DetectorKindName, detectorKinds, type DetectorSpec } from '../pipeline/registry.js';
 import type { FitOptions, Progress } from '../pipeline/detector.js';
 import type { SkippedImage } from '../pipeline/images.js';
-import { IMAGE_SCORE_MODES } from '../pipeline/model-file.js';
+import { IMAGE_SCORE_MODES, PIPELINE_FORMAT } from '../pipeline/model-file.js';
 import { Detector } from '../pipeline/detector.js';
 import { type Device, DEVICES } from '../validate.js';
 import { batchSizeFlag, choice, CliUsageError, num, type ParsedCommandLine, ruleOrNumber, str } from './args.js';
@@ -118,9 +119,47 @@ export function progressTo(ctx: CliContext): (p: Progress) => void {
 
 export async function loadDetector(values: Values): Promise<Detector> {
   const file = str(values, 'model', true);
-  if (!existsSync(file)) throw invalidInput(file, `Model file not found: ${file}`);
+  if (!existsSync(file)) throw modelFormat(file, `Model file not found: ${file}`);
   const c = compute(values);
-  return Detector.load(file, { ...c, encoderOptions: { device: c.device } });
+  const encoderPath = str(values, 'encoder-file');
+  return Detector.load(file, { ...c, encoderOptions: { device: c.device }, ...(encoderPath ? { encoderPath } : {}) });
+}
+
+/** True when `file` starts like a oneclass model file (its safetensors header names the format). */
+async function isModelFile(file: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(8, bytesRead).includes(PIPELINE_FORMAT);
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Checks an output file before any work is done, so a run never fits or scores for minutes and
+ * then fails to write: its folder exists and is writable, it is not a folder, and it is not a
+ * model file unless `model` says a model is written there (score --out model.oneclass would
+ * replace the model with a CSV).
+ */
+export async function checkOutputFile(file: string, flag: string, model = false): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const fail = (why: string) => invalidInput(flag, `Cannot write ${flag} ${file}: ${why}`);
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw fail('it is a folder');
+  if (existing && !model && (await isModelFile(file)))
+    throw fail('it is a oneclass model file; choose another output name');
+  const folder = await stat(dir).catch(() => null);
+  if (!folder?.isDirectory()) throw fail(`its folder ${dir} does not exist`);
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    throw fail(`permission denied in ${dir}`);
+  }
 }
 
 export function reportSkipped(ctx: CliContext, skipped: readonly SkippedImage[]): void {

@@ -1,6 +1,17 @@
 #!/usr/bin/env node
-/** The `oneclass` executable: a thin entry around runCli (src/cli/run.ts). */
+/**
+ * The `oneclass` executable: a thin entry around runCli (src/cli/run.ts).
+ *
+ * ONNX Runtime 1.29+ starts Microsoft's telemetry (1DS) with the first session of a process: it
+ * writes mat-debug-<pid>.log and .ses into the temporary folder and a device id and event cache
+ * under ~/.cache/Microsoft/DeveloperTools/.onnxruntime/, and uploads events. Its documented
+ * opt-out, ORT_DISABLE_TELEMETRY=1 set before the first session, turns all of it off and changes
+ * nothing else; the command line sets it unless the environment already says otherwise
+ * (ORT_DISABLE_TELEMETRY=0 keeps ONNX Runtime's default). docs/pipeline.md has the details.
+ */
 import { installSignalHandlers, runCli } from './run.js';
+
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
 installSignalHandlers();
 process.exitCode = await runCli(process.argv.slice(2));
