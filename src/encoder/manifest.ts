@@ -46,8 +46,15 @@ function fail(file: string, field: string, expected: string, received: unknown):
   );
 }
 
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+/**
+ * Sizes that drive allocations are bounded even in a manifest that is otherwise valid (one
+ * travelling inside a crafted model file): an image side, an embedding width.
+ */
+export const MAX_INPUT_SIDE = 4096;
+export const MAX_EMBEDDING_SIZE = 65536;
+
+function isPositiveInt(v: unknown, max = MAX_INPUT_SIDE): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
@@ -66,8 +73,8 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (input.layout !== 'NCHW') fail(file, 'input.layout', "'NCHW'", input.layout);
   if (input.dtype !== 'float32') fail(file, 'input.dtype', "'float32'", input.dtype);
   if (input.channels !== 1 && input.channels !== 3) fail(file, 'input.channels', '1 or 3', input.channels);
-  if (!isPositiveInt(input.height)) fail(file, 'input.height', 'a positive integer', input.height);
-  if (!isPositiveInt(input.width)) fail(file, 'input.width', 'a positive integer', input.width);
+  if (!isPositiveInt(input.height)) fail(file, 'input.height', `an integer in [1, ${MAX_INPUT_SIDE}]`, input.height);
+  if (!isPositiveInt(input.width)) fail(file, 'input.width', `an integer in [1, ${MAX_INPUT_SIDE}]`, input.width);
   const expectedSpace = input.channels === 3 ? 'rgb' : 'gray';
   if (input.colorSpace !== expectedSpace) fail(file, 'input.colorSpace', `'${expectedSpace}'`, input.colorSpace);
 
@@ -92,7 +99,7 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (pre.patchFrom !== undefined) {
     const from = obj(obj(pre.patchFrom)?.resize);
     if (!from || !isPositiveInt(from.height) || !isPositiveInt(from.width)) {
-      fail(file, 'preprocess.patchFrom.resize', 'an object with positive integer height and width', pre.patchFrom);
+      fail(file, 'preprocess.patchFrom.resize', `an object with integer height and width in [1, ${MAX_INPUT_SIDE}]`, pre.patchFrom);
     }
   }
 
@@ -100,7 +107,8 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   for (const name of ['pooled', 'projection']) {
     const out = (m.outputs as unknown[]).map(obj).find((o) => o?.name === name);
     if (!out) fail(file, 'outputs', `an entry named '${name}'`, m.outputs);
-    if (!isPositiveInt(out.size)) fail(file, `outputs['${name}'].size`, 'a positive integer', out.size);
+    if (!isPositiveInt(out.size, MAX_EMBEDDING_SIZE))
+      fail(file, `outputs['${name}'].size`, `an integer in [1, ${MAX_EMBEDDING_SIZE}]`, out.size);
   }
   return m as unknown as EncoderManifest;
 }
