@@ -87,6 +87,16 @@ const INPUT: Record<string, OptionSpec> = {
     help: 'skip images that cannot be decoded (listed in a warning) instead of failing',
   },
   'allow-resize': { type: 'boolean', help: 'accept images whose size differs from the (fixed) training size' },
+  'max-image-pixels': {
+    type: 'string',
+    arg: 'N',
+    help: 'images declaring more pixels (width x height) are unreadable, not decoded (default 67108864)',
+  },
+  'max-batch-pixels': {
+    type: 'string',
+    arg: 'N',
+    help: 'decoded pixels of one batch at most; a batch stops short of it (default 134217728)',
+  },
 };
 
 /** For commands that load a model: consent to read the encoder a model references (not embedded). */
@@ -124,6 +134,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       ...DETECTOR,
       ...DATASET,
       'skip-unreadable': INPUT['skip-unreadable'],
+      'max-image-pixels': INPUT['max-image-pixels'],
+      'max-batch-pixels': INPUT['max-batch-pixels'],
       ...COMMON,
     },
   },

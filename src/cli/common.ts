@@ -6,7 +6,7 @@ import path from 'node:path';
 import { BANDWIDTH_RULES } from '../detectors/kde.js';
 import { METRICS } from '../detectors/knn.js';
 import { GAMMA_RULES } from '../detectors/ocsvm.js';
-import { ENCODER_OUTPUTS, listImageFiles } from '../encoder/index.js';
+import { ENCODER_OUTPUTS, type EncoderLoadOptions, listImageFiles } from '../encoder/index.js';
 import { invalidInput, modelFormat } from '../errors.js';
 import { type DetectorKindName, detectorKinds, type DetectorSpec } from '../pipeline/registry.js';
 import type { FitOptions, Progress } from '../pipeline/detector.js';
@@ -38,6 +38,17 @@ export function compute(values: Values): { device?: Device; threads?: number } {
   return {
     device: choice(values, 'device', DEVICES),
     threads: num(values, 'threads', { integer: true, min: 0 }),
+  };
+}
+
+/** Encoder options from flags: the device, and the decoded-pixel limits. */
+export function encoderOptions(values: Values, device: Device | undefined): EncoderLoadOptions {
+  const maxImagePixels = num(values, 'max-image-pixels', { integer: true, min: 1 });
+  const maxBatchPixels = num(values, 'max-batch-pixels', { integer: true, min: 1 });
+  return {
+    device,
+    ...(maxImagePixels === undefined ? {} : { maxImagePixels }),
+    ...(maxBatchPixels === undefined ? {} : { maxBatchPixels }),
   };
 }
 
@@ -105,7 +116,7 @@ export function fitOptions(
     batchSize: batchSizeFlag(values),
     onUnreadable: values['skip-unreadable'] ? 'skip' : 'error',
     ...c,
-    encoderOptions: { device: c.device },
+    encoderOptions: encoderOptions(values, c.device),
     onProgress: progressTo(ctx),
   };
 }
@@ -122,7 +133,11 @@ export async function loadDetector(values: Values): Promise<Detector> {
   if (!existsSync(file)) throw modelFormat(file, `Model file not found: ${file}`);
   const c = compute(values);
   const encoderPath = str(values, 'encoder-file');
-  return Detector.load(file, { ...c, encoderOptions: { device: c.device }, ...(encoderPath ? { encoderPath } : {}) });
+  return Detector.load(file, {
+    ...c,
+    encoderOptions: encoderOptions(values, c.device),
+    ...(encoderPath ? { encoderPath } : {}),
+  });
 }
 
 /** True when `file` starts like a oneclass model file (its safetensors header names the format). */

@@ -11,10 +11,14 @@
  * sharp's default `failOn: 'warning'` is kept on purpose: it is what makes truncated JPEGs fail
  * instead of decoding to a grey lower half.
  */
+import { constants } from 'node:fs';
+import { access, lstat, stat } from 'node:fs/promises';
+
 import sharp from 'sharp';
 
 import { invalidArgument, invalidInput, OneclassError } from '../errors.js';
 import { expectInteger } from '../validate.js';
+import { DEFAULT_DECODE_LIMITS } from './pixel-budget.js';
 import type { ImageInput, RawImage } from './types.js';
 
 /** How an input is named in messages: its path, or its position and kind. */
@@ -49,8 +53,34 @@ function validateRaw(image: RawImage, label: string): RawImage {
   return image;
 }
 
-/** Decodes one input; `label` names it in errors (default: its path, or "image 0 (...)"). */
-export async function decodeImage(input: ImageInput, label: string = describeInput(input, 0)): Promise<RawImage> {
+/** Why a file path did not decode, from the filesystem (sharp says "unsupported format" for a folder or an unreadable file). */
+async function fileProblem(file: string): Promise<string | null> {
+  try {
+    await access(file, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      const link = await lstat(file).catch(() => null);
+      return link?.isSymbolicLink() ? 'broken symbolic link (its target does not exist)' : 'file not found';
+    }
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied (the file is not readable)';
+    if (code === 'ELOOP') return 'a loop of symbolic links';
+    return (error as Error).message;
+  }
+  const st = await stat(file).catch(() => null);
+  return st?.isDirectory() ? 'it is a folder' : null;
+}
+
+/**
+ * Decodes one input; `label` names it in errors (default: its path, or "image 0 (...)"). An image
+ * whose header declares more than `maxPixels` (width x height) is refused before it is decoded
+ * (pixel-budget.ts).
+ */
+export async function decodeImage(
+  input: ImageInput,
+  label: string = describeInput(input, 0),
+  maxPixels: number = DEFAULT_DECODE_LIMITS.maxImagePixels,
+): Promise<RawImage> {
   if (isRawImage(input)) return validateRaw(input, label);
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw invalidArgument(
@@ -60,10 +90,19 @@ export async function decodeImage(input: ImageInput, label: string = describeInp
     );
   }
   try {
-    const image = sharp(input);
+    const image = sharp(input, { limitInputPixels: maxPixels });
     // sharp converts grayscale to sRGB on output unless told otherwise; keep the image's own
     // channel count (what Pillow's decode gives the training code) by asking for it explicitly.
     const meta = await image.metadata();
+    const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
+    if (pixels > maxPixels) {
+      throw new OneclassError(
+        'ERR_IMAGE_DECODE',
+        `Cannot decode ${label}: ${meta.width} x ${meta.pageHeight ?? meta.height} = ${pixels} pixels, more than the ` +
+          `limit of ${maxPixels} per image (option maxImagePixels, --max-image-pixels)`,
+        { path: typeof input === 'string' ? input : undefined },
+      );
+    }
     const colourChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
     const { data, info } = await image
       .toColourspace(colourChannels === 1 ? 'b-w' : 'srgb')
@@ -76,10 +115,14 @@ export async function decodeImage(input: ImageInput, label: string = describeInp
       channels: info.channels,
     };
   } catch (cause) {
+    if (cause instanceof OneclassError) throw cause;
     const message = (cause as Error).message.trim();
-    if (typeof input === 'string' && /no such file|Input file is missing/i.test(message)) {
-      throw new OneclassError('ERR_IMAGE_DECODE', `Cannot decode ${label}: file not found`, { path: input, cause });
-    }
+    const problem = typeof input === 'string' ? await fileProblem(input) : null;
+    if (problem)
+      throw new OneclassError('ERR_IMAGE_DECODE', `Cannot decode ${label}: ${problem}`, {
+        path: input as string,
+        cause,
+      });
     throw new OneclassError('ERR_IMAGE_DECODE', `Cannot decode ${label}: ${message}`, {
       path: typeof input === 'string' ? input : undefined,
       cause,

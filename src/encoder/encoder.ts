@@ -19,6 +19,7 @@ import { prefetched } from '../prefetch.js';
 import { type Backend, expectArray, expectBoolean, expectString, type Matrix } from '../validate.js';
 import { decodeImage, describeInput } from './decode.js';
 import { type GraphInfo, InferencePool } from './inference-pool.js';
+import { type DecodeLimits, imagesWithinBudget } from './pixel-budget.js';
 import { type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
 import { buildNormalizeTable } from './normalize.js';
 import {
@@ -69,6 +70,8 @@ export class Encoder {
   /** Why CUDA is not used although device 'auto' or 'cuda' asked for it; null otherwise. */
   readonly fallbackReason: string | null;
   readonly batchSize: number;
+  /** Decoded-pixel limits of this encoder's inputs (and of the pipeline's batches). */
+  readonly decodeLimits: DecodeLimits;
   private readonly label: string;
   private readonly pool: InferencePool;
   private readonly normalizeTable: Float32Array;
@@ -78,7 +81,7 @@ export class Encoder {
     manifest: EncoderManifest,
     modelBytes: Uint8Array,
     pool: InferencePool,
-    batchSize: number,
+    opts: ResolvedLoadOptions,
   ) {
     this.modelPath = origin.modelPath;
     this.manifestPath = origin.manifestPath;
@@ -88,7 +91,8 @@ export class Encoder {
     this.pool = pool;
     this.backend = pool.graph.backend;
     this.fallbackReason = pool.graph.fallbackReason;
-    this.batchSize = batchSize;
+    this.batchSize = opts.batchSize;
+    this.decodeLimits = opts.limits;
     this.normalizeTable = buildNormalizeTable(manifest.preprocess.mean, manifest.preprocess.std);
   }
 
@@ -143,7 +147,7 @@ export class Encoder {
       await pool.release();
       throw error;
     }
-    return new Encoder(origin, manifest, bytes, pool, opts.batchSize);
+    return new Encoder(origin, manifest, bytes, pool, opts);
   }
 
   /** Model input as [channels, height, width]. */
@@ -262,7 +266,13 @@ export class Encoder {
   private async writeInput(image: RawImage, label: string, out: Float32Array, offset: number): Promise<void> {
     this.checkImage(image, label);
     const [, height, width] = this.inputShape;
-    await preprocessInto(image, height, width, this.normalizeTable, out, offset);
+    try {
+      await preprocessInto(image, height, width, this.normalizeTable, out, offset);
+    } catch (error) {
+      // The native message names the argument ("image.width ..."); say which image it was.
+      const e = error as OneclassError;
+      throw new OneclassError(e.code ?? 'ERR_INTERNAL', `${label}: ${e.message}`, { path: label, cause: error });
+    }
   }
 
   /** preprocess() for a slice of a larger call; `firstIndex` keeps "image i" in messages global. */
@@ -272,7 +282,7 @@ export class Encoder {
     await Promise.all(
       images.map(async (input, i) => {
         const label = describeInput(input, firstIndex + i);
-        await this.writeInput(await decodeImage(input, label), label, out, i * per);
+        await this.writeInput(await decodeImage(input, label, this.decodeLimits.maxImagePixels), label, out, i * per);
       }),
     );
     return out;
@@ -289,9 +299,22 @@ export class Encoder {
     const result: Partial<Record<EncoderOutput, Matrix>> = {};
     for (const o of outputs)
       result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
-    // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime.
-    const steps = prefetched(n, batchSize, (start, end) => this.preprocessRange(list.slice(start, end), start));
-    for await (const { start, end, value: input } of steps) {
+    // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime; a batch stops
+    // short of the decoded-pixel budget (pixel-budget.ts).
+    const steps = prefetched(
+      n,
+      batchSize,
+      async (start, end) => {
+        const taken = await imagesWithinBudget(list.slice(start, end), this.decodeLimits);
+        return { taken, input: await this.preprocessRange(list.slice(start, start + taken), start) };
+      },
+      (step) => step.taken,
+    );
+    for await (const {
+      start,
+      end,
+      value: { input },
+    } of steps) {
       const res = await this.run(input, end - start, outputs, batchSize, true);
       for (const o of outputs) result[o]!.data.set(res[o]!, start * result[o]!.cols);
     }

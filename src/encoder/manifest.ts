@@ -99,7 +99,12 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (pre.patchFrom !== undefined) {
     const from = obj(obj(pre.patchFrom)?.resize);
     if (!from || !isPositiveInt(from.height) || !isPositiveInt(from.width)) {
-      fail(file, 'preprocess.patchFrom.resize', `an object with integer height and width in [1, ${MAX_INPUT_SIDE}]`, pre.patchFrom);
+      fail(
+        file,
+        'preprocess.patchFrom.resize',
+        `an object with integer height and width in [1, ${MAX_INPUT_SIDE}]`,
+        pre.patchFrom,
+      );
     }
   }
 

@@ -9,6 +9,7 @@ import {
   expectOptions,
   expectThreads,
 } from '../validate.js';
+import { type DecodeLimits, resolveDecodeLimits } from './pixel-budget.js';
 import { ENCODER_OUTPUTS, type EncoderOutput } from './types.js';
 
 export interface EncoderLoadOptions {
@@ -26,6 +27,13 @@ export interface EncoderLoadOptions {
    * concurrent callers (a server), not one call (which always runs on one worker).
    */
   readonly workers?: number;
+  /**
+   * Largest width x height an image may decode to (default 2^26, e.g. 8192 x 8192); a larger one is
+   * unreadable (ERR_IMAGE_DECODE) before it is decoded. Also used by the pipeline's batches.
+   */
+  readonly maxImagePixels?: number;
+  /** Largest total width x height of one batch's images (default 2^27); a batch stops short of it. */
+  readonly maxBatchPixels?: number;
 }
 
 export interface EncoderFromBytesOptions extends EncoderLoadOptions {
@@ -47,13 +55,14 @@ export interface ResolvedLoadOptions {
   readonly batchSize: number;
   readonly threads: number | undefined;
   readonly workers: number;
+  readonly limits: DecodeLimits;
 }
 
 /** Worker threads per encoder: each holds a copy of the model and its own session. */
 export const MAX_WORKERS = 64;
 
 export const DEFAULT_BATCH_SIZE = 64;
-const LOAD_KEYS = ['device', 'batchSize', 'threads', 'workers'];
+const LOAD_KEYS = ['device', 'batchSize', 'threads', 'workers', 'maxImagePixels', 'maxBatchPixels'];
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = expectOptions('options', options);
@@ -64,6 +73,7 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
     batchSize: expectBatchSize('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     threads: threads === 0 ? undefined : threads,
     workers: o.workers === undefined ? 1 : expectInteger('workers', o.workers, 1, MAX_WORKERS),
+    limits: resolveDecodeLimits('options', o),
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { buildNormalizeTable, type Encoder, type EncoderOutput, type RawImage } from '../encoder/index.js';
 import { preprocessPatches } from '../encoder/preprocess.js';
-import { invalidInput } from '../errors.js';
+import { invalidInput, OneclassError } from '../errors.js';
 import { expectInteger, type Matrix } from '../validate.js';
 
 /**
@@ -96,6 +96,7 @@ export async function patchEmbeddings(
   images: readonly RawImage[],
   g: PatchGeometry,
   output: EncoderOutput,
+  labels: readonly string[] = images.map((_, i) => `image ${i}`),
 ): Promise<Matrix> {
   const [c, height, width] = encoder.inputShape;
   const positions = g.gridRows * g.gridCols;
@@ -106,12 +107,21 @@ export async function patchEmbeddings(
   for (let start = 0; start < images.length; start += perImage) {
     const slice = images.slice(start, start + perImage);
     // Native and off the JS thread, the images of the slice in parallel.
-    const tensor = await preprocessPatches(slice, g, height, width, table);
+    const tensor = await preprocessPatches(slice, g, height, width, table).catch((error: unknown) => {
+      throw namingImages(error, labels.slice(start, start + perImage));
+    });
     // The tensor is ours: its buffer moves to the inference thread without a copy.
     const m = await encoder.embedTensor(tensor, slice.length * positions, { output, transfer: true });
     data.set(m.data, start * positions * cols);
   }
   return { data, rows: images.length * positions, cols };
+}
+
+/** A native error about "images[k]" of a call, with image k's name instead of its position. */
+function namingImages(error: unknown, labels: readonly string[]): unknown {
+  if (!(error instanceof OneclassError)) return error;
+  const message = error.message.replace(/images\[(\d+)\]/g, (m, k: string) => labels[Number(k)] ?? m);
+  return message === error.message ? error : new OneclassError(error.code, message, { path: error.path, cause: error });
 }
 
 /** Rows of `m` whose index is p mod `positions` (the training rows of one patch position). */

@@ -7,6 +7,7 @@
  */
 import type { DatasetItem } from '../datasets/types.js';
 import { decodeImage, type ImageInput, type RawImage } from '../encoder/index.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits, imagesWithinBudget } from '../encoder/pixel-budget.js';
 import { invalidInput } from '../errors.js';
 import { expectArray, expectOneOf } from '../validate.js';
 
@@ -57,15 +58,24 @@ export function nameImages(images: readonly (ImageInput | DatasetItem)[], path =
 
 /**
  * Decodes a batch; `offset` is the batch's position in the whole list (for messages), `size`
- * the one size every image must have (null: any).
+ * the one size every image must have (null: any). The batch stops short of the decoded-pixel
+ * budget (`taken` images of `batch` are decoded or skipped; the rest belongs to the next batch).
  */
 export async function decodeBatch(
-  batch: readonly NamedImage[],
+  offered: readonly NamedImage[],
   offset: number,
   policy: UnreadablePolicy,
   size: ImageSize | null = null,
-): Promise<{ decoded: DecodedImage[]; skipped: SkippedImage[] }> {
-  const results = await Promise.allSettled(batch.map((item) => decodeImage(item.image, item.id)));
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<{ decoded: DecodedImage[]; skipped: SkippedImage[]; taken: number }> {
+  const taken = await imagesWithinBudget(
+    offered.map((i) => i.image),
+    limits,
+  );
+  const batch = offered.slice(0, taken);
+  const results = await Promise.allSettled(
+    batch.map((item) => decodeImage(item.image, item.id, limits.maxImagePixels)),
+  );
   const decoded: DecodedImage[] = [];
   const skipped: SkippedImage[] = [];
   results.forEach((r, i) => {
@@ -90,7 +100,7 @@ export async function decodeBatch(
     }
     decoded.push({ id, index, raw });
   });
-  return { decoded, skipped };
+  return { decoded, skipped, taken };
 }
 
 /**

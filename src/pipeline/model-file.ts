@@ -171,7 +171,10 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): Mode
     : 0;
   const encoderBytes = config.encoder.embedded ? u8('encoder.onnx') : null;
   if (encoderBytes && config.encoder.size !== undefined && encoderBytes.length !== config.encoder.size)
-    throw bad(source, `the embedded encoder holds ${encoderBytes.length} bytes, the config says ${config.encoder.size}`);
+    throw bad(
+      source,
+      `the embedded encoder holds ${encoderBytes.length} bytes, the config says ${config.encoder.size}`,
+    );
   if (encoderBytes && sha256(encoderBytes) !== config.encoder.sha256)
     throw bad(source, 'the embedded encoder does not match its sha256');
   return {
