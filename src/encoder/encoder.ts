@@ -75,6 +75,8 @@ export class Encoder {
   private readonly label: string;
   private readonly pool: InferencePool;
   private readonly normalizeTable: Float32Array;
+  private readonly calls = new Set<Promise<unknown>>();
+  private releasing = false;
 
   private constructor(
     origin: Origin,
@@ -195,11 +197,12 @@ export class Encoder {
     const { labels, ...embed } = options;
     const { output, batchSize } = resolveEmbedOptions(embed, this.batchSize);
     const list = expectArray<RawImage>('images', images, 'an array of decoded images');
-    this.requireUsable();
-    const per = this.inputSize();
-    const tensor = new Float32Array(list.length * per);
-    await Promise.all(list.map((image, i) => this.writeInput(image, labels?.[i] ?? `image ${i}`, tensor, i * per)));
-    return this.runTensor(tensor, list.length, output, batchSize, true);
+    return this.tracked(async () => {
+      const per = this.inputSize();
+      const tensor = new Float32Array(list.length * per);
+      await Promise.all(list.map((image, i) => this.writeInput(image, labels?.[i] ?? `image ${i}`, tensor, i * per)));
+      return this.runTensor(tensor, list.length, output, batchSize, true);
+    });
   }
 
   /**
@@ -224,8 +227,7 @@ export class Encoder {
         `Expected input of rows*${per} floats (C*H*W = ${this.inputShape.join('*')}) but received ${input.length} floats for rows ${describe(rows)}`,
       );
     }
-    this.requireUsable();
-    return this.runTensor(input, rows, output, batchSize, transfer);
+    return this.tracked(() => this.runTensor(input, rows, output, batchSize, transfer));
   }
 
   /**
@@ -233,12 +235,15 @@ export class Encoder {
    * Calling it again is harmless; embedding afterwards rejects with ERR_RELEASED.
    */
   async release(): Promise<void> {
+    this.releasing = true;
+    // Calls begun before release() finish with their results (a call begun after it is refused).
+    await Promise.allSettled([...this.calls]);
     await this.pool.release();
   }
 
   /** True once release() was called. */
   get released(): boolean {
-    return this.pool.isReleased;
+    return this.releasing;
   }
 
   private inputSize(): number {
@@ -294,7 +299,14 @@ export class Encoder {
     batchSize: number,
   ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const list = expectArray<ImageInput>('images', images, 'an array of images');
-    this.requireUsable();
+    return this.tracked(() => this.embedList(list, outputs, batchSize));
+  }
+
+  private async embedList(
+    list: readonly ImageInput[],
+    outputs: readonly EncoderOutput[],
+    batchSize: number,
+  ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const n = list.length;
     const result: Partial<Record<EncoderOutput, Matrix>> = {};
     for (const o of outputs)
@@ -354,9 +366,21 @@ export class Encoder {
     });
   }
 
+  /** Runs an embedding call, counted so that release() can wait for it. */
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
+    this.requireUsable();
+    const call = work();
+    this.calls.add(call);
+    try {
+      return await call;
+    } finally {
+      this.calls.delete(call);
+    }
+  }
+
   /** Fails fast, before any decoding, once the encoder was released. */
   private requireUsable(): void {
-    if (this.pool.isReleased) {
+    if (this.releasing) {
       throw new OneclassError('ERR_RELEASED', `The encoder ${this.label} was released; load it again to use it`, {
         path: this.modelPath ?? undefined,
       });

@@ -23,7 +23,7 @@
  * idle pool that the application forgot to release does not hold the process open).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 
 import { type ErrorCode, OneclassError } from '../errors.js';
 import type { Backend, Device } from '../validate.js';
@@ -100,6 +100,8 @@ class PoolWorker {
   /** Set once it died or was closed: no call is sent to it any more. */
   gone = false;
   private readonly exited: Promise<void>;
+  private readonly closed: Promise<void>;
+  private onClosed: () => void = () => undefined;
 
   constructor(
     private readonly worker: Worker,
@@ -108,6 +110,7 @@ class PoolWorker {
   ) {
     worker.unref();
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    this.closed = new Promise((resolve) => (this.onClosed = resolve));
     worker.on('message', (m: WorkerReply) => this.settle(m));
     worker.on('error', (err: Error & { code?: string }) => {
       const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -134,17 +137,26 @@ class PoolWorker {
     this.worker.postMessage({ type: 'run', id, input: data, ...rest }, shared ? [] : [data.buffer as ArrayBuffer]);
   }
 
-  /** Runs already sent finish first (the worker takes messages in order); then it ends. */
+  /**
+   * Runs already sent finish first (the worker takes messages in order and answers 'closed' after
+   * their results); then the thread, idle for good, is ended.
+   */
   async close(): Promise<void> {
     if (!this.gone) {
       this.gone = true;
       this.worker.ref();
       this.worker.postMessage({ type: 'close' });
+      await Promise.race([this.closed, this.exited]);
+      await this.worker.terminate();
     }
     await this.exited;
   }
 
   private settle(m: WorkerReply): void {
+    if (m.type === 'closed') {
+      this.onClosed();
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
@@ -170,13 +182,23 @@ class PoolWorker {
 
 type WorkerReply =
   | { type: 'result'; id: number; outputs: Record<string, Float32Array> }
-  | { type: 'error'; id: number; code: ErrorCode; message: string };
+  | { type: 'error'; id: number; code: ErrorCode; message: string }
+  | { type: 'closed'; id?: undefined };
 
 type StartReply = { type: 'ready'; graph: GraphInfo } | { type: 'failed'; message: string };
 
+/** What tests replace: the worker's script, and the limits of its JS heap. */
+export interface PoolInternals {
+  script?: URL;
+  resourceLimits?: ResourceLimits;
+}
+
 /** Starts one worker and waits for its session (or its failure). */
-function startWorker(script: URL, data: WorkerData): Promise<{ worker: Worker; graph: GraphInfo }> {
-  const worker = new Worker(script, { workerData: data });
+function startWorker(internals: PoolInternals, data: WorkerData): Promise<{ worker: Worker; graph: GraphInfo }> {
+  const worker = new Worker(internals.script ?? WORKER_SCRIPT, {
+    workerData: data,
+    ...(internals.resourceLimits ? { resourceLimits: internals.resourceLimits } : {}),
+  });
   return new Promise((resolve, reject) => {
     const done = () => {
       worker.off('message', onMessage);
@@ -186,8 +208,8 @@ function startWorker(script: URL, data: WorkerData): Promise<{ worker: Worker; g
     const onMessage = (m: StartReply) => {
       done();
       if (m.type === 'ready') resolve({ worker, graph: m.graph });
-      // The worker ends by itself after reporting the failure.
-      else reject(new Error(m.message));
+      // It has no session and runs nothing: ending it is safe.
+      else void worker.terminate().finally(() => reject(new Error(m.message)));
     };
     const onError = (err: Error) => {
       done();
@@ -209,14 +231,13 @@ export class InferencePool {
   private readonly workers: PoolWorker[] = [];
   private nextId = 1;
   private restarts = 0;
-  private lastDeath = '';
   private released: Promise<void> | null = null;
 
   private constructor(
     private readonly data: WorkerData,
     private readonly size: number,
     private readonly name: ModelName,
-    private readonly script: URL,
+    private readonly internals: PoolInternals,
     graph: GraphInfo,
   ) {
     this.graph = graph;
@@ -230,12 +251,12 @@ export class InferencePool {
     model: Uint8Array,
     options: PoolOptions,
     name: ModelName,
-    script: URL = WORKER_SCRIPT,
+    internals: PoolInternals = {},
   ): Promise<InferencePool> {
     const size = options.workers;
     const threads = options.threads ?? (size > 1 ? Math.max(1, Math.floor(availableParallelism() / size)) : undefined);
     const data: WorkerData = { model, device: options.device, threads, spinning: options.spinning ?? false };
-    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(script, data)));
+    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(internals, data)));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     const ok = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
     if (failed) {
@@ -247,7 +268,7 @@ export class InferencePool {
         { path: name.path, cause: failed.reason },
       );
     }
-    const pool = new InferencePool(data, size, name, script, ok[0].graph);
+    const pool = new InferencePool(data, size, name, internals, ok[0].graph);
     for (const { worker } of ok) pool.adopt(worker);
     live.add(pool);
     return pool;
@@ -256,7 +277,9 @@ export class InferencePool {
   /** Runs the model on `request.input`; outputs by name, count x cols each. */
   async run(request: RunRequest): Promise<Record<string, Float32Array>> {
     if (this.released) throw releasedError(this.name);
-    const worker = await this.pickWorker();
+    // Sent before this function first yields when a worker is alive: a release() called right
+    // after run() then finds the call already in the worker's queue.
+    const worker = this.liveWorker() ?? (await this.restartWorker());
     return new Promise((resolve, reject) => worker.send(this.nextId++, request, { resolve, reject }));
   }
 
@@ -281,24 +304,26 @@ export class InferencePool {
     return w;
   }
 
-  private async pickWorker(): Promise<PoolWorker> {
+  /** The least busy live worker (the first among equals), or null when all died. */
+  private liveWorker(): PoolWorker | null {
     const alive = this.workers.filter((w) => !w.gone);
-    if (alive.length >= this.size || (alive.length > 0 && this.restarts >= MAX_RESTARTS)) {
-      // The least busy worker; the first among equals.
-      return alive.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
-    }
-    if (alive.length === 0 && this.restarts >= MAX_RESTARTS) {
+    if (alive.length === 0 || (alive.length < this.size && this.restarts < MAX_RESTARTS)) return null;
+    return alive.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
+  }
+
+  /** A fresh worker from the same bytes, in place of one that died. */
+  private async restartWorker(): Promise<PoolWorker> {
+    if (this.restarts >= MAX_RESTARTS) {
       throw new OneclassError(
         'ERR_INTERNAL',
         `The inference worker of ${this.name.label} failed ${MAX_RESTARTS + 1} times; not starting another`,
         { path: this.name.path },
       );
     }
-    // A worker died: start a fresh one from the same bytes.
     this.restarts++;
     let started;
     try {
-      started = await startWorker(this.script, this.data);
+      started = await startWorker(this.internals, this.data);
     } catch (cause) {
       throw new OneclassError(
         'ERR_INTERNAL',
@@ -320,10 +345,15 @@ function releasedError(name: ModelName): OneclassError {
   });
 }
 
+/** Closes a worker that was never given a run (its session released first, then the thread ended). */
 async function closeIdle(worker: Worker): Promise<void> {
-  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  const closed = new Promise((resolve) => {
+    worker.on('message', (m: { type?: string }) => m?.type === 'closed' && resolve(undefined));
+    worker.once('exit', resolve);
+  });
   worker.postMessage({ type: 'close' });
-  await exited;
+  await closed;
+  await worker.terminate();
 }
 
 /**

@@ -12,15 +12,18 @@
  *
  * Protocol (inference-pool.ts is the other end):
  *   workerData  { model: Uint8Array, device, threads, spinning }
- *   out         { type: 'ready', graph }  or  { type: 'failed', message }  (then the worker ends)
+ *   out         { type: 'ready', graph }  or  { type: 'failed', message }  (then it waits to be ended)
  *   in          { type: 'run', id, input, count, dims, inputName, outputs: [{ name, cols }], batchSize }
  *   out         { type: 'result', id, outputs: { [name]: Float32Array } }  (buffers transferred)
  *            or { type: 'error', id, code, message }
- *   in          { type: 'close' }: release the session, then the thread ends by itself
+ *   in          { type: 'close' }: after the runs already received, release the session
+ *   out         { type: 'closed' }: idle for good; the pool terminates the thread
  *
  * The thread is never terminated from outside while `run` is in native code: worker.terminate()
  * (or process.exit) during a run aborts the whole process in onnxruntime-node 1.30 ("terminate
- * called after throwing an instance of 'Napi::Error'"). The pool closes workers with 'close'.
+ * called after throwing an instance of 'Napi::Error'"). So the pool terminates a worker only once
+ * it said 'failed' or 'closed'; and since those come through the same port as the results, every
+ * result arrives before them (a worker that ended by itself could lose results still in the port).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -75,6 +78,11 @@ function messageOf(err) {
 /** ONNX Runtime reports allocation failures in words only. */
 const OUT_OF_MEMORY = /bad_alloc|out of memory|failed to allocate|allocation fail/i;
 
+/** @param {Float32Array} input ONNX Runtime refuses shared memory: copied here, off the caller's thread. */
+function ownMemory(input) {
+  return input.buffer instanceof SharedArrayBuffer ? input.slice() : input;
+}
+
 /**
  * @param {import('onnxruntime-node').InferenceSession} session
  * @param {{ id: number, input: Float32Array, count: number, dims: number[], inputName: string,
@@ -86,9 +94,10 @@ async function run(session, m) {
   const outputs = {};
   for (const o of m.outputs) outputs[o.name] = new Float32Array(m.count * o.cols);
   const names = m.outputs.map((o) => o.name);
+  const data = ownMemory(m.input);
   for (let start = 0; start < m.count; start += m.batchSize) {
     const n = Math.min(m.batchSize, m.count - start);
-    const input = new ort.Tensor('float32', m.input.subarray(start * per, (start + n) * per), [n, ...m.dims]);
+    const input = new ort.Tensor('float32', data.subarray(start * per, (start + n) * per), [n, ...m.dims]);
     const res = await session.run({ [m.inputName]: input }, names);
     for (const o of m.outputs) {
       const t = res[o.name];
@@ -118,7 +127,6 @@ try {
   created = await createSession();
 } catch (err) {
   port.postMessage({ type: 'failed', message: messageOf(err) });
-  port.close();
 }
 
 if (created) {
@@ -141,7 +149,7 @@ if (created) {
     queue = queue.then(async () => {
       if (m.type === 'close') {
         await session.release();
-        port.close();
+        port.postMessage({ type: 'closed' });
         return;
       }
       try {
