@@ -71,6 +71,15 @@ async function fileProblem(file: string): Promise<string | null> {
   return st?.isDirectory() ? 'it is a folder' : null;
 }
 
+function tooLarge(input: ImageInput, label: string, width = 0, height = 0, maxPixels: number): OneclassError {
+  return new OneclassError(
+    'ERR_IMAGE_DECODE',
+    `Cannot decode ${label}: ${width} x ${height} = ${width * height} pixels, more than the limit of ${maxPixels} per ` +
+      'image (option maxImagePixels, --max-image-pixels)',
+    { path: typeof input === 'string' ? input : undefined },
+  );
+}
+
 /**
  * Decodes one input; `label` names it in errors (default: its path, or "image 0 (...)"). An image
  * whose header declares more than `maxPixels` (width x height) is refused before it is decoded
@@ -93,16 +102,12 @@ export async function decodeImage(
     const image = sharp(input, { limitInputPixels: maxPixels });
     // sharp converts grayscale to sRGB on output unless told otherwise; keep the image's own
     // channel count (what Pillow's decode gives the training code) by asking for it explicitly.
-    const meta = await image.metadata();
-    const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
-    if (pixels > maxPixels) {
-      throw new OneclassError(
-        'ERR_IMAGE_DECODE',
-        `Cannot decode ${label}: ${meta.width} x ${meta.pageHeight ?? meta.height} = ${pixels} pixels, more than the ` +
-          `limit of ${maxPixels} per image (option maxImagePixels, --max-image-pixels)`,
-        { path: typeof input === 'string' ? input : undefined },
-      );
-    }
+    const meta = await image.metadata().catch(async (error: Error) => {
+      // sharp refuses from the header already; say how large the image claims to be.
+      if (!/exceeds pixel limit/.test(error.message)) throw error;
+      const { width, height, pageHeight } = await sharp(input, { limitInputPixels: false }).metadata();
+      throw tooLarge(input, label, width, pageHeight ?? height, maxPixels);
+    });
     const colourChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
     const { data, info } = await image
       .toColourspace(colourChannels === 1 ? 'b-w' : 'srgb')
