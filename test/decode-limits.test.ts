@@ -81,7 +81,9 @@ describe('decompression bombs', () => {
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(report.scored).toBe(2);
     expect(report.skipped).toHaveLength(24);
-    expect(report.skipped[0], JSON.stringify(report)).toMatch(/16000 x 16000 = 256000000 pixels, more than the limit of 67108864 per image/);
+    expect(report.skipped[0], JSON.stringify(report)).toMatch(
+      /16000 x 16000 = 256000000 pixels, more than the limit of 67108864 per image/,
+    );
     // One decoded bomb alone is 256 MB; 24 of them took 6.2 GB.
     expect(report.maxRssMiB).toBeLessThan(1024);
   }, 120_000);

@@ -9,9 +9,22 @@
  * nothing else; the command line sets it unless the environment already says otherwise
  * (ORT_DISABLE_TELEMETRY=0 keeps ONNX Runtime's default). docs/pipeline.md has the details.
  */
-import { installSignalHandlers, runCli } from './run.js';
-
+export {};
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
+// Loading the library takes a moment; a signal meanwhile (nothing written, no worker started yet)
+// must exit 130 as documented, not die of the signal's default action. This listener stays: removing
+// the last listener of a signal drops one that arrived but was not yet dispatched.
+let started = false;
+const whileStarting = (signal: NodeJS.Signals) => {
+  if (started) return;
+  process.stderr.write(`\noneclass: interrupted by ${signal} while starting; nothing was written\n`);
+  process.exit(130);
+};
+process.on('SIGINT', whileStarting);
+process.on('SIGTERM', whileStarting);
+const { installSignalHandlers, runCli } = await import('./run.js');
 installSignalHandlers();
+started = true;
+
 process.exitCode = await runCli(process.argv.slice(2));

@@ -84,7 +84,7 @@ export function installSignalHandlers(): void {
     stopWrites();
     const removed = removePendingTempFiles();
     process.stderr.write(
-      `\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} partial file(s)` : ''}; no output file was half-written\n`,
+      `\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} temporary file(s) or folder(s)` : ''}; no output file was half-written\n`,
     );
     void closeAllPools()
       .catch(() => undefined)

@@ -91,8 +91,20 @@ interface WorkerData {
   spinning: boolean;
 }
 
-/** Pools not yet released, for closeAllPools (the CLI's signal handler). */
+/** Pools not yet released, and worker starts in progress, for closeAllPools (the CLI's signal handler). */
 const live = new Set<InferencePool>();
+const starting = new Set<Promise<unknown>>();
+let stopping = false;
+
+/** Tracks a start so closeAllPools can wait for it: a worker inside session creation must not be ended either. */
+function tracked<T>(start: Promise<T>): Promise<T> {
+  starting.add(start);
+  void start.then(
+    () => starting.delete(start),
+    () => starting.delete(start),
+  );
+  return start;
+}
 
 /** One worker thread and its calls in flight. */
 class PoolWorker {
@@ -256,9 +268,15 @@ export class InferencePool {
     const size = options.workers;
     const threads = options.threads ?? (size > 1 ? Math.max(1, Math.floor(availableParallelism() / size)) : undefined);
     const data: WorkerData = { model, device: options.device, threads, spinning: options.spinning ?? false };
-    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(internals, data)));
+    if (stopping) throw releasedError(name);
+    const started = await tracked(Promise.allSettled(Array.from({ length: size }, () => startWorker(internals, data))));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     const ok = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+    if (stopping) {
+      // The process is exiting: these workers are closed before it does (closeAllPools waits).
+      await tracked(Promise.all(ok.map(({ worker }) => closeIdle(worker))));
+      throw releasedError(name);
+    }
     if (failed) {
       // Idle and session-ready: closing them cannot interrupt a run.
       await Promise.all(ok.map(({ worker }) => closeIdle(worker)));
@@ -323,7 +341,7 @@ export class InferencePool {
     this.restarts++;
     let started;
     try {
-      started = await startWorker(this.internals, this.data);
+      started = await tracked(startWorker(this.internals, this.data));
     } catch (cause) {
       throw new OneclassError(
         'ERR_INTERNAL',
@@ -332,7 +350,7 @@ export class InferencePool {
       );
     }
     if (this.released) {
-      await closeIdle(started.worker);
+      await tracked(closeIdle(started.worker));
       throw releasedError(this.name);
     }
     return this.adopt(started.worker);
@@ -357,9 +375,13 @@ async function closeIdle(worker: Worker): Promise<void> {
 }
 
 /**
- * Releases every pool not yet released, after its calls in flight (for a process about to exit:
- * ending the process while a worker is inside ONNX Runtime aborts it).
+ * Releases every pool not yet released, after its calls in flight, and closes workers still
+ * starting; no pool can be created afterwards (for a process about to exit: ending the process
+ * while a worker is inside ONNX Runtime, session creation included, aborts it).
  */
 export async function closeAllPools(): Promise<void> {
+  stopping = true;
+  while (starting.size > 0) await Promise.allSettled([...starting]);
   await Promise.all([...live].map((p) => p.release()));
+  while (starting.size > 0) await Promise.allSettled([...starting]);
 }
