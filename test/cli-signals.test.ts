@@ -63,6 +63,29 @@ describe.skipIf(!existsSync(MAIN))('oneclass executable', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("opts out of ONNX Runtime's telemetry: nothing in TMPDIR or ~/.cache after a run", async () => {
+    const tmp = tempDir('telemetry-tmp');
+    const home = tempDir('telemetry-home');
+    const { ORT_DISABLE_TELEMETRY: _unset, ...env } = process.env;
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'score',
+        '--model',
+        join(REPO, 'test', 'fixtures', 'model', 'v1-ocsvm-knn.oneclass'),
+        exampleFiles('test/good', 1)[0],
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, TMPDIR: tmp, HOME: home } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, stderr).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
   it('prints help with exit code 0 and names the exit codes', async () => {
     const child = spawn(process.execPath, [MAIN, '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
