@@ -1,7 +1,7 @@
 /**
  * Event-loop lag while oneclass works: the longest gap between two ticks of a 1 ms setInterval
- * during Encoder.embed, Detector.score and Detector.localize of real images, and the images/s of
- * each call, for one or two builds of the package measured in the same run (alternating rounds,
+ * during Encoder.embed, Detector.score and Detector.localize of real images (and, on Linux, the
+ * most CPU time the JS thread spent between two ticks: see measure()), and the images/s of each call, for one or two builds of the package measured in the same run (alternating rounds,
  * one fresh child process per measurement, medians reported).
  *
  *   npm run build:ts && node bench/event-loop-lag.mjs [--before DIR] [--after DIR] [--images 256] [--rounds 3]
@@ -20,7 +20,7 @@
  * Figures on a shared machine are indicative; compare builds within one run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,25 +50,46 @@ async function load(root) {
   return import(pathToFileURL(join(resolve(root), 'dist', 'index.js')).href);
 }
 
-/** Longest gap between ticks of a 1 ms interval, minus the interval, while `work` runs. */
+/** The JS thread's time on a CPU so far (ms), from Linux's per-thread scheduler statistics; null elsewhere. */
+function threadCpuMs() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Longest gap between ticks of a 1 ms interval, minus the interval, while `work` runs; and the
+ * most CPU time the JS thread spent between two ticks (`maxBusy`). On a loaded machine a gap also
+ * holds time the thread waited for a CPU (other processes, or the process's own worker threads);
+ * `maxBusy` counts only the time it ran, which is what the code itself held the event loop for.
+ */
 async function measure(work) {
   let last = performance.now();
+  let lastCpu = threadCpuMs();
   let maxLag = 0;
+  let maxBusy = lastCpu === null ? null : 0;
   const timer = setInterval(() => {
     const now = performance.now();
     maxLag = Math.max(maxLag, now - last - 1);
     last = now;
+    if (lastCpu !== null) {
+      const cpu = threadCpuMs();
+      maxBusy = Math.max(maxBusy, cpu - lastCpu);
+      lastCpu = cpu;
+    }
   }, 1);
   const started = performance.now();
   await work();
   const ms = performance.now() - started;
   clearInterval(timer);
-  return { ms, maxLag };
+  return { ms, maxLag, maxBusy };
 }
 
 async function child() {
   const lib = await load(values.child);
-  const files = JSON.parse((await import('node:fs')).readFileSync(values.list, 'utf8'));
+  const files = JSON.parse(readFileSync(values.list, 'utf8'));
   const warm = files.slice(0, 16);
   let result;
   if (values.op === 'idle') {
@@ -110,6 +131,7 @@ function realImages(count) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (v) => (v === null || Number.isNaN(v) ? 'n/a' : v.toFixed(1));
 
 async function main() {
   const count = Number(values.images);
@@ -160,29 +182,21 @@ async function main() {
         }
       }
     }
-    console.log('\nmedians over rounds (max lag: median, and worst round)');
-    console.log('call       build   images/s   max lag ms   worst');
-    const idle = results.idle.map((m) => m.maxLag);
-    console.log(
-      `${'idle'.padEnd(10)} ${''.padEnd(7)} ${''.padStart(8)}   ${median(idle).toFixed(1).padStart(10)}   ${Math.max(
-        ...idle,
-      )
-        .toFixed(1)
-        .padStart(5)}`,
-    );
-    for (const op of OPS) {
-      for (const [name] of builds) {
-        const ms = results[`${op} ${name}`];
-        console.log(
-          `${op.padEnd(10)} ${name.padEnd(7)} ${median(ms.map((m) => m.imagesPerSecond))
-            .toFixed(0)
-            .padStart(8)}   ${median(ms.map((m) => m.maxLag))
+    console.log('\nmedians over rounds (max lag and max busy: median, and worst round)');
+    console.log('call       build   images/s   max lag ms   worst   max busy ms   worst');
+    const row = (op, name, ms) =>
+      console.log(
+        `${op.padEnd(10)} ${name.padEnd(7)} ${(name ? median(ms.map((m) => m.imagesPerSecond)).toFixed(0) : '').padStart(8)}   ` +
+          `${median(ms.map((m) => m.maxLag))
             .toFixed(1)
             .padStart(10)}   ${Math.max(...ms.map((m) => m.maxLag))
             .toFixed(1)
-            .padStart(5)}`,
-        );
-      }
+            .padStart(5)}   ` +
+          `${fmt(median(ms.map((m) => m.maxBusy))).padStart(11)}   ${fmt(Math.max(...ms.map((m) => m.maxBusy))).padStart(5)}`,
+      );
+    row('idle', '', results.idle);
+    for (const op of OPS) {
+      for (const [name] of builds) row(op, name, results[`${op} ${name}`]);
       if (builds.length === 2) {
         const speed = (n) => median(results[`${op} ${n}`].map((m) => m.imagesPerSecond));
         console.log(`${''.padEnd(10)} after/before images/s: ${(speed('after') / speed('before')).toFixed(2)}`);
