@@ -23,8 +23,12 @@ const whileStarting = (signal: NodeJS.Signals) => {
 };
 process.on('SIGINT', whileStarting);
 process.on('SIGTERM', whileStarting);
-const { installSignalHandlers, runCli } = await import('./run.js');
+const { installSignalHandlers, interrupted, runCli } = await import('./run.js');
 installSignalHandlers();
 started = true;
 
-process.exitCode = await runCli(process.argv.slice(2));
+const code = await runCli(process.argv.slice(2));
+// End now (every worker thread was released by the command): while a process winds down by
+// itself its signal handlers are gone, and a Ctrl-C then killed it by the signal, or was lost.
+// After a signal the handler exits, with 130.
+if (!interrupted()) process.exit(code);

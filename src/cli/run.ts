@@ -68,6 +68,11 @@ export async function runCli(
 
 let interruptedBy: NodeJS.Signals | null = null;
 
+/** True once SIGINT or SIGTERM arrived (the signal handler then ends the process). */
+export function interrupted(): boolean {
+  return interruptedBy !== null;
+}
+
 /**
  * SIGINT / SIGTERM: no new output is started, temporary files and staging folders are removed,
  * and the process exits 130 once the encoder's worker threads have finished the batch they are
