@@ -1,5 +1,5 @@
 /**
- * Bad inputs: every failure is an EncoderError with a stable code and a message naming the file
+ * Bad inputs: every failure is a OneclassError with a stable code and a message naming the file
  * (or parameter) at fault. Broken models and images are made in a temporary folder from the
  * committed model and sharp-generated images, so these tests need no shared data.
  */
@@ -10,7 +10,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Encoder, EncoderError } from '../src/encoder/index.js';
+import { Encoder } from '../src/encoder/index.js';
+import { OneclassError } from '../src/errors.js';
 import { modelsDir } from './fixtures/encoder/helpers.js';
 
 const rgbModel = path.join(modelsDir, 'cifar10-airplane-rotation.onnx');
@@ -18,14 +19,17 @@ const grayModel = path.join(modelsDir, 'magnetic-tile-cutpaste3way.onnx');
 let tmp: string;
 let rgbEncoder: Encoder;
 
-/** Asserts that `promise` rejects with an EncoderError of `code` whose message contains every `parts`. */
-async function expectEncoderError(promise: Promise<unknown>, code: string, ...parts: string[]): Promise<EncoderError> {
+/**
+ * Asserts that `promise` rejects with a OneclassError of `code` whose message contains every `parts`
+ * (the encoder's own error classes are OneclassErrors too).
+ */
+async function expectEncoderError(promise: Promise<unknown>, code: string, ...parts: string[]): Promise<OneclassError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(EncoderError);
-  const e = err as EncoderError;
+  expect(err).toBeInstanceOf(OneclassError);
+  const e = err as OneclassError;
   expect(e.code).toBe(code);
   for (const p of parts) expect(e.message).toContain(p);
   return e;
@@ -165,7 +169,7 @@ describe('images', () => {
     await expectEncoderError(rgbEncoder.embed([good, Buffer.from('garbage')]), 'ERR_IMAGE_DECODE', 'image 1');
   });
 
-  it('rejects a grayscale image given to an RGB model, naming the file (ERR_INVALID_ARGUMENT)', async () => {
+  it('with strictColour, rejects a grayscale image given to an RGB model, naming the file (ERR_INVALID_ARGUMENT)', async () => {
     const file = path.join(tmp, 'gray.png');
     // toColourspace('b-w'): without it sharp writes a 1-channel raw input as an RGB PNG.
     await sharp(noise(40, 30, 1, 4), { raw: { width: 40, height: 30, channels: 1 } })
@@ -173,34 +177,52 @@ describe('images', () => {
       .png()
       .toFile(file);
     const e = await expectEncoderError(
-      rgbEncoder.embed([file]),
+      rgbEncoder.embed([file], { strictColour: true }),
       'ERR_INVALID_ARGUMENT',
       file,
-      '1 channel (grayscale)',
-      '3 channels (RGB)',
+      'is grayscale but the model expects RGB',
+      rgbModel,
     );
     expect(e.path).toBe(file);
+    // Without strictColour it is converted (test/encoder-decode.test.ts checks how).
+    expect((await rgbEncoder.embed([file])).rows).toBe(1);
   });
 
-  it('rejects an RGB image given to a grayscale model (ERR_INVALID_ARGUMENT)', async () => {
-    const gray = await Encoder.load(grayModel, { device: 'cpu', threads: 1 });
+  it('with strictColour, rejects an RGB image given to a grayscale model (ERR_INVALID_ARGUMENT)', async () => {
+    const gray = await Encoder.load(grayModel, { device: 'cpu', threads: 1, strictColour: true });
     try {
       const rgb = await sharp(noise(40, 30, 3, 5), { raw: { width: 40, height: 30, channels: 3 } })
         .jpeg()
         .toBuffer();
-      await expectEncoderError(gray.embed([rgb]), 'ERR_INVALID_ARGUMENT', 'image 0', '3 channels (RGB)', grayModel);
+      await expectEncoderError(
+        gray.embed([rgb]),
+        'ERR_INVALID_ARGUMENT',
+        'image 0',
+        'is colour (rgb) but the model expects grayscale',
+        grayModel,
+      );
     } finally {
       await gray.release();
     }
   });
 
-  it('rejects an image with alpha instead of dropping it', async () => {
+  it('with strictColour, rejects an image with alpha instead of flattening it', async () => {
     const file = path.join(tmp, 'rgba.png');
     await sharp(noise(8, 8, 3, 6), { raw: { width: 8, height: 8, channels: 3 } })
       .ensureAlpha(0.5)
       .png()
       .toFile(file);
-    await expectEncoderError(rgbEncoder.embed([file]), 'ERR_INVALID_ARGUMENT', file, 'with alpha');
+    await expectEncoderError(
+      rgbEncoder.embed([file], { strictColour: true }),
+      'ERR_INVALID_ARGUMENT',
+      file,
+      'has an alpha channel',
+    );
+  });
+
+  it('rejects raw pixels with more than 4 channels', async () => {
+    const raw = { data: new Uint8Array(5 * 4), width: 2, height: 2, channels: 5 };
+    await expectEncoderError(rgbEncoder.embed([raw]), 'ERR_INVALID_ARGUMENT', 'channels', '1 to 4', '5 of type number');
   });
 
   it('rejects raw pixels whose byte length disagrees with their size', async () => {

@@ -10,9 +10,10 @@ import path from 'node:path';
 
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 
+import type { ColourTarget } from './colour.js';
 import { decodeImage, describeInput } from './decode.js';
 import { describeValue, EncoderError, InvalidArgumentError, ModelFormatError } from './errors.js';
-import { type EncoderManifest, outputSize, readManifest } from './manifest.js';
+import { colourPolicyOf, type EncoderManifest, outputSize, readManifest } from './manifest.js';
 import { buildNormalizeTable } from './normalize.js';
 import { type EmbedOptions, type EncoderLoadOptions, resolveEmbedOptions, resolveLoadOptions } from './options.js';
 import { preprocessInto } from './preprocess.js';
@@ -27,16 +28,6 @@ export function manifestPathFor(modelPath: string): string {
   return ext === '.onnx' ? modelPath.slice(0, -ext.length) + '.json' : modelPath + '.json';
 }
 
-function channelWord(c: number): string {
-  return c === 1
-    ? '1 channel (grayscale)'
-    : c === 3
-      ? '3 channels (RGB)'
-      : c === 2 || c === 4
-        ? `${c} channels (with alpha)`
-        : `${c} channels`;
-}
-
 export class Encoder {
   readonly modelPath: string;
   readonly manifestPath: string;
@@ -46,6 +37,8 @@ export class Encoder {
   /** Why CUDA is not used although device 'auto' or 'cuda' asked for it; null otherwise. */
   readonly fallbackReason: string | null;
   readonly batchSize: number;
+  /** Refuse gray/RGB mismatches and alpha instead of converting (load option strictColour). */
+  readonly strictColour: boolean;
   private readonly session: InferenceSession;
   private readonly normalizeTable: Float32Array;
 
@@ -57,6 +50,7 @@ export class Encoder {
     backend: EncoderBackend,
     fallbackReason: string | null,
     batchSize: number,
+    strictColour: boolean,
   ) {
     this.modelPath = modelPath;
     this.manifestPath = manifestPath;
@@ -65,6 +59,7 @@ export class Encoder {
     this.backend = backend;
     this.fallbackReason = fallbackReason;
     this.batchSize = batchSize;
+    this.strictColour = strictColour;
     this.normalizeTable = buildNormalizeTable(manifest.preprocess.mean, manifest.preprocess.std);
   }
 
@@ -110,6 +105,7 @@ export class Encoder {
       created.backend,
       created.fallbackReason,
       opts.batchSize,
+      opts.strictColour,
     );
   }
 
@@ -124,32 +120,43 @@ export class Encoder {
   }
 
   /**
+   * What decodeImage must produce for this model: its channels and the manifest's colour policy
+   * (pass it as `decodeImage(input, label, { target })` to decode images the way embed() does).
+   */
+  colourTarget(strictColour: boolean = this.strictColour): ColourTarget & { model: string } {
+    return {
+      channels: this.manifest.input.channels,
+      policy: colourPolicyOf(this.manifest),
+      strict: strictColour,
+      model: `model ${this.modelPath}`,
+    };
+  }
+
+  /**
    * Decodes and preprocesses images into the model's input tensor (N x C x H x W float32), exactly
    * as training did. Exposed for parity tests and for callers that cache inputs.
    */
-  async preprocess(images: readonly ImageInput[]): Promise<Float32Array> {
+  async preprocess(images: readonly ImageInput[], options?: { strictColour?: boolean }): Promise<Float32Array> {
     checkImageArray(images);
-    return this.preprocessRange(images, 0);
+    const { strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return this.preprocessRange(images, 0, strictColour);
   }
 
   /** preprocess() for a slice of a larger call; `firstIndex` keeps "image i" in messages global. */
-  private async preprocessRange(images: readonly ImageInput[], firstIndex: number): Promise<Float32Array> {
+  private async preprocessRange(
+    images: readonly ImageInput[],
+    firstIndex: number,
+    strictColour: boolean,
+  ): Promise<Float32Array> {
     const [channels, height, width] = this.inputShape;
     const per = channels * height * width;
     const out = new Float32Array(images.length * per);
+    const target = this.colourTarget(strictColour);
     await Promise.all(
       images.map(async (input, i) => {
-        const label = describeInput(input, firstIndex + i);
-        const decoded = await decodeImage(input, label);
-        if (decoded.channels !== channels) {
-          // No silent conversion: the model never saw converted images, and a gray/RGB mix-up is
-          // more often a wrong folder than a wish (docs/encoders.md).
-          throw new InvalidArgumentError(
-            `${label} has ${channelWord(decoded.channels)} but the model ${this.modelPath} expects ${channelWord(channels)}; ` +
-              'convert the image first (the encoder does not convert colour spaces or drop alpha)',
-            { file: typeof input === 'string' ? input : undefined },
-          );
-        }
+        // Converted to the model's colour space as the manifest says (python-export/colour.py
+        // does the same in training), or refused in strict mode (docs/encoders.md).
+        const decoded = await decodeImage(input, describeInput(input, firstIndex + i), { target });
         await preprocessInto(decoded, height, width, this.normalizeTable, out, i * per);
       }),
     );
@@ -158,8 +165,8 @@ export class Encoder {
 
   /** Embeds images; returns an images.length x outputSize(output) row-major matrix. */
   async embed(images: readonly ImageInput[], options?: EmbedOptions): Promise<EmbeddingMatrix> {
-    const { output, batchSize } = resolveEmbedOptions(options, this.batchSize);
-    return (await this.embedBatches(images, [output], batchSize))[output]!;
+    const { output, batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return (await this.embedBatches(images, [output], batchSize, strictColour))[output]!;
   }
 
   /** Embeds images once and returns both outputs. */
@@ -167,8 +174,11 @@ export class Encoder {
     images: readonly ImageInput[],
     options?: Omit<EmbedOptions, 'output'>,
   ): Promise<Record<EncoderOutput, EmbeddingMatrix>> {
-    const { batchSize } = resolveEmbedOptions(options, this.batchSize);
-    return (await this.embedBatches(images, OUTPUT_NAMES, batchSize)) as Record<EncoderOutput, EmbeddingMatrix>;
+    const { batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return (await this.embedBatches(images, OUTPUT_NAMES, batchSize, strictColour)) as Record<
+      EncoderOutput,
+      EmbeddingMatrix
+    >;
   }
 
   /**
@@ -205,6 +215,7 @@ export class Encoder {
     images: readonly ImageInput[],
     outputs: readonly EncoderOutput[],
     batchSize: number,
+    strictColour: boolean,
   ): Promise<Partial<Record<EncoderOutput, EmbeddingMatrix>>> {
     checkImageArray(images);
     const n = images.length;
@@ -212,7 +223,8 @@ export class Encoder {
     for (const o of outputs)
       result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
     // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime.
-    const prepare = (start: number) => this.preprocessRange(images.slice(start, start + batchSize), start);
+    const prepare = (start: number) =>
+      this.preprocessRange(images.slice(start, start + batchSize), start, strictColour);
     let next: Promise<Float32Array> | undefined = n > 0 ? prepare(0) : undefined;
     for (let start = 0; start < n; start += batchSize) {
       const input = await next!;

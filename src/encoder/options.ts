@@ -9,6 +9,11 @@ export interface EncoderLoadOptions {
   readonly batchSize?: number;
   /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per physical core). */
   readonly threads?: number;
+  /**
+   * Refuse images whose colour family differs from the model's (gray vs RGB) or that have alpha,
+   * instead of converting them as the manifest says (default false; docs/encoders.md).
+   */
+  readonly strictColour?: boolean;
 }
 
 export interface EmbedOptions {
@@ -16,12 +21,15 @@ export interface EmbedOptions {
   readonly output?: EncoderOutput;
   /** Overrides the encoder's batch size for this call. */
   readonly batchSize?: number;
+  /** Overrides the encoder's strictColour for this call. */
+  readonly strictColour?: boolean;
 }
 
 export interface ResolvedLoadOptions {
   readonly device: EncoderDevice;
   readonly batchSize: number;
   readonly threads: number | undefined;
+  readonly strictColour: boolean;
 }
 
 const DEVICES: readonly EncoderDevice[] = ['auto', 'cuda', 'cpu'];
@@ -46,6 +54,13 @@ export function checkIntegerInRange(value: unknown, name: string, min: number, m
   return value;
 }
 
+function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(`Expected boolean for ${name} but received ${describeValue(value)}`);
+  }
+  return value;
+}
+
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = checkObject(options, 'options');
   const device = o.device ?? 'auto';
@@ -57,13 +72,15 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const batchSize =
     o.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkIntegerInRange(o.batchSize, 'batchSize', 1, MAX_BATCH_SIZE);
   const threads = o.threads === undefined ? undefined : checkIntegerInRange(o.threads, 'threads', 1, 1024);
-  return { device: device as EncoderDevice, batchSize, threads };
+  const strictColour = o.strictColour === undefined ? false : checkBoolean(o.strictColour, 'strictColour');
+  return { device: device as EncoderDevice, batchSize, threads, strictColour };
 }
 
 export function resolveEmbedOptions(
   options: unknown,
   defaultBatchSize: number,
-): { output: EncoderOutput; batchSize: number } {
+  defaultStrictColour = false,
+): { output: EncoderOutput; batchSize: number; strictColour: boolean } {
   const o = checkObject(options, 'options');
   const output = o.output ?? 'pooled';
   if (!OUTPUTS.includes(output as EncoderOutput)) {
@@ -73,5 +90,7 @@ export function resolveEmbedOptions(
   }
   const batchSize =
     o.batchSize === undefined ? defaultBatchSize : checkIntegerInRange(o.batchSize, 'batchSize', 1, MAX_BATCH_SIZE);
-  return { output: output as EncoderOutput, batchSize };
+  const strictColour =
+    o.strictColour === undefined ? defaultStrictColour : checkBoolean(o.strictColour, 'strictColour');
+  return { output: output as EncoderOutput, batchSize, strictColour };
 }
