@@ -164,6 +164,21 @@ def make_files(root: str):
     return files
 
 
+def check_against_pillow():
+    """The documented equalities: colour.py's RGB -> gray is Pillow's convert('L') and its CMYK -> RGB
+    is Pillow's convert('RGB'), checked on every (C, K) pair and on 2**20 random RGB pixels."""
+    c, k = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    cmyk = np.stack([c, c, c, k], axis=-1).astype(np.uint8)
+    pil = np.asarray(Image.fromarray(cmyk, "CMYK").convert("RGB"))
+    if not np.array_equal(pil, colour.to_model_colour(colour.Samples(cmyk, "cmyk"), 3)):
+        raise SystemExit("colour.py CMYK -> RGB differs from Pillow's convert('RGB')")
+    rgb = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    pil = np.asarray(Image.fromarray(rgb, "RGB").convert("L"))[:, :, None]
+    if not np.array_equal(pil, colour.to_model_colour(colour.Samples(rgb, "rgb"), 1)):
+        raise SystemExit("colour.py RGB -> gray differs from Pillow's convert('L')")
+    print("colour.py agrees with Pillow: CMYK -> RGB on all 65,536 (C, K) pairs, RGB -> gray on 2**20 pixels")
+
+
 def sha256(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
@@ -172,6 +187,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-root", default=datasets.DEFAULT_DATA_ROOT)
     args = p.parse_args()
+    check_against_pillow()
     os.makedirs(OUT, exist_ok=True)
     files = make_files(args.data_root)
     tensors, meta_files, inputs = {}, {}, {}

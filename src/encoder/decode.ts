@@ -141,9 +141,12 @@ export async function decodeSamples(input: string | Uint8Array, label: string): 
       .toColourspace(how.space)
       .raw({ depth: how.wide ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    let samples: Uint8Array | Uint16Array = how.wide
-      ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
-      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // 16-bit raw output is in machine byte order; a view needs an even offset, else copy.
+    let samples: Uint8Array | Uint16Array = !how.wide
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : data.byteOffset % 2 === 0
+        ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+        : new Uint16Array(new Uint8Array(data).buffer);
     if (how.pick) samples = pickChannels(samples, info.channels, how.pick);
     const expected = LAYOUT_CHANNELS[how.layout];
     if (samples.length !== info.width * info.height * expected) {
