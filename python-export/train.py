@@ -261,20 +261,24 @@ class Prefetcher:
         self._thread = threading.Thread(target=self._run, args=(iterator,), daemon=True)
         self._thread.start()
 
+    def _put(self, item) -> bool:
+        """Blocks until the consumer takes room for `item`; False once close() was called."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def _run(self, iterator):
         try:
             for item in iterator:
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
+                if not self._put(item):
                     return
-            self._queue.put(self._END)
+            self._put(self._END)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer
-            self._queue.put(e)
+            self._put(e)
 
     def __iter__(self):
         while True:

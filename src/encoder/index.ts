@@ -8,10 +8,19 @@ export {
   InvalidArgumentError,
   type EncoderErrorCode,
 } from './errors.js';
-export { type EncoderManifest, readManifest, validateManifest, MANIFEST_FORMAT, MANIFEST_VERSION } from './manifest.js';
+export {
+  type EncoderManifest,
+  type ManifestDecode,
+  colourPolicyOf,
+  readManifest,
+  validateManifest,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+} from './manifest.js';
 export { type EncoderLoadOptions, type EmbedOptions, DEFAULT_BATCH_SIZE } from './options.js';
 export { resizeU8, triangleTaps, RESIZE_METHOD } from './resize.js';
 export { gridPatches, cropU8, type PatchGrid } from './patches.js';
 export { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
-export { decodeImage } from './decode.js';
+export { decodeImage, type DecodeOptions } from './decode.js';
+export { type AlphaMode, type ColourPolicy, type ColourTarget, DEFAULT_COLOUR_POLICY, DECODE_RULES } from './colour.js';
 export type { RawImage, ImageInput, EmbeddingMatrix, EncoderOutput, EncoderDevice, EncoderBackend } from './types.js';
