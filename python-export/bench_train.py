@@ -6,7 +6,7 @@ Suites (default: both):
              (full): float32 vs bf16 autocast, each with and without channels-last. bf16 is run even
              where the CPU lacks bf16 instructions, to show what train.py's --precision auto avoids.
   methods    train.py's real step (its augmentations, losses and batch preparation, on real images from
-             ../shared/data): rotation and contrastive-DA at width 1 and 0.5 on 32x32 CIFAR-10, and the
+             ../shared/data): rotation and contrastive-DA at width 1, 0.5 and 0.25 on 32x32 CIFAR-10, and the
              CutPaste 3-way model (width 0.25) at 128 px and on 64 px patches of 256 px images, each with
              batch preparation in the loop (--prefetch 0), in a background thread (--prefetch 1), and
              in a thread with channels-last.
@@ -69,7 +69,7 @@ def method_configs():
                               prefetch=prefetch, channels_last=cl, batch=64, **kw))
 
     for method in ("rotation", "contrastive-da"):
-        for width in (1.0, 0.5):
+        for width in (1.0, 0.5, 0.25):
             add(f"{method} width {width:g} 32px", method=method, width=width, data="cifar10", size=32, patch=0)
     for size, patch in ((128, 0), (256, 64)):
         what = f"{patch}px patches of {size}px" if patch else f"{size}px"

@@ -7,7 +7,6 @@ decodes them (Pillow underneath, which is how the CIFAR-10 binary files were mad
 """
 import csv
 import gzip
-import io
 import os
 import struct
 from dataclasses import dataclass, field

@@ -18,7 +18,6 @@ so the JPEG files hold natural image statistics. Run from the repository root:
 import argparse
 import hashlib
 import io
-import json
 import os
 import struct
 import sys

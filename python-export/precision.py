@@ -64,7 +64,8 @@ def time_steps(step, model, x, y, precision, steps=3):
 
 def choose(requested: str, device: torch.device, probe=None):
     """Returns (precision, record for the manifest). `probe(precision) -> images/s` times the real
-    training step; it runs only for 'auto' on a CPU with bf16 instructions (or unknown flags)."""
+    training step; it runs only for 'auto' on a CPU that reports bf16 instructions (where the flags
+    cannot be read, float32: an emulated bf16 probe alone could take minutes; --precision bf16 tries)."""
     if device.type != "cpu":
         return "fp32", {"requested": requested, "used": "fp32", "reason": f"{device.type}: use --amp for mixed precision"}
     if requested in ("fp32", "bf16"):
@@ -74,7 +75,7 @@ def choose(requested: str, device: torch.device, probe=None):
             reason = f"requested ({why})"
         return requested, {"requested": requested, "used": requested, "reason": reason}
     ok, why = native_bf16()
-    if ok is False or probe is None:
+    if ok is not True or probe is None:
         return "fp32", {"requested": "auto", "used": "fp32", "reason": why}
     fp32, bf16 = probe("fp32"), probe("bf16")
     used = "bf16" if bf16 >= MIN_SPEEDUP * fp32 else "fp32"
