@@ -4,7 +4,7 @@
 // writes bench/results/ocsvm-<date>.json.
 //
 //   npm run build:ts && node bench/ocsvm.mjs [--configs 5000:scale,5000:1/D,20000:scale]
-//        [--sklearn-max-m 5000] [--nu 0.5] [--cache-mb 1024]
+//        [--sklearn-max-m 5000] [--nu 0.5] [--cache-mb 1024] [--results DIR]
 //
 // Data: uniform [0, 1) float32, D=512, fixed seed. scikit-learn is skipped above
 // --sklearn-max-m (it needs minutes at M=20,000); the table then says so.
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     nu: { type: 'string', default: '0.5' },
     'cache-mb': { type: 'string', default: '1024' },
     'decision-rows': { type: 'string', default: '10000' },
+    results: { type: 'string', default: join(root, 'bench', 'results') },
   },
 });
 const D = 512;
@@ -113,8 +114,8 @@ for (const config of values.configs.split(',')) {
       `; max RSS ${ours.max_rss_mb.toFixed(0)} MiB (cache budget ${values['cache-mb']} MiB)`,
   );
 }
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+mkdirSync(values.results, { recursive: true });
 const tag = values.configs.replace(/[^0-9a-zA-Z]+/g, '_');
-const file = join(root, 'bench', 'results', `ocsvm-${new Date().toISOString().slice(0, 10)}-${tag}.json`);
+const file = join(values.results, `ocsvm-${new Date().toISOString().slice(0, 10)}-${tag}.json`);
 writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), nu, d: D, results }, null, 2));
 console.log(`wrote ${file}`);

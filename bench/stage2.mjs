@@ -3,11 +3,13 @@
 // and scipy on the same data in the same run. Prints ratios and writes bench/results/*.json.
 //
 //   npm run build:ts && node bench/stage2.mjs [--n 10000] [--m 5000] [--d 512] [--maps 1000]
+//        [--results DIR]   (default bench/results)
 //
-// numpy runs with OPENBLAS_CORETYPE=SkylakeX (the fastest OpenBLAS kernel that runs on these
-// AVX-512 machines; Debian's OpenBLAS otherwise picks a slow one) unless BENCH_CORETYPE is set.
+// numpy runs with OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines, Haswell on AVX2-only ones (the
+// fastest OpenBLAS kernel that runs there; Debian's OpenBLAS otherwise picks a slow one, and
+// SkylakeX dies with SIGILL without AVX-512) unless BENCH_CORETYPE is set.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     d: { type: 'string', default: '512' },
     maps: { type: 'string', default: '1000' },
     'sklearn-kde-queries': { type: 'string', default: '500' },
+    results: { type: 'string', default: join(root, 'bench', 'results') },
   },
 });
 const n = Number(values.n),
@@ -77,15 +80,24 @@ for (const device of devices) {
   const gde = await GaussianDensity.fit(test, { device });
   r.gde_score_s = await best(3, () => gde.scoreSamples(test));
   r.heatmaps_s = await best(3, () => upsampleHeatmaps(grids, { height: OUT, width: OUT, sigma: 4, device }));
-  // The same into a reused output array: no allocation and no first-touch page faults.
-  const out = new Float32Array(maps * OUT * OUT);
+  // The same into a reused output array: no allocation and no first-touch page faults. Shared
+  // memory, which the addon writes in place (an ArrayBuffer's values would be copied in when the
+  // call settles).
+  const out = new Float32Array(new SharedArrayBuffer(maps * OUT * OUT * 4));
   r.heatmaps_reused_out_s = await best(3, () =>
     upsampleHeatmaps(grids, { height: OUT, width: OUT, sigma: 4, device, out }),
   );
 }
 peakRss.afterOurs = process.memoryUsage().rss;
 
-const env = { ...process.env, OPENBLAS_CORETYPE: process.env.BENCH_CORETYPE ?? 'SkylakeX' };
+function hasAvx512() {
+  try {
+    return / avx512f( |$)/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+const env = { ...process.env, OPENBLAS_CORETYPE: process.env.BENCH_CORETYPE ?? (hasAvx512() ? 'SkylakeX' : 'Haswell') };
 delete env.OPENBLAS_L2_SIZE;
 const cfg = {
   n,
@@ -105,7 +117,7 @@ const py = spawnSync('/usr/bin/python3', [join(root, 'bench', 'stage2_reference.
   encoding: 'utf8',
 });
 if (py.status !== 0) {
-  console.error(py.stderr);
+  console.error(`bench/stage2_reference.py failed (${py.signal ?? `exit ${py.status}`}):\n${py.stderr}`);
   process.exit(1);
 }
 const ref = JSON.parse(py.stdout.trim().split('\n').pop());
@@ -148,8 +160,8 @@ console.log(
   `RSS: start ${(peakRss.start / 2 ** 20).toFixed(0)} MiB, after our runs ${(peakRss.afterOurs / 2 ** 20).toFixed(0)} MiB (an N x M float64 matrix would be ${((n * m * 8) / 2 ** 20).toFixed(0)} MiB)`,
 );
 if (ours.cuda) console.log('CUDA:', JSON.stringify(ours.cuda));
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const file = join(root, 'bench', 'results', `stage2-${new Date().toISOString().slice(0, 10)}.json`);
+mkdirSync(values.results, { recursive: true });
+const file = join(values.results, `stage2-${new Date().toISOString().slice(0, 10)}.json`);
 writeFileSync(
   file,
   JSON.stringify(

@@ -29,7 +29,7 @@ if [ $? -ne 0 ]; then
 fi
 
 status=0
-for t in test_ops test_cuda_vs_cpu test_ocsvm; do
+for t in test_ops test_fitting test_preprocess test_cuda_vs_cpu test_ocsvm; do
   [ -x "$build/$t" ] || continue
   echo "== $t" | tee -a "$log"
   args=()

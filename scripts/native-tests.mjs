@@ -22,7 +22,7 @@ if (!existsSync(join(build, 'CMakeCache.txt'))) {
 }
 if (run('cmake', ['--build', build, '--parallel', '2']) !== 0) process.exit(1);
 let failed = 0;
-for (const test of ['test_ops', 'test_cuda_vs_cpu', 'test_ocsvm']) {
+for (const test of ['test_ops', 'test_fitting', 'test_preprocess', 'test_cuda_vs_cpu', 'test_ocsvm']) {
   const bin = join(build, test);
   if (!existsSync(bin)) continue;
   console.log(`\n== ${test}`);

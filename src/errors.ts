@@ -1,10 +1,15 @@
 /**
- * Errors thrown by oneclass. Every error carries a stable `code` that scripts can match on;
- * the message says which parameter (or file, or row) is at fault, what was expected and what
- * was received.
+ * The one error class of oneclass. Every error the library (and the CLI) throws is a
+ * OneclassError with a stable `code` that scripts can match on; the message says which parameter
+ * (or file, or row) is at fault, what was expected and what was received, and `path` names it.
+ *
+ * Errors are made here and in validate.ts only: `invalidArgument` for the house pattern
+ * "Expected <what> for <parameter> but received <value>", `invalidInput` and `modelFormat` for
+ * input and model-file problems that need their own sentence.
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_USAGE'
   | 'ERR_NOT_FITTED'
   | 'ERR_BACKEND_UNAVAILABLE'
   | 'ERR_MODEL_FORMAT'
@@ -14,19 +19,26 @@ export type ErrorCode =
   | 'ERR_CUDA'
   | 'ERR_INTERNAL';
 
+export interface ErrorDetails {
+  /** The parameter or file at fault. */
+  path?: string;
+  cause?: unknown;
+}
+
 export class OneclassError extends Error {
   readonly code: ErrorCode;
   /** The parameter (or file) at fault, when there is one. */
   readonly path?: string;
 
-  constructor(code: ErrorCode, message: string, options?: { path?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: ErrorDetails) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'OneclassError';
+    this.name = new.target.name;
     this.code = code;
     if (options?.path !== undefined) this.path = options.path;
   }
 }
 
+/** "Expected <expected> for <path> but received <received>" (ERR_INVALID_ARGUMENT). */
 export function invalidArgument(path: string, expected: string, received: unknown): OneclassError {
   return new OneclassError(
     'ERR_INVALID_ARGUMENT',
@@ -35,6 +47,16 @@ export function invalidArgument(path: string, expected: string, received: unknow
       path,
     },
   );
+}
+
+/** Bad input that the house pattern cannot say well (a missing file, two sizes that disagree). */
+export function invalidInput(path: string | undefined, message: string, cause?: unknown): OneclassError {
+  return new OneclassError('ERR_INVALID_ARGUMENT', message, { path, cause });
+}
+
+/** A model file, encoder model or manifest that cannot be used as it is. */
+export function modelFormat(path: string | undefined, message: string, cause?: unknown): OneclassError {
+  return new OneclassError('ERR_MODEL_FORMAT', message, { path, cause });
 }
 
 /** "-3 of type number", "'abc' of type string", "Float64Array(12)", ... for error messages. */
@@ -46,8 +68,11 @@ export function describe(value: unknown): string {
     return 'length' in value ? `${name}(${(value as unknown as { length: number }).length})` : name;
   }
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '...' : value}' of type string`;
-  if (typeof value === 'object') return `an object`;
+  if (typeof value === 'string') return `'${value.length > 80 ? value.slice(0, 77) + '...' : value}' of type string`;
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name && name !== 'Object' ? `an object (${name})` : 'an object';
+  }
   return `${String(value)} of type ${typeof value}`;
 }
 

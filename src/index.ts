@@ -1,13 +1,14 @@
 /**
- * oneclass: deep one-class anomaly detection for Node.js.
+ * oneclass: deep one-class anomaly detection for Node.js (map of the tree: docs/architecture.md).
  *
  * Stage 1 (src/encoder): self-supervised ONNX encoders turn images into embeddings.
  * Stage 2 (src/detectors): one-class detectors on those embeddings, on CPU or CUDA.
  * Localization (src/localization): patch-score grids to per-pixel heatmaps.
+ * Pipeline (src/pipeline): Detector, both stages and calibration in one model file.
  */
 export { OneclassError, type ErrorCode } from './errors.js';
 export { backendInfo, type BackendInfo } from './backend.js';
-export type { Matrix, Device } from './validate.js';
+export type { Matrix, Device, Backend } from './validate.js';
 export type { ComputeOptions } from './detectors/common.js';
 export {
   KernelDensity,

@@ -1,13 +1,23 @@
 /**
  * The native addon (native/addon) and the exact shape of what it exports. Heavy calls return
- * Promises settled from libuv's thread pool; typed arrays are read and written in place.
+ * Promises settled from libuv's thread pool.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { RawImage } from './encoder/types.js';
 import { OneclassError } from './errors.js';
+import type { Device, Matrix } from './validate.js';
+
+/** batch grids of height x width values, row-major, one after the other. */
+export interface GridBatch {
+  data: Float32Array;
+  batch: number;
+  height: number;
+  width: number;
+}
 
 export interface NativePointSet {
   readonly rows: number;
@@ -54,106 +64,140 @@ export interface NativeBackendInfo {
   };
 }
 
+/** The calls' options, one type per call; what each field means is in native/addon/<call>.cc. */
+export interface ThreadsOption {
+  /** CPU threads; 0 or absent = every hardware thread. */
+  threads?: number;
+}
+
+export interface PrepareOptions {
+  device: Device;
+  l2normalize: boolean;
+  /** Subtracted from every (normalized) row; absent = none. */
+  center?: Float32Array;
+  /** false: the rows are used as given and only queries are transformed. Default true. */
+  transformRows?: boolean;
+}
+
+export interface KernelLogSumOptions extends ThreadsOption {
+  gamma: number;
+  /** One per point of the set, >= 0; absent = all 1. */
+  weights?: Float64Array;
+}
+
+export interface KernelWeightedSumOptions extends ThreadsOption {
+  gamma: number;
+  weights: Float64Array;
+}
+
+export interface NearestOptions extends ThreadsOption {
+  k: number;
+}
+
+export interface KernelRowsOptions extends ThreadsOption {
+  gamma: number;
+}
+
+export interface UpsampleNativeOptions extends ThreadsOption {
+  mode: 'bilinear' | 'receptive-field';
+  height: number;
+  width: number;
+  sigma: number;
+  /** 'receptive-field' mode only. */
+  patchSize?: number;
+  stride?: number;
+  device: Device;
+  /** Written when the call settles, if it still holds batch * height * width values. */
+  out?: Float32Array;
+}
+
+export interface FitGaussianOptions extends ThreadsOption {
+  shrinkageKind: 'ledoit-wolf' | 'fixed' | 'none';
+  /** The coefficient for 'fixed'. */
+  shrinkage: number;
+  regCovar: number;
+  l2normalize: boolean;
+}
+
+export interface FactorGaussianOptions {
+  shrinkage: number;
+}
+
+export interface ColumnStatsOptions extends ThreadsOption {
+  l2normalize: boolean;
+}
+
+export interface FitOneClassSvmOptions extends ThreadsOption {
+  device: Device;
+  l2normalize: boolean;
+  center: Float32Array;
+  gamma: number;
+  nu: number;
+  tol: number;
+  maxIter: number;
+  cacheMb: number;
+  shrinking: boolean;
+}
+
+export interface PreprocessImageOptions {
+  /** The encoder's input size. */
+  height: number;
+  width: number;
+  /** channels x 256 normalization table (buildNormalizeTable). */
+  table: Float32Array;
+  /** Written at out[offset...] when the call settles, if it still holds the values. */
+  out: Float32Array;
+  offset: number;
+}
+
+export interface PreprocessPatchesOptions {
+  resize: number;
+  patchSize: number;
+  stride: number;
+  /** The encoder's input size. */
+  height: number;
+  width: number;
+  /** channels x 256 normalization table (buildNormalizeTable). */
+  table: Float32Array;
+}
+
+/**
+ * Every call takes its data arguments (a point set, a matrix, an image) and one options object.
+ * The addon copies what it reads before the call is queued, so changing, transferring or shrinking
+ * an input afterwards cannot affect a pending call.
+ */
 export interface Binding {
   backendInfo(): NativeBackendInfo;
-  prepare(
-    data: Float32Array,
-    rows: number,
-    cols: number,
-    device: string,
-    l2normalize: boolean,
-    center: Float32Array | null,
-    transformRows: boolean,
-  ): Promise<NativePointSet>;
-  kernelLogSum(
-    set: NativePointSet,
-    queries: Float32Array,
-    n: number,
-    gamma: number,
-    weights: Float64Array | null,
-    threads: number,
-  ): Promise<Float64Array>;
+  prepare(points: Matrix, options: PrepareOptions): Promise<NativePointSet>;
+  kernelLogSum(set: NativePointSet, queries: Matrix, options: KernelLogSumOptions): Promise<Float64Array>;
+  kernelWeightedSum(set: NativePointSet, queries: Matrix, options: KernelWeightedSumOptions): Promise<Float64Array>;
   nearest(
     set: NativePointSet,
-    queries: Float32Array,
-    n: number,
-    k: number,
-    threads: number,
+    queries: Matrix,
+    options: NearestOptions,
   ): Promise<{ distances: Float64Array; indices: Int32Array }>;
-  projectedSquaredNorm(set: NativePointSet, queries: Float32Array, n: number, threads: number): Promise<Float64Array>;
-  kernelRows(
-    set: NativePointSet,
-    queries: Float32Array,
-    n: number,
-    gamma: number,
-    threads: number,
-  ): Promise<Float32Array>;
-  upsample(
-    grids: Float32Array,
-    batch: number,
-    gridHeight: number,
-    gridWidth: number,
-    mode: string,
-    height: number,
-    width: number,
-    sigma: number,
-    patchSize: number,
-    stride: number,
-    device: string,
-    threads: number,
-    out?: Float32Array,
-  ): Promise<{ data: Float32Array; backend: 'cpu' | 'cuda' }>;
-  fitGaussian(
-    data: Float32Array,
-    rows: number,
-    cols: number,
-    kind: 'ledoit-wolf' | 'fixed' | 'none',
-    shrinkage: number,
-    regCovar: number,
-    threads: number,
-    l2normalize: boolean,
-  ): Promise<NativeGaussian>;
-  fitOneClassSvm(
-    data: Float32Array,
-    rows: number,
-    cols: number,
-    device: string,
-    l2normalize: boolean,
-    center: Float32Array,
-    gamma: number,
-    nu: number,
-    tol: number,
-    maxIter: number,
-    cacheMb: number,
-    shrinking: boolean,
-    threads: number,
-  ): Promise<NativeOneClassSvm>;
-  kernelWeightedSum(
-    set: NativePointSet,
-    queries: Float32Array,
-    n: number,
-    gamma: number,
-    weights: Float64Array,
-    threads: number,
-  ): Promise<Float64Array>;
-  preprocessImage(
-    pixels: Uint8Array,
-    width: number,
-    height: number,
-    channels: number,
-    outHeight: number,
-    outWidth: number,
-    table: Float32Array,
-    out: Float32Array,
-    offset: number,
-  ): Promise<void>;
-  columnStats(
-    data: Float32Array,
-    rows: number,
-    cols: number,
-    l2normalize: boolean,
-  ): Promise<{ mean: Float64Array; variance: number }>;
-  factorGaussian(mean: Float64Array, covariance: Float64Array, dim: number, shrinkage: number): Promise<NativeGaussian>;
+  projectedSquaredNorm(set: NativePointSet, queries: Matrix, options: ThreadsOption): Promise<Float64Array>;
+  kernelRows(set: NativePointSet, queries: Matrix, options: KernelRowsOptions): Promise<Float32Array>;
+  upsample(grids: GridBatch, options: UpsampleNativeOptions): Promise<{ data: Float32Array; backend: 'cpu' | 'cuda' }>;
+  fitGaussian(x: Matrix, options: FitGaussianOptions): Promise<NativeGaussian>;
+  factorGaussian(mean: Float64Array, covariance: Float64Array, options: FactorGaussianOptions): Promise<NativeGaussian>;
+  columnStats(x: Matrix, options: ColumnStatsOptions): Promise<{ mean: Float64Array; variance: number }>;
+  fitOneClassSvm(x: Matrix, options: FitOneClassSvmOptions): Promise<NativeOneClassSvm>;
+  preprocessImage(image: RawImage, options: PreprocessImageOptions): Promise<void>;
+  /** images x positions planar tensors, in a tensor the call allocates. */
+  preprocessPatches(images: readonly RawImage[], options: PreprocessPatchesOptions): Promise<Float32Array>;
+}
+
+/**
+ * For callers that read an input again after a native call: the caller detached or resized its
+ * buffer while the call ran (the call itself read its own copy).
+ */
+export function inputChangedDuringCall(path: string, call: string): OneclassError {
+  return new OneclassError(
+    'ERR_INVALID_ARGUMENT',
+    `${call}: ${path}.data was detached or resized while the call ran; pass an array that stays as it is until the call settles`,
+    { path: `${path}.data` },
+  );
 }
 
 function packageRoot(): string {

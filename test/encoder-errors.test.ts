@@ -19,10 +19,7 @@ const grayModel = path.join(modelsDir, 'magnetic-tile-cutpaste3way.onnx');
 let tmp: string;
 let rgbEncoder: Encoder;
 
-/**
- * Asserts that `promise` rejects with a OneclassError of `code` whose message contains every `parts`
- * (the encoder's own error classes are OneclassErrors too).
- */
+/** Asserts that `promise` rejects with a OneclassError of `code` whose message contains every `parts`. */
 async function expectEncoderError(promise: Promise<unknown>, code: string, ...parts: string[]): Promise<OneclassError> {
   const err = await promise.then(
     () => undefined,

@@ -9,8 +9,8 @@
 
 #include "../tests/test_util.h"
 #include "oneclass/backend.h"
-#include "oneclass/linalg.h"
-#include "oneclass/ocsvm_fit.h"
+#include "oneclass/gaussian.h"
+#include "oneclass/ocsvm.h"
 
 using namespace oneclass;
 using Clock = std::chrono::steady_clock;
@@ -45,13 +45,16 @@ int main(int argc, char** argv) {
     tr.l2normalize = true;
     auto ref = b->prepare(y.data(), m, d, tr);
     std::vector<double> out(n);
-    report(b->name(), "kde", bestOf(reps, [&] { b->kernelLogSum(*ref, x.data(), n, 5.0, nullptr, out.data(), {}); }), gemm);
+    report(b->name(), "kde", bestOf(reps, [&] { b->kernelLogSum(*ref, x.data(), n, 5.0, nullptr, out.data(), {}); }),
+           gemm);
     std::vector<double> dist(n);
     std::vector<int64_t> idx(n);
-    report(b->name(), "knn1", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 1, dist.data(), idx.data(), {}); }), gemm);
+    report(b->name(), "knn1", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 1, dist.data(), idx.data(), {}); }),
+           gemm);
     std::vector<double> dist5(n * 5);
     std::vector<int64_t> idx5(n * 5);
-    report(b->name(), "knn5", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 5, dist5.data(), idx5.data(), {}); }), gemm);
+    report(b->name(), "knn5", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 5, dist5.data(), idx5.data(), {}); }),
+           gemm);
     auto w = testing::gaussianMatrix(d, d, 3);
     auto proj = b->prepare(w.data(), d, d, RowTransform{});
     report(b->name(), "gde_score", bestOf(reps, [&] { b->projectedSquaredNorm(*proj, x.data(), n, out.data(), {}); }),
@@ -61,13 +64,12 @@ int main(int argc, char** argv) {
       // the solver on the CPU.
       RowTransform centred;
       centred.center.assign(static_cast<size_t>(d), 0.0f);
-      auto set = b->prepare(y.data(), m, d, centred);
-      ocsvm::BackendKernelSource source(*b, *set, y.data(), 1.0 / static_cast<double>(d), {});
       ocsvm::SolverOptions opt;
       opt.nu = 0.5;
       opt.cacheMb = 4096;
       ocsvm::SolverResult r;
-      const double s = bestOf(1, [&] { r = ocsvm::solveOneClass(source, opt); });
+      const double s =
+          bestOf(1, [&] { r = ocsvm::fitOneClassSvm(*b, y.data(), m, d, centred, 1.0 / static_cast<double>(d), opt); });
       report(b->name(), "ocsvm_fit", s, 2.0 * m * m * d,
              ",\"m\":" + std::to_string(m) + ",\"kernel_seconds\":" + std::to_string(r.kernelSeconds) +
                  ",\"iterations\":" + std::to_string(r.iterations) + ",\"objective\":" + std::to_string(r.objective));
@@ -78,9 +80,9 @@ int main(int argc, char** argv) {
     HeatmapPlan plan = makeHeatmapPlan(57, 57, o);
     std::vector<float> maps(1000 * 256 * 256);
     double s = bestOf(reps, [&] { b->upsample(plan, grids.data(), 1000, maps.data(), {}); });
-    report(b->name(), "heatmaps_1000x57to256", s, 1.0, ",\"gbytes_written_per_s\":" + std::to_string(maps.size() * 4 / s / 1e9));
+    report(b->name(), "heatmaps_1000x57to256", s, 1.0,
+           ",\"gbytes_written_per_s\":" + std::to_string(maps.size() * 4 / s / 1e9));
   }
-  report("cpu", "gaussian_fit", bestOf(reps, [&] { fitGaussian(x.data(), n, d, ShrinkageKind::LedoitWolf, 0, 0, 0); }),
-         2.0 * n * d * d);
+  report("cpu", "gaussian_fit", bestOf(reps, [&] { fitGaussian(x.data(), n, d, GaussianOptions{}); }), 2.0 * n * d * d);
   return 0;
 }

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../tests/rbf_reference.h"
 #include "oneclass/errors.h"
 #include "oneclass/ocsvm.h"
 #include "oneclass/parallel.h"
@@ -45,8 +46,13 @@ static double peakRssMb() {
 class FastRbfSource : public KernelRowSource {
  public:
   FastRbfSource(const float* x, int64_t l, int64_t d, double gamma, int threads)
-      : l_(l), d_(d), gamma_(float(gamma)), threads_(oneclass::resolveThreads(threads)),
-        x_(x), xt_(size_t(l * d)), sq_(size_t(l)) {
+      : l_(l),
+        d_(d),
+        gamma_(float(gamma)),
+        threads_(oneclass::resolveThreads(threads)),
+        x_(x),
+        xt_(size_t(l * d)),
+        sq_(size_t(l)) {
     for (int64_t i = 0; i < l; ++i) {
       double s = 0;
       for (int64_t k = 0; k < d; ++k) {
@@ -132,19 +138,32 @@ int main(int argc, char** argv) {
       }
       return argv[++a];
     };
-    if (k == "--m") m = std::stoll(val());
-    else if (k == "--d") d = std::stoll(val());
-    else if (k == "--data") data = val();
-    else if (k == "--gamma") gammaArg = val();
-    else if (k == "--nu") opt.nu = std::stod(val());
-    else if (k == "--tol") opt.tol = std::stod(val());
-    else if (k == "--cache-mb") opt.cacheMb = std::stod(val());
-    else if (k == "--threads") opt.threads = std::stoi(val());
-    else if (k == "--max-iter") opt.maxIter = std::stoll(val());
-    else if (k == "--no-shrinking") opt.shrinking = false;
-    else if (k == "--lazy") opt.precompute = false;
-    else if (k == "--source") source = val();
-    else if (k == "--row-batch") opt.rowBatch = std::stoi(val());
+    if (k == "--m")
+      m = std::stoll(val());
+    else if (k == "--d")
+      d = std::stoll(val());
+    else if (k == "--data")
+      data = val();
+    else if (k == "--gamma")
+      gammaArg = val();
+    else if (k == "--nu")
+      opt.nu = std::stod(val());
+    else if (k == "--tol")
+      opt.tol = std::stod(val());
+    else if (k == "--cache-mb")
+      opt.cacheMb = std::stod(val());
+    else if (k == "--threads")
+      opt.threads = std::stoi(val());
+    else if (k == "--max-iter")
+      opt.maxIter = std::stoll(val());
+    else if (k == "--no-shrinking")
+      opt.shrinking = false;
+    else if (k == "--lazy")
+      opt.precompute = false;
+    else if (k == "--source")
+      source = val();
+    else if (k == "--row-batch")
+      opt.rowBatch = std::stoi(val());
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -155,8 +174,7 @@ int main(int argc, char** argv) {
     std::ifstream f(data, std::ios::binary);
     f.read(reinterpret_cast<char*>(x.data()), std::streamsize(x.size() * sizeof(float)));
     if (!f) {
-      std::fprintf(stderr, "cannot read %lld x %lld floats from %s\n", (long long)m, (long long)d,
-                   data.c_str());
+      std::fprintf(stderr, "cannot read %lld x %lld floats from %s\n", (long long)m, (long long)d, data.c_str());
       return 2;
     }
   } else {
@@ -178,8 +196,10 @@ int main(int argc, char** argv) {
   try {
     auto t0 = std::chrono::steady_clock::now();
     std::unique_ptr<KernelRowSource> kernel;
-    if (source == "fast") kernel.reset(new FastRbfSource(x.data(), m, d, gamma, opt.threads));
-    else kernel.reset(new RbfKernelSource(x.data(), m, d, gamma, opt.threads));
+    if (source == "fast")
+      kernel.reset(new FastRbfSource(x.data(), m, d, gamma, opt.threads));
+    else
+      kernel.reset(new RbfKernelSource(x.data(), m, d, gamma, opt.threads));
     SolverResult r = solveOneClass(*kernel, opt);
     double fit = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int64_t nsv = 0;
@@ -191,11 +211,10 @@ int main(int argc, char** argv) {
         "\"iterations\":%lld,\"converged\":%s,\"objective\":%.17g,\"rho\":%.17g,"
         "\"n_support\":%lld,\"fit_s\":%.4f,\"kernel_s\":%.4f,\"solver_only_s\":%.4f,"
         "\"kernel_rows\":%lld,\"full_matrix\":%s,\"packed_matrix\":%s,\"peak_rss_mb\":%.1f}\n",
-        source.c_str(), (long long)m, (long long)d, gamma, opt.nu, opt.tol, opt.cacheMb,
-        flag(opt.shrinking), flag(opt.precompute), opt.rowBatch, (long long)r.iterations,
-        flag(r.converged), r.objective, r.rho, (long long)nsv, fit, r.kernelSeconds,
-        fit - r.kernelSeconds, (long long)r.kernelRowsComputed, flag(r.fullMatrix),
-        flag(r.packedMatrix), peakRssMb());
+        source.c_str(), (long long)m, (long long)d, gamma, opt.nu, opt.tol, opt.cacheMb, flag(opt.shrinking),
+        flag(opt.precompute), opt.rowBatch, (long long)r.iterations, flag(r.converged), r.objective, r.rho,
+        (long long)nsv, fit, r.kernelSeconds, fit - r.kernelSeconds, (long long)r.kernelRowsComputed,
+        flag(r.fullMatrix), flag(r.packedMatrix), peakRssMb());
   } catch (const oneclass::Error& e) {
     std::fprintf(stderr, "%s: %s\n", e.codeName(), e.what());
     return 1;

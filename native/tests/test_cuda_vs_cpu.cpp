@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "oneclass/backend.h"
-#include "oneclass/ocsvm_fit.h"
+#include "oneclass/ocsvm.h"
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -76,11 +76,10 @@ int main() {
     auto x = gaussianMatrix(m, d, 7);
     RowTransform tr;
     tr.center.assign(d, 0.0f);
-    auto rc = cpu.prepare(x.data(), m, d, tr), rg = gpu->prepare(x.data(), m, d, tr);
     ocsvm::SolverOptions opt;
     opt.nu = 0.3;
-    ocsvm::BackendKernelSource sc(cpu, *rc, x.data(), 1.0 / d, {}), sg(*gpu, *rg, x.data(), 1.0 / d, {});
-    auto a = ocsvm::solveOneClass(sc, opt), b = ocsvm::solveOneClass(sg, opt);
+    auto a = ocsvm::fitOneClassSvm(cpu, x.data(), m, d, tr, 1.0 / d, opt);
+    auto b = ocsvm::fitOneClassSvm(*gpu, x.data(), m, d, tr, 1.0 / d, opt);
     const double rel = std::fabs(a.objective - b.objective) / std::fabs(a.objective);
     t.check(rel < 1e-5 && std::fabs(a.rho - b.rho) < 1e-4 * std::fabs(a.rho) + 1e-6,
             "ocsvm fit on GPU kernel rows m=" + std::to_string(m),

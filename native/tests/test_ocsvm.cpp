@@ -19,21 +19,17 @@
 
 #include "oneclass/errors.h"
 #include "oneclass/ocsvm.h"
-
+#include "rbf_reference.h"
+#include "safetensors_reader.h"
+#include "tolerances.h"
 
 namespace {
 
 using namespace oneclass;
 using namespace oneclass::ocsvm;
+using namespace oneclass::testing;
 
-// All tolerances of this test, against scikit-learn fitted with the same tol (1e-3).
-struct Tolerances {
-  double objectiveRel = 1e-4;      // |obj - obj_ref| / |obj_ref|
-  double supportRel = 0.01;        // |nSV - nSV_ref| <= max(supportAbs, supportRel * nSV_ref)
-  int64_t supportAbs = 2;
-  double decisionRel = 1e-3;       // max |f - f_ref| <= decisionRel * mean |f_ref| (the "band")
-};
-constexpr Tolerances kTol{};
+constexpr OcsvmTolerances kTol{};
 
 int passed = 0, failed = 0;
 
@@ -46,151 +42,6 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
   char buf[256];
   std::snprintf(buf, sizeof buf, f, a, b, c, d);
   return buf;
-}
-
-// ---- minimal safetensors reader: an 8-byte header length, a JSON header, raw tensor bytes ----
-
-struct Json {
-  enum Kind { Null, Number, String, Array, Object } kind = Null;
-  double number = 0;
-  std::string text;
-  std::vector<Json> items;
-  std::map<std::string, Json> fields;
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(const std::string& s) : s_(s) {}
-  Json parse() {
-    Json v = value();
-    ws();
-    if (p_ != s_.size()) throw std::runtime_error("trailing characters in JSON header");
-    return v;
-  }
-
- private:
-  void ws() {
-    while (p_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[p_]))) ++p_;
-  }
-  char peek() {
-    ws();
-    if (p_ >= s_.size()) throw std::runtime_error("truncated JSON header");
-    return s_[p_];
-  }
-  void expect(char c) {
-    if (peek() != c) throw std::runtime_error(std::string("JSON: expected ") + c);
-    ++p_;
-  }
-  std::string str() {
-    expect('"');
-    std::string out;
-    while (p_ < s_.size() && s_[p_] != '"') {
-      if (s_[p_] == '\\') {
-        ++p_;
-        char e = s_[p_];
-        if (e == 'n') out += '\n';
-        else if (e == 't') out += '\t';
-        else if (e == 'u') { out += '?'; p_ += 4; }  // not needed for our headers
-        else out += e;
-        ++p_;
-      } else {
-        out += s_[p_++];
-      }
-    }
-    ++p_;
-    return out;
-  }
-  Json value() {
-    Json v;
-    char c = peek();
-    if (c == '{') {
-      v.kind = Json::Object;
-      ++p_;
-      if (peek() == '}') { ++p_; return v; }
-      for (;;) {
-        std::string key = str();
-        expect(':');
-        v.fields[key] = value();
-        if (peek() == ',') { ++p_; continue; }
-        expect('}');
-        return v;
-      }
-    }
-    if (c == '[') {
-      v.kind = Json::Array;
-      ++p_;
-      if (peek() == ']') { ++p_; return v; }
-      for (;;) {
-        v.items.push_back(value());
-        if (peek() == ',') { ++p_; continue; }
-        expect(']');
-        return v;
-      }
-    }
-    if (c == '"') {
-      v.kind = Json::String;
-      v.text = str();
-      return v;
-    }
-    size_t end = p_;
-    while (end < s_.size() && std::strchr("+-0123456789.eE", s_[end])) ++end;
-    if (end == p_) throw std::runtime_error("JSON: unexpected character");
-    v.kind = Json::Number;
-    v.number = std::stod(s_.substr(p_, end - p_));
-    p_ = end;
-    return v;
-  }
-  const std::string& s_;
-  size_t p_ = 0;
-};
-
-struct Tensor {
-  std::string dtype;
-  std::vector<int64_t> shape;
-  std::vector<char> bytes;
-  int64_t rows() const { return shape.empty() ? 1 : shape[0]; }
-  int64_t cols() const { return shape.size() < 2 ? 1 : shape[1]; }
-  template <typename T>
-  std::vector<T> as(const char* want) const {
-    if (dtype != want) throw std::runtime_error("unexpected dtype " + dtype + ", wanted " + want);
-    std::vector<T> out(bytes.size() / sizeof(T));
-    std::memcpy(out.data(), bytes.data(), bytes.size());
-    return out;
-  }
-};
-
-struct Fixture {
-  std::map<std::string, Tensor> tensors;
-  std::map<std::string, std::string> meta;
-  double num(const std::string& key) const { return std::stod(meta.at(key)); }
-};
-
-Fixture readSafetensors(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  std::vector<char> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (data.size() < 8) throw std::runtime_error("short file " + path);
-  uint64_t n = 0;
-  for (int b = 7; b >= 0; --b) n = (n << 8) | static_cast<unsigned char>(data[b]);
-  if (8 + n > data.size()) throw std::runtime_error("bad header length in " + path);
-  std::string header(data.data() + 8, n);
-  Json root = JsonParser(header).parse();
-  Fixture fx;
-  for (auto& [name, info] : root.fields) {
-    if (name == "__metadata__") {
-      for (auto& [k, v] : info.fields) fx.meta[k] = v.text;
-      continue;
-    }
-    Tensor t;
-    t.dtype = info.fields.at("dtype").text;
-    for (auto& d : info.fields.at("shape").items) t.shape.push_back(int64_t(d.number));
-    auto& off = info.fields.at("data_offsets").items;
-    size_t a = size_t(off.at(0).number), b = size_t(off.at(1).number);
-    if (8 + n + b > data.size() || a > b) throw std::runtime_error("bad offsets in " + path);
-    t.bytes.assign(data.begin() + 8 + n + a, data.begin() + 8 + n + b);
-    fx.tensors[name] = std::move(t);
-  }
-  return fx;
 }
 
 // ---- checks ----
@@ -218,8 +69,7 @@ void checkFixture(const std::string& name, const Fixture& fx) {
 
   double objRel = std::fabs(r.objective - refObj) / std::fabs(refObj);
   check(r.converged && objRel <= kTol.objectiveRel, name + " objective",
-        fmt("ours=%.10g ref=%.10g rel=%.2e iterations ours=%.0f", r.objective, refObj, objRel,
-            double(r.iterations)) +
+        fmt("ours=%.10g ref=%.10g rel=%.2e iterations ours=%.0f", r.objective, refObj, objRel, double(r.iterations)) +
             (fx.meta.count("n_iter") ? " libsvm=" + fx.meta.at("n_iter") : std::string()));
 
   int64_t sv = countSupport(r.alpha);
@@ -247,11 +97,9 @@ void checkFixture(const std::string& name, const Fixture& fx) {
     }
   }
   check(maxDiff <= band, name + " decision_function",
-        fmt("max|diff|=%.3e band=%.3e (1e-3*mean|f|) rho ours=%.8g ref=%.8g", maxDiff, band, r.rho,
-            refRho));
+        fmt("max|diff|=%.3e band=%.3e (1e-3*mean|f|) rho ours=%.8g ref=%.8g", maxDiff, band, r.rho, refRho));
   check(badMismatches == 0, name + " predict",
-        fmt("%.0f of %.0f differ, %.0f outside the band", double(mismatches), double(m),
-            double(badMismatches)));
+        fmt("%.0f of %.0f differ, %.0f outside the band", double(mismatches), double(m), double(badMismatches)));
 
   // The same optimum without shrinking and through a small LRU cache (about l/4 rows).
   SolverOptions noShrink = opt;
@@ -265,17 +113,16 @@ void checkFixture(const std::string& name, const Fixture& fx) {
   packed.cacheMb = 0.75 * double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
   SolverResult r4 = solveOneClass(kernel, packed);
   double rel4 = std::fabs(r4.objective - refObj) / std::fabs(refObj);
-  check(r4.converged && r4.packedMatrix && rel4 <= kTol.objectiveRel,
-        name + " objective (packed triangle)", fmt("ours=%.10g rel=%.2e", r4.objective, rel4));
+  check(r4.converged && r4.packedMatrix && rel4 <= kTol.objectiveRel, name + " objective (packed triangle)",
+        fmt("ours=%.10g rel=%.2e", r4.objective, rel4));
 
   SolverOptions lru = opt;
   lru.cacheMb = double(l) * double(l) * 4.0 / 4.0 / (1024.0 * 1024.0);
   SolverResult r3 = solveOneClass(kernel, lru);
   double rel3 = std::fabs(r3.objective - refObj) / std::fabs(refObj);
-  check(r3.converged && !r3.fullMatrix && rel3 <= kTol.objectiveRel,
-        name + " objective (LRU cache)",
-        fmt("ours=%.10g rel=%.2e rows computed=%.0f iters=%.0f", r3.objective, rel3,
-            double(r3.kernelRowsComputed), double(r3.iterations)));
+  check(r3.converged && !r3.fullMatrix && rel3 <= kTol.objectiveRel, name + " objective (LRU cache)",
+        fmt("ours=%.10g rel=%.2e rows computed=%.0f iters=%.0f", r3.objective, rel3, double(r3.kernelRowsComputed),
+            double(r3.iterations)));
 }
 
 template <typename F>
@@ -284,8 +131,7 @@ void expectInvalid(const std::string& name, const std::string& mustContain, F&& 
     f();
     check(false, name, "no error thrown");
   } catch (const Error& e) {
-    bool ok = e.code() == ErrorCode::InvalidArgument &&
-              std::string(e.what()).find(mustContain) != std::string::npos;
+    bool ok = e.code() == ErrorCode::InvalidArgument && std::string(e.what()).find(mustContain) != std::string::npos;
     check(ok, name, std::string(e.codeName()) + ": " + e.what());
   } catch (const std::exception& e) {
     check(false, name, std::string("wrong exception type: ") + e.what());
@@ -294,8 +140,7 @@ void expectInvalid(const std::string& name, const std::string& mustContain, F&& 
 
 void checkErrorsAndLimits() {
   std::vector<float> x(40 * 3);
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = float(std::sin(0.7 * double(i)) + 0.1 * double(i % 5));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.7 * double(i)) + 0.1 * double(i % 5));
   RbfKernelSource kernel(x.data(), 40, 3, 0.5);
   for (double nu : {0.0, -0.1, 1.5, std::nan("")}) {
     SolverOptions opt;
@@ -305,8 +150,7 @@ void checkErrorsAndLimits() {
   {
     SolverOptions opt;
     opt.nu = 1.5;
-    expectInvalid("error message names the received nu", "1.5",
-                  [&] { solveOneClass(kernel, opt); });
+    expectInvalid("error message names the received nu", "1.5", [&] { solveOneClass(kernel, opt); });
   }
   {
     RbfKernelSource one(x.data(), 1, 3, 0.5);
@@ -339,8 +183,7 @@ void checkErrorsAndLimits() {
   for (double a : r.alpha) sum += a;
   check(!r.converged && r.iterations == 3 && std::fabs(sum - 12.0) < 1e-9 && std::isfinite(r.rho),
         "maxIter=3 returns the unconverged iterate",
-        fmt("converged=%.0f iterations=%.0f sum(alpha)=%.12g rho=%.6g", r.converged,
-            double(r.iterations), sum, r.rho));
+        fmt("converged=%.0f iterations=%.0f sum(alpha)=%.12g rho=%.6g", r.converged, double(r.iterations), sum, r.rho));
 
   SolverOptions full;
   full.nu = 0.3;
@@ -376,11 +219,11 @@ void checkShrinkingAndCaches() {
     double cacheMb;
   };
   const double matrixMb = double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
-  for (Variant v : {Variant{"shrinking, full matrix", true, true, 1024},
-                    Variant{"no shrinking, full matrix", false, true, 1024},
-                    Variant{"shrinking, on demand", true, false, 1024},
-                    Variant{"shrinking, LRU of l/10 rows", true, true, matrixMb / 10},
-                    Variant{"shrinking, packed triangle", true, true, matrixMb * 0.6}}) {
+  for (Variant v :
+       {Variant{"shrinking, full matrix", true, true, 1024}, Variant{"no shrinking, full matrix", false, true, 1024},
+        Variant{"shrinking, on demand", true, false, 1024},
+        Variant{"shrinking, LRU of l/10 rows", true, true, matrixMb / 10},
+        Variant{"shrinking, packed triangle", true, true, matrixMb * 0.6}}) {
     SolverOptions opt;
     opt.nu = 0.1;
     opt.shrinking = v.shrinking;
@@ -389,12 +232,10 @@ void checkShrinkingAndCaches() {
     SolverResult r = solveOneClass(kernel, opt);
     double rel = std::fabs(r.objective - ref.objective) / ref.objective;
     bool shrank = r.smallestActiveSet < l;
-    check(r.converged && rel <= kTol.objectiveRel && shrank == v.shrinking,
-          std::string("l=3000 ") + v.name,
+    check(r.converged && rel <= kTol.objectiveRel && shrank == v.shrinking, std::string("l=3000 ") + v.name,
           fmt("objective rel diff to tol=1e-8 run %.2e, iterations %.0f, rows computed %.0f, "
               "smallest active set %.0f",
-              rel, double(r.iterations), double(r.kernelRowsComputed),
-              double(r.smallestActiveSet)));
+              rel, double(r.iterations), double(r.kernelRowsComputed), double(r.smallestActiveSet)));
   }
 }
 
@@ -402,7 +243,7 @@ void checkShrinkingAndCaches() {
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
-  std::string root = argc > 1 ? argv[1]
+  std::string root = argc > 1                           ? argv[1]
                      : std::getenv("ONECLASS_FIXTURES") ? std::getenv("ONECLASS_FIXTURES")
                                                         : "test/fixtures";
   fs::path dir = fs::path(root) / "ocsvm";

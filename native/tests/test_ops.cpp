@@ -6,8 +6,8 @@
 
 #include "oneclass/backend.h"
 #include "oneclass/errors.h"
+#include "oneclass/gaussian.h"
 #include "oneclass/heatmap.h"
-#include "oneclass/linalg.h"
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -67,8 +67,9 @@ void testKernelLogSum(Tally& t, int64_t m, int64_t n, int64_t d, double h, bool 
     want[i] = top + std::log(s);
   }
   double r = toleranceRatio(got, want, kKdeLogSum.atol, kKdeLogSum.rtol);
-  t.check(r <= 1, "kernelLogSum m=" + std::to_string(m) + " n=" + std::to_string(n) + " d=" + std::to_string(d) +
-                      " h=" + fmt(h) + (transform ? " l2+center" : "") + (weighted ? " weighted" : ""),
+  t.check(r <= 1,
+          "kernelLogSum m=" + std::to_string(m) + " n=" + std::to_string(n) + " d=" + std::to_string(d) +
+              " h=" + fmt(h) + (transform ? " l2+center" : "") + (weighted ? " weighted" : ""),
           "tolerance ratio " + fmt(r));
 }
 
@@ -118,7 +119,8 @@ void testProjectedNorm(Tally& t, int64_t m, int64_t n, int64_t d) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < m; ++j) {
       double s = 0;
-      for (int64_t k = 0; k < d; ++k) s += static_cast<double>(w[j * d + k]) * (static_cast<double>(x[i * d + k]) - 0.5);
+      for (int64_t k = 0; k < d; ++k)
+        s += static_cast<double>(w[j * d + k]) * (static_cast<double>(x[i * d + k]) - 0.5);
       want[i] += s * s;
     }
   double r = toleranceRatio(got, want, kSquaredNorm.atol, kSquaredNorm.rtol);
@@ -204,14 +206,12 @@ void testGaussianFit(Tally& t) {
   auto x = gaussianMatrix(n, d, 51, 2.0f, 1.0f);
   for (int64_t i = 0; i < n; ++i)  // correlated, anisotropic features: a shrinkage strictly inside (0, 1)
     for (int64_t k = 1; k < d; ++k) x[i * d + k] = x[i * d + k] * (1.0f + 0.2f * k) + 0.9f * x[i * d];
-  GaussianFit fit = fitGaussian(x.data(), n, d, ShrinkageKind::LedoitWolf, 0, 0, 2);
+  GaussianOptions options;
+  options.threads = 2;
+  GaussianFit fit = fitGaussian(x.data(), n, d, options);
   // Covariance against a naive float64 computation, and L^-1 * Sigma * L^-T = I.
-  std::vector<double> mean(d, 0.0), cov(d * d, 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < d; ++k) mean[k] += x[i * d + k] / static_cast<double>(n);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t a = 0; a < d; ++a)
-      for (int64_t b = 0; b < d; ++b) cov[a * d + b] += (x[i * d + a] - mean[a]) * (x[i * d + b] - mean[b]) / n;
+  NaiveMoments want = naiveMoments(x, n, d);
+  const std::vector<double>& cov = want.cov;
   double mu = 0;
   for (int64_t k = 0; k < d; ++k) mu += cov[k * d + k] / d;
   std::vector<double> shrunk(d * d);
@@ -230,13 +230,11 @@ void testGaussianFit(Tally& t) {
       worst = std::max(worst, std::fabs(s - (a == b ? 1.0 : 0.0)));
     }
   t.check(worst < 1e-9, "gaussian fit L^-1 Sigma L^-T = I", "max error " + fmt(worst));
-  bool threw = false;
-  try {
-    fitGaussian(x.data(), 5, d, ShrinkageKind::None, 0, 0, 1);
-  } catch (const Error& e) {
-    threw = e.code() == ErrorCode::NumericalError;
-  }
-  t.check(threw, "singular covariance raises ERR_NUMERICAL");
+  GaussianOptions none;
+  none.kind = ShrinkageKind::None;
+  none.threads = 1;
+  t.expectError(ErrorCode::NumericalError, "singular covariance raises ERR_NUMERICAL",
+                [&] { fitGaussian(x.data(), 5, d, none); });
 }
 
 }  // namespace
@@ -277,12 +275,6 @@ int main() {
   rf.outWidth = 16 + 4 * 4 + 3;
   testHeatmap(t, rf, 7, 5, 2, "receptive-field 7x5 patch 16 stride 4");
   testGaussianFit(t);
-  bool threw = false;
-  try {
-    selectBackend("tpu");
-  } catch (const Error& e) {
-    threw = e.code() == ErrorCode::InvalidArgument;
-  }
-  t.check(threw, "unknown device raises ERR_INVALID_ARGUMENT");
+  t.expectError(ErrorCode::InvalidArgument, "unknown device raises ERR_INVALID_ARGUMENT", [] { selectBackend("tpu"); });
   return t.finish();
 }

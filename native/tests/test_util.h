@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "oneclass/errors.h"
+
 namespace oneclass::testing {
 
 struct Tally {
@@ -19,6 +21,16 @@ struct Tally {
   void skip(const std::string& name, const std::string& why) {
     skipped++;
     std::printf("SKIP %s: %s\n", name.c_str(), why.c_str());
+  }
+  // Checks that f() throws oneclass::Error with `code`.
+  template <typename F>
+  void expectError(ErrorCode code, const std::string& name, F&& f) {
+    try {
+      f();
+      check(false, name, "no error thrown");
+    } catch (const Error& e) {
+      check(e.code() == code, name, std::string(e.codeName()) + ": " + e.what());
+    }
   }
   int finish() const {
     std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
@@ -46,6 +58,22 @@ double toleranceRatio(const A& a, const B& b, double atol, double rtol) {
     worst = std::max(worst, err / (atol + rtol * std::fabs(static_cast<double>(b[i]))));
   }
   return worst;
+}
+
+// Mean and biased (divide by n) covariance of n rows of dimension d, naively in float64.
+struct NaiveMoments {
+  std::vector<double> mean, cov;
+};
+template <typename T>
+NaiveMoments naiveMoments(const std::vector<T>& x, int64_t n, int64_t d) {
+  NaiveMoments m{std::vector<double>(d, 0.0), std::vector<double>(d * d, 0.0)};
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < d; ++k) m.mean[k] += x[i * d + k] / static_cast<double>(n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t a = 0; a < d; ++a)
+      for (int64_t b = 0; b < d; ++b)
+        m.cov[a * d + b] += (x[i * d + a] - m.mean[a]) * (x[i * d + b] - m.mean[b]) / static_cast<double>(n);
+  return m;
 }
 
 inline std::string fmt(double v) {

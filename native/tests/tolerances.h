@@ -1,5 +1,6 @@
 // Every tolerance of the C++ tests, in one table (the TypeScript tests' table is test/tolerances.ts).
 #pragma once
+#include <cstdint>
 
 namespace oneclass::testing {
 
@@ -8,13 +9,26 @@ struct Tolerance {
 };
 
 // CPU (float32 inputs, float32 GEMM, float64 reductions) against naive float64 references.
-constexpr Tolerance kKdeLogSum{1e-4, 1e-6};        // log-sum of kernels, bandwidths >= 0.1 on unit-scale data
-constexpr Tolerance kNearestSqDist{1e-9, 1e-12};   // exact float64 re-ranking of selected neighbours
-constexpr Tolerance kSquaredNorm{1e-3, 1e-5};      // |L^-1 (x - mu)|^2 with a float32 projection
-constexpr Tolerance kKernelRows{2e-6, 1e-5};       // exp(-gamma d) in float32
-constexpr Tolerance kWeightedSum{1e-9, 1e-8};      // float64 kernel sums from float32 GEMM distances
-constexpr Tolerance kHeatmap{1e-5, 1e-5};          // banded float32 operators
-constexpr Tolerance kCovariance{1e-10, 1e-10};     // float64 Gram product
+constexpr Tolerance kKdeLogSum{1e-4, 1e-6};       // log-sum of kernels, bandwidths >= 0.1 on unit-scale data
+constexpr Tolerance kNearestSqDist{1e-9, 1e-12};  // exact float64 re-ranking of selected neighbours
+constexpr Tolerance kSquaredNorm{1e-3, 1e-5};     // |L^-1 (x - mu)|^2 with a float32 projection
+constexpr Tolerance kKernelRows{2e-6, 1e-5};      // exp(-gamma d) in float32
+constexpr Tolerance kWeightedSum{1e-9, 1e-8};     // float64 kernel sums from float32 GEMM distances
+constexpr Tolerance kHeatmap{1e-5, 1e-5};         // banded float32 operators
+constexpr Tolerance kCovariance{1e-10, 1e-10};    // float64 Gram product
+constexpr Tolerance kColumnStats{1e-12, 1e-10};   // float64 blocked sums of float32 entries
+// Fits on L2-normalized rows against float64 normalization: the rows are normalized in float32.
+constexpr Tolerance kNormalizedFit{1e-9, 1e-5};
+// The OC-SVM fit on a backend's kernel rows (float32 GEMM) against the exact-difference reference.
+constexpr double kOcsvmObjectiveRel = 1e-5;
+
+// test_ocsvm against scikit-learn fitted with the same tol (1e-3).
+struct OcsvmTolerances {
+  double objectiveRel = 1e-4;  // |obj - obj_ref| / |obj_ref|
+  double supportRel = 0.01;    // |nSV - nSV_ref| <= max(supportAbs, supportRel * nSV_ref)
+  int64_t supportAbs = 2;
+  double decisionRel = 1e-3;  // max |f - f_ref| <= decisionRel * mean |f_ref| (the "band")
+};
 
 // CUDA against CPU.
 constexpr Tolerance kCudaLogSum{2e-4, 1e-5};

@@ -5,11 +5,14 @@
  */
 import { parseArgs } from 'node:util';
 
-export class CliUsageError extends Error {
-  readonly code = 'ERR_USAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliUsageError';
+import { OneclassError } from '../errors.js';
+import { detectorKinds } from '../pipeline/registry.js';
+import { describeRange, isInRange, MAX_BATCH_SIZE, type Range } from '../validate.js';
+
+/** A bad command line (exit code 2): a OneclassError with code ERR_USAGE naming the flag. */
+export class CliUsageError extends OneclassError {
+  constructor(message: string, flag?: string) {
+    super('ERR_USAGE', message, { path: flag });
   }
 }
 
@@ -32,7 +35,7 @@ const COMMON: Record<string, OptionSpec> = {
 };
 
 const DETECTOR: Record<string, OptionSpec> = {
-  detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'kde', help: 'stage-2 detector' },
+  detector: { type: 'string', arg: detectorKinds().join('|'), default: 'kde', help: 'stage-2 detector' },
   nu: { type: 'string', arg: 'NU', help: 'OC-SVM nu in (0, 1] (default 0.5)' },
   gamma: {
     type: 'string',
@@ -197,7 +200,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
         help: "where to write the model and overlays (default './oneclass-demo')",
       },
       encoder: { type: 'string', arg: 'FILE', help: 'encoder to use (default: the magnetic-tile encoder in models/)' },
-      detector: { type: 'string', arg: 'kde|gde|knn|ocsvm', default: 'knn', help: 'stage-2 detector' },
+      detector: { type: 'string', arg: detectorKinds().join('|'), default: 'knn', help: 'stage-2 detector' },
       ...COMMON,
     },
   },
@@ -274,24 +277,43 @@ export function str(values: ParsedCommandLine['values'], name: string, required?
 export function str(values: ParsedCommandLine['values'], name: string, required = false): string | undefined {
   const v = values[name];
   if (v === undefined || v === '') {
-    if (required) throw new CliUsageError(`Missing required option --${name}`);
+    if (required) throw new CliUsageError(`Missing required option --${name}`, `--${name}`);
     return undefined;
   }
   return v as string;
 }
 
-export function num(
-  values: ParsedCommandLine['values'],
-  name: string,
-  check: { integer?: boolean; min?: number; max?: number } = {},
-): number | undefined {
+/** A numeric flag within `range` (described as the library describes its own bounds). */
+export function num(values: ParsedCommandLine['values'], name: string, range: Range = {}): number | undefined {
   const v = str(values, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  const { integer = false, min = -Infinity, max = Infinity } = check;
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    const what = `${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}`;
-    throw new CliUsageError(`Expected ${what} for --${name} but received '${v}'`);
+  if (!isInRange(n, range))
+    throw new CliUsageError(`Expected ${describeRange(range)} for --${name} but received '${v}'`, `--${name}`);
+  return n;
+}
+
+/** --batch-size, bounded as the library bounds batchSize. */
+export function batchSizeFlag(values: ParsedCommandLine['values']): number | undefined {
+  return num(values, 'batch-size', { integer: true, min: 1, max: MAX_BATCH_SIZE });
+}
+
+/** A flag that is one of `rules` or a number within `range` (e.g. --bandwidth droc|0.5). */
+export function ruleOrNumber<T extends string>(
+  values: ParsedCommandLine['values'],
+  name: string,
+  rules: readonly T[],
+  range: Range,
+): T | number | undefined {
+  const v = str(values, name);
+  if (v === undefined) return undefined;
+  if ((rules as readonly string[]).includes(v)) return v as T;
+  const n = Number(v);
+  if (!isInRange(n, range)) {
+    throw new CliUsageError(
+      `Expected one of ${rules.join(', ')} or a ${describeRange(range)} for --${name} but received '${v}'`,
+      `--${name}`,
+    );
   }
   return n;
 }
@@ -304,6 +326,6 @@ export function choice<T extends string>(
   const v = str(values, name);
   if (v === undefined) return undefined;
   if (!(choices as readonly string[]).includes(v))
-    throw new CliUsageError(`Expected one of ${choices.join(', ')} for --${name} but received '${v}'`);
+    throw new CliUsageError(`Expected one of ${choices.join(', ')} for --${name} but received '${v}'`, `--${name}`);
   return v as T;
 }

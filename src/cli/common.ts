@@ -2,32 +2,31 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-import { listImageFiles } from '../encoder/index.js';
-import { OneclassError } from '../errors.js';
-import type { DetectorSpec } from '../pipeline/registry.js';
+import { BANDWIDTH_RULES } from '../detectors/kde.js';
+import { METRICS } from '../detectors/knn.js';
+import { GAMMA_RULES } from '../detectors/ocsvm.js';
+import { ENCODER_OUTPUTS, listImageFiles } from '../encoder/index.js';
+import { invalidInput } from '../errors.js';
+import { type DetectorKindName, detectorKinds, type DetectorSpec } from '../pipeline/registry.js';
 import type { FitOptions, Progress } from '../pipeline/detector.js';
 import type { SkippedImage } from '../pipeline/images.js';
+import { IMAGE_SCORE_MODES } from '../pipeline/model-file.js';
 import { Detector } from '../pipeline/detector.js';
-import type { Device } from '../validate.js';
-import { choice, num, type ParsedCommandLine, str } from './args.js';
+import { type Device, DEVICES } from '../validate.js';
+import { batchSizeFlag, choice, CliUsageError, num, type ParsedCommandLine, ruleOrNumber, str } from './args.js';
 import type { CliContext } from './context.js';
 
 type Values = ParsedCommandLine['values'];
 
 /** Image files from arguments that are files or folders (folders: their images, sorted). */
 export async function collectImages(args: readonly string[], what = 'images'): Promise<string[]> {
-  if (args.length === 0)
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `No ${what} given: pass image files or folders`, { path: what });
+  if (args.length === 0) throw invalidInput(what, `No ${what} given: pass image files or folders`);
   const files: string[] = [];
   for (const arg of args) {
-    if (!existsSync(arg))
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${what}: ${arg} does not exist`, { path: arg });
+    if (!existsSync(arg)) throw invalidInput(arg, `${what}: ${arg} does not exist`);
     if (statSync(arg).isDirectory()) {
       const found = await listImageFiles(arg);
-      if (found.length === 0)
-        throw new OneclassError('ERR_INVALID_ARGUMENT', `${what}: folder ${arg} holds no images (.jpg, .png, ...)`, {
-          path: arg,
-        });
+      if (found.length === 0) throw invalidInput(arg, `${what}: folder ${arg} holds no images (.jpg, .png, ...)`);
       files.push(...found);
     } else files.push(arg);
   }
@@ -36,28 +35,46 @@ export async function collectImages(args: readonly string[], what = 'images'): P
 
 export function compute(values: Values): { device?: Device; threads?: number } {
   return {
-    device: choice(values, 'device', ['auto', 'cpu', 'cuda'] as const),
+    device: choice(values, 'device', DEVICES),
     threads: num(values, 'threads', { integer: true, min: 0 }),
   };
 }
 
-export function detectorSpec(values: Values): DetectorSpec {
-  const kind = str(values, 'detector') ?? 'kde';
-  const spec: DetectorSpec = { kind };
-  const bw = str(values, 'bandwidth');
-  if (bw !== undefined)
-    spec.bandwidth = ['droc', 'scott', 'silverman'].includes(bw)
-      ? bw
-      : num(values, 'bandwidth', { min: Number.MIN_VALUE });
-  if (str(values, 'metric')) spec.metric = choice(values, 'metric', ['cosine', 'euclidean'] as const);
-  if (str(values, 'k')) spec.k = num(values, 'k', { integer: true, min: 1 });
-  const sh = str(values, 'shrinkage');
-  if (sh !== undefined)
-    spec.shrinkage = sh === 'ledoit-wolf' || sh === 'none' ? sh : num(values, 'shrinkage', { min: 0, max: 1 });
-  if (str(values, 'nu')) spec.nu = num(values, 'nu', { min: Number.MIN_VALUE, max: 1 });
-  const g = str(values, 'gamma');
-  if (g !== undefined) spec.gamma = /^[a-z]+$/.test(g) ? g : num(values, 'gamma', { min: Number.MIN_VALUE });
-  return spec;
+const POSITIVE = { min: 0, exclusiveMin: true };
+/**
+ * The detector flags each kind takes; a flag of another kind is a usage error. A kind without
+ * flags here runs from the command line with its defaults.
+ */
+const DETECTOR_FLAGS: Partial<Record<DetectorKindName, readonly string[]>> = {
+  kde: ['bandwidth'],
+  gde: ['shrinkage'],
+  knn: ['metric', 'k'],
+  ocsvm: ['nu', 'gamma'],
+};
+
+/** --detector and its options as a typed spec (undefined options take the kind's defaults). */
+export function detectorSpec(values: Values, fallback: DetectorKindName = 'kde'): DetectorSpec {
+  const kind = choice(values, 'detector', detectorKinds()) ?? fallback;
+  for (const flag of Object.values(DETECTOR_FLAGS).flat()) {
+    if (values[flag] !== undefined && !DETECTOR_FLAGS[kind]?.includes(flag))
+      throw new CliUsageError(`--${flag} does not apply to --detector ${kind}`, `--${flag}`);
+  }
+  switch (kind) {
+    case 'kde':
+      return { kind, bandwidth: ruleOrNumber(values, 'bandwidth', BANDWIDTH_RULES, POSITIVE) };
+    case 'gde':
+      return { kind, shrinkage: ruleOrNumber(values, 'shrinkage', ['ledoit-wolf', 'none'], { min: 0, max: 1 }) };
+    case 'knn':
+      return { kind, metric: choice(values, 'metric', METRICS), k: num(values, 'k', { integer: true, min: 1 }) };
+    case 'ocsvm':
+      return {
+        kind,
+        nu: num(values, 'nu', { ...POSITIVE, max: 1 }),
+        gamma: ruleOrNumber(values, 'gamma', GAMMA_RULES, POSITIVE),
+      };
+    default:
+      return { kind };
+  }
 }
 
 /** Detector.fit options from flags (everything but encoder and images). */
@@ -67,27 +84,27 @@ export function fitOptions(
   forcePixel = false,
 ): Omit<FitOptions, 'encoder' | 'images'> {
   const localize = values.localize === true || values['per-position'] === true || forcePixel;
-  const imageScore = choice(values, 'image-score', ['image', 'heatmap-max'] as const);
+  const c = compute(values);
   return {
     detector: detectorSpec(values),
-    output: choice(values, 'output', ['pooled', 'projection'] as const),
+    output: choice(values, 'output', ENCODER_OUTPUTS),
     localization: localize
       ? {
           perPosition: values['per-position'] === true,
           patchSize: num(values, 'patch-size', { integer: true, min: 1 }),
           stride: num(values, 'stride', { integer: true, min: 1 }),
           resize: num(values, 'resize', { integer: true, min: 1 }),
-          sigma: num(values, 'sigma', { min: Number.MIN_VALUE }),
+          sigma: num(values, 'sigma', POSITIVE),
         }
       : undefined,
-    imageScore,
-    holdout: num(values, 'holdout', { min: 0, max: 1 }),
-    thresholdQuantile: num(values, 'quantile', { min: 0, max: 1 }),
+    imageScore: choice(values, 'image-score', IMAGE_SCORE_MODES),
+    holdout: num(values, 'holdout', { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
+    thresholdQuantile: num(values, 'quantile', { ...POSITIVE, max: 1 }),
     seed: num(values, 'seed', { integer: true, min: 0 }),
-    batchSize: num(values, 'batch-size', { integer: true, min: 1, max: 4096 }),
+    batchSize: batchSizeFlag(values),
     onUnreadable: values['skip-unreadable'] ? 'skip' : 'error',
-    ...compute(values),
-    encoderOptions: { device: choice(values, 'device', ['auto', 'cpu', 'cuda'] as const) },
+    ...c,
+    encoderOptions: { device: c.device },
     onProgress: progressTo(ctx),
   };
 }
@@ -101,8 +118,7 @@ export function progressTo(ctx: CliContext): (p: Progress) => void {
 
 export async function loadDetector(values: Values): Promise<Detector> {
   const file = str(values, 'model', true);
-  if (!existsSync(file))
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Model file not found: ${file}`, { path: file });
+  if (!existsSync(file)) throw invalidInput(file, `Model file not found: ${file}`);
   const c = compute(values);
   return Detector.load(file, { ...c, encoderOptions: { device: c.device } });
 }

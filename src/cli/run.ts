@@ -4,7 +4,7 @@
  */
 import { removePendingTempFiles } from '../pipeline/atomic.js';
 import { packageVersion } from '../pipeline/model-file.js';
-import { CliUsageError, type ParsedCommandLine, parseCommandLine } from './args.js';
+import { type ParsedCommandLine, parseCommandLine } from './args.js';
 import { type CliContext, makeContext } from './context.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
@@ -55,7 +55,8 @@ export async function runCli(
     ctx.progress.done();
     const code = exitCodeFor(error);
     const e = error as Error & { code?: string };
-    const prefix = error instanceof CliUsageError ? '' : e.code ? `[${e.code}] ` : '';
+    // Usage errors name the flag already; library errors carry their code for scripts and searches.
+    const prefix = e.code === 'ERR_USAGE' ? '' : e.code ? `[${e.code}] ` : '';
     stderr.write(`oneclass ${parsed.command}: ${prefix}${e.message}\n`);
     if (code === EXIT.INTERNAL && process.env.ONECLASS_DEBUG) stderr.write(`${e.stack}\n`);
     return code;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { OneclassError } from '../errors.js';
+import { invalidInput } from '../errors.js';
 import type { DatasetItem } from './types.js';
 
 export const CIFAR10_CLASSES = [
@@ -28,10 +28,7 @@ function readWhole(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read CIFAR-10 file ${file}: ${(cause as Error).message}`, {
-      path: file,
-      cause,
-    });
+    throw invalidInput(file, `Cannot read CIFAR-10 file ${file}: ${(cause as Error).message}`, cause);
   }
 }
 
@@ -39,10 +36,9 @@ function readWhole(file: string): Buffer {
 export function readCifarBinary(file: string): { item: DatasetItem; classIndex: number }[] {
   const bytes = readWhole(file);
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
+    throw invalidInput(
+      file,
       `${file} is not a CIFAR-10 binary file: ${bytes.length} bytes is not a positive multiple of the 3,073-byte record`,
-      { path: file },
     );
   }
   const out: { item: DatasetItem; classIndex: number }[] = [];
@@ -50,10 +46,7 @@ export function readCifarBinary(file: string): { item: DatasetItem; classIndex: 
   for (let r = 0; r < bytes.length / RECORD; r++) {
     const base = r * RECORD;
     const classIndex = bytes[base];
-    if (classIndex > 9)
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${file} record ${r} has label ${classIndex}, expected 0 to 9`, {
-        path: file,
-      });
+    if (classIndex > 9) throw invalidInput(file, `${file} record ${r} has label ${classIndex}, expected 0 to 9`);
     const data = new Uint8Array(PLANE * 3);
     for (let p = 0; p < PLANE; p++) {
       data[p * 3] = bytes[base + 1 + p];
@@ -85,10 +78,7 @@ export function readCifarJpeg(
   const header = lines[0]?.split(',') ?? [];
   const col = (name: string) => {
     const i = header.indexOf(name);
-    if (i < 0)
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${csvFile} has no '${name}' column (header: ${lines[0]})`, {
-        path: csvFile,
-      });
+    if (i < 0) throw invalidInput(csvFile, `${csvFile} has no '${name}' column (header: ${lines[0]})`);
     return i;
   };
   const [offsetCol, lengthCol, labelCol] = [col('offset'), col('length'), col('label')];
@@ -105,20 +95,13 @@ export function readCifarJpeg(
       length <= 0 ||
       offset + length > blob.length
     ) {
-      throw new OneclassError(
-        'ERR_INVALID_ARGUMENT',
+      throw invalidInput(
+        csvFile,
         `${csvFile} row ${row + 1}: bytes [${cells[offsetCol]}, +${cells[lengthCol]}) are outside ${binFile} (${blob.length} bytes)`,
-        {
-          path: csvFile,
-        },
       );
     }
     if (!(classIndex >= 0 && classIndex <= 9 && Number.isInteger(classIndex))) {
-      throw new OneclassError(
-        'ERR_INVALID_ARGUMENT',
-        `${csvFile} row ${row + 1}: label ${cells[labelCol]}, expected 0 to 9`,
-        { path: csvFile },
-      );
+      throw invalidInput(csvFile, `${csvFile} row ${row + 1}: label ${cells[labelCol]}, expected 0 to 9`);
     }
     return {
       item: {

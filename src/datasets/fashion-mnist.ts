@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 
-import { OneclassError } from '../errors.js';
+import { invalidInput, type OneclassError } from '../errors.js';
 import type { DatasetItem } from './types.js';
 
 export const FASHION_MNIST_CLASSES = [
@@ -28,26 +28,20 @@ function readIdx(file: string): Buffer {
   try {
     bytes = readFileSync(file);
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read IDX file ${file}: ${(cause as Error).message}`, {
-      path: file,
-      cause,
-    });
+    throw invalidInput(file, `Cannot read IDX file ${file}: ${(cause as Error).message}`, cause);
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = gunzipSync(bytes);
     } catch (cause) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${file} is not valid gzip: ${(cause as Error).message}`, {
-        path: file,
-        cause,
-      });
+      throw invalidInput(file, `${file} is not valid gzip: ${(cause as Error).message}`, cause);
     }
   }
   return bytes;
 }
 
 function badIdx(file: string, why: string): OneclassError {
-  return new OneclassError('ERR_INVALID_ARGUMENT', `${file} is not an IDX file: ${why}`, { path: file });
+  return invalidInput(file, `${file} is not an IDX file: ${why}`);
 }
 
 /** `keep` selects records by class before their pixels are copied (60,000 RGB images are 141 MB). */

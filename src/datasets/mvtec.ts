@@ -12,16 +12,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 
 import { listImageFiles } from '../encoder/index.js';
-import { OneclassError } from '../errors.js';
+import { invalidInput, type OneclassError } from '../errors.js';
 import type { DatasetItem, OneClassSplit } from './types.js';
 
 function missing(what: string, file: string): OneclassError {
-  return new OneclassError(
-    'ERR_INVALID_ARGUMENT',
+  return invalidInput(
+    file,
     `${what} not found: ${file} (expected the MVTec AD layout: train/good, test/<type>, ground_truth/<type>)`,
-    {
-      path: file,
-    },
   );
 }
 
@@ -72,16 +69,12 @@ export async function readMask(file: string, width: number, height: number): Pro
   try {
     raw = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read mask ${file}: ${(cause as Error).message}`, {
-      path: file,
-      cause,
-    });
+    throw invalidInput(file, `Cannot read mask ${file}: ${(cause as Error).message}`, cause);
   }
   if (raw.info.width !== width || raw.info.height !== height) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
+    throw invalidInput(
+      file,
       `Mask ${file} is ${raw.info.width}x${raw.info.height} but its image is ${width}x${height}`,
-      { path: file },
     );
   }
   const out = new Uint8Array(width * height);

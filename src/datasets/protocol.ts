@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { OneclassError } from '../errors.js';
+import { invalidInput } from '../errors.js';
+import { expectInteger } from '../validate.js';
 import { CIFAR10_CLASSES, readCifarBinary } from './cifar10.js';
 import { FASHION_MNIST_CLASSES, readFashionMnist } from './fashion-mnist.js';
 import { readMvtec } from './mvtec.js';
@@ -31,8 +32,7 @@ export interface DatasetSpec {
 }
 
 function need(file: string): string {
-  if (!existsSync(file))
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Dataset file not found: ${file}`, { path: file });
+  if (!existsSync(file)) throw invalidInput(file, `Dataset file not found: ${file}`);
   return file;
 }
 
@@ -53,14 +53,7 @@ export async function openDataset(spec: DatasetSpec): Promise<OneClassSplit> {
   if (spec.kind === 'mvtec') {
     split = await readMvtec(spec.root);
   } else {
-    const normalClass = spec.normalClass ?? 0;
-    if (!Number.isInteger(normalClass) || normalClass < 0 || normalClass > 9) {
-      throw new OneclassError(
-        'ERR_INVALID_ARGUMENT',
-        `Expected integer 0 to 9 for normalClass but received ${normalClass}`,
-        { path: 'normalClass' },
-      );
-    }
+    const normalClass = expectInteger('normalClass', spec.normalClass ?? 0, 0, 9);
     if (spec.kind === 'cifar10') {
       const train = labelled(readCifarBinary(need(path.join(spec.root, 'train.bin'))), normalClass).normal;
       const test = labelled(readCifarBinary(need(path.join(spec.root, 'test.bin'))), normalClass).all;

@@ -14,6 +14,7 @@ import {
   expectKnownKeys,
   expectMatrix,
   expectNonNegativeNumber,
+  expectNumber,
   expectOneOf,
   expectOptions,
   type Matrix,
@@ -76,17 +77,8 @@ export class GaussianDensity {
     let kind: 'ledoit-wolf' | 'fixed' | 'none';
     let coefficient = 0;
     if (typeof shrinkage === 'number') {
-      if (!(shrinkage >= 0 && shrinkage <= 1)) {
-        throw new OneclassError(
-          'ERR_INVALID_ARGUMENT',
-          `Expected a number in [0, 1] for options.shrinkage but received ${shrinkage}`,
-          {
-            path: 'options.shrinkage',
-          },
-        );
-      }
       kind = 'fixed';
-      coefficient = shrinkage;
+      coefficient = expectNumber('options.shrinkage', shrinkage, { min: 0, max: 1 });
     } else {
       kind = expectOneOf('options.shrinkage', shrinkage, ['ledoit-wolf', 'none'] as const);
     }
@@ -99,16 +91,13 @@ export class GaussianDensity {
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
     const fit = await callNative('GaussianDensity.fit', () =>
-      binding().fitGaussian(
-        train.data,
-        train.rows,
-        train.cols,
-        kind,
-        coefficient,
+      binding().fitGaussian(train, {
+        shrinkageKind: kind,
+        shrinkage: coefficient,
         regCovar,
-        compute.threads,
-        normalize,
-      ),
+        l2normalize: normalize,
+        threads: compute.threads,
+      }),
     );
     return GaussianDensity.build(fit, normalize, regCovar, compute);
   }
@@ -118,13 +107,8 @@ export class GaussianDensity {
     // Queries are normalized and centred; the whitening rows (L^-1) are used as they are.
     const set = await callNative('GaussianDensity.fit', () =>
       binding().prepare(
-        Float32Array.from(fit.choleskyInverse),
-        d,
-        d,
-        compute.device,
-        normalize,
-        Float32Array.from(fit.mean),
-        false,
+        { data: Float32Array.from(fit.choleskyInverse), rows: d, cols: d },
+        { device: compute.device, l2normalize: normalize, center: Float32Array.from(fit.mean), transformRows: false },
       ),
     );
     return new GaussianDensity(fit, set, normalize, regCovar, compute);
@@ -134,7 +118,7 @@ export class GaussianDensity {
   async mahalanobis(y: Matrix): Promise<Float64Array> {
     const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
     return callNative('GaussianDensity.mahalanobis', () =>
-      binding().projectedSquaredNorm(this.set, q.data, q.rows, this.compute.threads),
+      binding().projectedSquaredNorm(this.set, q, { threads: this.compute.threads }),
     );
   }
 
@@ -174,7 +158,7 @@ export class GaussianDensity {
     expectKnownKeys('options', opts, COMPUTE_KEYS);
     const shrinkage = typeof params.shrinkage === 'number' ? params.shrinkage : 0;
     const fit = await callNative('GaussianDensity.fromBytes', () =>
-      binding().factorGaussian(mean.data as Float64Array, covariance.data as Float64Array, d, shrinkage),
+      binding().factorGaussian(mean.data as Float64Array, covariance.data as Float64Array, { shrinkage }),
     );
     return GaussianDensity.build(
       fit,

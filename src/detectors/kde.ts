@@ -6,7 +6,7 @@
  * The native kernel sum is one fused GEMM + log-sum-exp over the training set (never an N x M
  * matrix), on data centred on the training mean so float32 keeps its accuracy.
  */
-import { callNative, OneclassError } from '../errors.js';
+import { callNative, invalidInput, OneclassError } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
 import { binding, type NativePointSet } from '../native.js';
@@ -47,9 +47,7 @@ export function bandwidthFromRule(rule: BandwidthRule, rows: number, cols: numbe
       return ((rows * (cols + 2)) / 4) ** (-1 / (cols + 4));
     case 'droc': {
       if (!(variance > 0)) {
-        throw new OneclassError('ERR_INVALID_ARGUMENT', "bandwidth 'droc' needs training data with non-zero variance", {
-          path: 'options.bandwidth',
-        });
+        throw invalidInput('options.bandwidth', "bandwidth 'droc' needs training data with non-zero variance");
       }
       const gamma = 10 / (variance * cols);
       return 1 / Math.sqrt(2 * gamma);
@@ -121,11 +119,16 @@ export class KernelDensity {
     bandwidth?: number,
   ): Promise<KernelDensity> {
     const native = binding();
-    const stats = await callNative('KernelDensity.fit', () => native.columnStats(data, rows, cols, normalize));
+    const stats = await callNative('KernelDensity.fit', () =>
+      native.columnStats({ data, rows, cols }, { l2normalize: normalize }),
+    );
     const h =
       bandwidth ?? (typeof option === 'number' ? option : bandwidthFromRule(option, rows, cols, stats.variance));
     const set = await callNative('KernelDensity.fit', () =>
-      native.prepare(data, rows, cols, compute.device, normalize, Float32Array.from(stats.mean), true),
+      native.prepare(
+        { data, rows, cols },
+        { device: compute.device, l2normalize: normalize, center: Float32Array.from(stats.mean) },
+      ),
     );
     return new KernelDensity(set, data, h, option, normalize, compute);
   }
@@ -135,7 +138,7 @@ export class KernelDensity {
     const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
     const h = this.bandwidth;
     const logSum = await callNative('KernelDensity.scoreSamples', () =>
-      binding().kernelLogSum(this.set, q.data, q.rows, 1 / (2 * h * h), null, this.compute.threads),
+      binding().kernelLogSum(this.set, q, { gamma: 1 / (2 * h * h), threads: this.compute.threads }),
     );
     const constant = -Math.log(this.nSamples) - (this.dim / 2) * Math.log(2 * Math.PI) - this.dim * Math.log(h);
     for (let i = 0; i < logSum.length; i++) logSum[i] += constant;

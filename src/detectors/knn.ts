@@ -73,9 +73,14 @@ export class NearestNeighbors {
     const native = binding();
     const normalize = metric === 'cosine';
     // Centring does not change distances but keeps the float32 GEMM expansion accurate.
-    const stats = await callNative('NearestNeighbors.fit', () => native.columnStats(data, rows, cols, normalize));
+    const stats = await callNative('NearestNeighbors.fit', () =>
+      native.columnStats({ data, rows, cols }, { l2normalize: normalize }),
+    );
     const set = await callNative('NearestNeighbors.fit', () =>
-      native.prepare(data, rows, cols, compute.device, normalize, Float32Array.from(stats.mean), true),
+      native.prepare(
+        { data, rows, cols },
+        { device: compute.device, l2normalize: normalize, center: Float32Array.from(stats.mean) },
+      ),
     );
     return new NearestNeighbors(set, data, metric, compute);
   }
@@ -86,7 +91,7 @@ export class NearestNeighbors {
     expectInteger('k', k, 1, this.nSamples);
     expectResultSize('kneighbors', q.rows * k);
     const r = await callNative('NearestNeighbors.kneighbors', () =>
-      binding().nearest(this.set, q.data, q.rows, k, this.compute.threads),
+      binding().nearest(this.set, q, { k, threads: this.compute.threads }),
     );
     // Native distances are squared Euclidean, or already cosine distances for 'cosine'.
     const distances = r.distances;

@@ -8,15 +8,16 @@
  * blocks by the fused GEMM path (or the whole kernel matrix when it fits cacheMb). Scoring is
  * a float64 weighted kernel sum over the support vectors.
  */
-import { callNative, OneclassError } from '../errors.js';
+import { callNative, invalidInput, OneclassError } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
-import { binding, type NativePointSet } from '../native.js';
+import { binding, inputChangedDuringCall, type NativePointSet } from '../native.js';
 import {
   expectBoolean,
   expectInteger,
   expectKnownKeys,
   expectMatrix,
+  expectNumber,
   expectOneOf,
   expectOptions,
   expectPositiveNumber,
@@ -123,17 +124,11 @@ export class OneClassSVM {
 
   static async fit(x: Matrix, options: OneClassSvmOptions = {}): Promise<OneClassSVM> {
     const train = expectMatrix('x', x, { minRows: 2 });
-    if (train.rows >= 2 ** 31)
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `x has ${train.rows} rows; at most 2^31 - 1 are supported`, {
-        path: 'x.rows',
-      });
+    if (train.rows >= 2 ** 31) throw invalidInput('x.rows', `x has ${train.rows} rows; at most 2^31 - 1 are supported`);
     const opts = expectOptions('options', options);
     expectKnownKeys('options', opts, KEYS);
-    const nu = opts.nu === undefined ? 0.5 : expectPositiveNumber('options.nu', opts.nu);
-    if (nu > 1)
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected a number in (0, 1] for options.nu but received ${nu}`, {
-        path: 'options.nu',
-      });
+    const nu =
+      opts.nu === undefined ? 0.5 : expectNumber('options.nu', opts.nu, { min: 0, max: 1, exclusiveMin: true });
     const gammaOption =
       opts.gamma === undefined
         ? 'scale'
@@ -147,9 +142,7 @@ export class OneClassSVM {
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
     const native = binding();
-    const stats = await callNative('OneClassSVM.fit', () =>
-      native.columnStats(train.data, train.rows, train.cols, normalize),
-    );
+    const stats = await callNative('OneClassSVM.fit', () => native.columnStats(train, { l2normalize: normalize }));
     let gamma: number;
     if (typeof gammaOption === 'number') gamma = gammaOption;
     else if (gammaOption === 'auto') gamma = 1 / train.cols;
@@ -161,12 +154,9 @@ export class OneClassSVM {
     }
     const center = Float32Array.from(stats.mean);
     const r = await callNative('OneClassSVM.fit', () =>
-      native.fitOneClassSvm(
-        train.data,
-        train.rows,
-        train.cols,
-        compute.device,
-        normalize,
+      native.fitOneClassSvm(train, {
+        device: compute.device,
+        l2normalize: normalize,
         center,
         gamma,
         nu,
@@ -174,9 +164,11 @@ export class OneClassSVM {
         maxIter,
         cacheMb,
         shrinking,
-        compute.threads,
-      ),
+        threads: compute.threads,
+      }),
     );
+    // The call read its own copy of x; the support vectors below are read from x again.
+    if (train.data.length !== train.rows * train.cols) throw inputChangedDuringCall('x', 'OneClassSVM.fit');
     const support: number[] = [];
     r.alpha.forEach((a, i) => {
       if (a > 0) support.push(i);
@@ -211,7 +203,7 @@ export class OneClassSVM {
   ): Promise<OneClassSVM> {
     const sv = state.supportVectors;
     const set = await callNative('OneClassSVM.fit', () =>
-      binding().prepare(sv.data, sv.rows, sv.cols, compute.device, state.normalize, state.center, true),
+      binding().prepare(sv, { device: compute.device, l2normalize: state.normalize, center: state.center }),
     );
     return new OneClassSVM(state, set, compute, stats);
   }
@@ -220,7 +212,11 @@ export class OneClassSVM {
   async decisionFunction(y: Matrix): Promise<Float64Array> {
     const q = expectMatrix('y', y, { minRows: 0, cols: this.dim });
     const sums = await callNative('OneClassSVM.decisionFunction', () =>
-      binding().kernelWeightedSum(this.set, q.data, q.rows, this.gamma, this.dualCoef, this.compute.threads),
+      binding().kernelWeightedSum(this.set, q, {
+        gamma: this.gamma,
+        weights: this.dualCoef,
+        threads: this.compute.threads,
+      }),
     );
     for (let i = 0; i < sums.length; i++) sums[i] -= this.rho;
     return sums;

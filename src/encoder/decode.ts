@@ -21,7 +21,8 @@
  */
 import sharp, { type Metadata } from 'sharp';
 
-import { describe, OneclassError } from '../errors.js';
+import { invalidArgument, invalidInput, OneclassError } from '../errors.js';
+import { expectInteger, isInRange } from '../validate.js';
 import {
   type ColourTarget,
   LAYOUT_CHANNELS,
@@ -57,35 +58,17 @@ function isRawImage(v: unknown): v is RawImage {
 function rawToSamples(image: RawImage, label: string): Samples {
   const { data, width, height, channels } = image;
   if (!(data instanceof Uint8Array)) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `Expected Uint8Array for data of ${label} but received ${describe(data)}`,
-      {
-        path: `${label}.data`,
-      },
-    );
+    throw invalidArgument(`data of ${label}`, 'Uint8Array', data);
   }
-  for (const [name, v] of [
-    ['width', width],
-    ['height', height],
-    ['channels', channels],
-  ] as const) {
-    if (!Number.isInteger(v) || v <= 0 || (name === 'channels' && v > 4)) {
-      const what = name === 'channels' ? 'integer 1 to 4 (gray, gray+alpha, RGB, RGBA)' : 'positive integer';
-      throw new OneclassError(
-        'ERR_INVALID_ARGUMENT',
-        `Expected ${what} for ${name} of ${label} but received ${describe(v)}`,
-        {
-          path: `${label}.${name}`,
-        },
-      );
-    }
+  expectInteger(`width of ${label}`, width, 1);
+  expectInteger(`height of ${label}`, height, 1);
+  if (!isInRange(channels, { integer: true, min: 1, max: 4 })) {
+    throw invalidArgument(`channels of ${label}`, 'integer 1 to 4 (gray, gray+alpha, RGB, RGBA)', channels);
   }
   if (data.length !== width * height * channels) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
+    throw invalidInput(
+      `data of ${label}`,
       `Expected ${width * height * channels} bytes (width*height*channels) for data of ${label} but received ${data.length}`,
-      { path: `${label}.data` },
     );
   }
   return { data, width, height, layout: RAW_LAYOUTS[channels]! };
@@ -183,10 +166,10 @@ export async function decodeImage(
   } else if (typeof input === 'string' || input instanceof Uint8Array) {
     samples = await decodeSamples(input, label);
   } else {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `Expected a file path, an encoded image Buffer or a raw image {data, width, height, channels} for ${label} but received ${describe(input)}`,
-      { path: label },
+    throw invalidArgument(
+      label,
+      'a file path, an encoded image Buffer or a raw image {data, width, height, channels}',
+      input,
     );
   }
   const target = options.target;
@@ -194,11 +177,10 @@ export async function decodeImage(
   if (target.strict) {
     const why = strictMismatch(samples.layout, target.channels);
     if (why !== null) {
-      throw new OneclassError(
-        'ERR_INVALID_ARGUMENT',
+      throw invalidInput(
+        typeof input === 'string' ? input : label,
         `${label} ${why}${target.model ? ` (${target.model})` : ''}; strict colour mode does not convert ` +
           '(leave strictColour off to convert as the manifest says, or convert the image first)',
-        { path: typeof input === 'string' ? input : label },
       );
     }
   }

@@ -1,26 +1,37 @@
 /**
- * Encoder: an exported self-supervised model (.onnx + manifest .json) that turns images into
+ * Encoder: an exported self-supervised model (ONNX bytes + manifest) that turns images into
  * embedding matrices for the stage-2 one-class detectors.
  *
  * Preprocessing reproduces python-export/preprocess.py bit for bit (decode.ts, resize.ts,
- * normalize.ts); see docs/encoders.md for the measured parity with PyTorch.
+ * normalize.ts, preprocess.ts); see docs/encoders.md for the measured parity with PyTorch.
+ *
+ * The session is always created from the model's bytes, which the encoder keeps: a model file
+ * can embed exactly the graph that runs (no second read of a file that may have changed), and
+ * loading an encoder out of a model file needs no temporary file (`fromBytes`).
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 
+import { describe, invalidArgument, invalidInput, modelFormat } from '../errors.js';
+import { prefetched } from '../prefetch.js';
+import { type Backend, expectArray, expectString, type Matrix } from '../validate.js';
 import type { ColourTarget } from './colour.js';
 import { decodeImage, describeInput } from './decode.js';
-import { describeValue, EncoderError, InvalidArgumentError, ModelFormatError } from './errors.js';
-import { colourPolicyOf, type EncoderManifest, outputSize, readManifest } from './manifest.js';
+import { colourPolicyOf, type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
 import { buildNormalizeTable } from './normalize.js';
-import { type EmbedOptions, type EncoderLoadOptions, resolveEmbedOptions, resolveLoadOptions } from './options.js';
+import {
+  type EmbedOptions,
+  type EncoderFromBytesOptions,
+  type EncoderLoadOptions,
+  resolveEmbedOptions,
+  resolveLoadOptions,
+  type ResolvedLoadOptions,
+} from './options.js';
 import { preprocessInto } from './preprocess.js';
 import { createSession } from './session.js';
-import type { EmbeddingMatrix, EncoderBackend, EncoderOutput, ImageInput } from './types.js';
-
-const OUTPUT_NAMES: readonly EncoderOutput[] = ['pooled', 'projection'];
+import { ENCODER_OUTPUTS, type EncoderOutput, type ImageInput, type RawImage } from './types.js';
 
 /** Manifest path for a model path: same folder and name, extension .json. */
 export function manifestPathFor(modelPath: string): string {
@@ -28,85 +39,110 @@ export function manifestPathFor(modelPath: string): string {
   return ext === '.onnx' ? modelPath.slice(0, -ext.length) + '.json' : modelPath + '.json';
 }
 
+/** A colour target that names the model in strict mode's refusals. */
+export type ModelColour = ColourTarget & { readonly model: string };
+
+/** Where an encoder's parts came from, for messages and for model files that reference it. */
+interface Origin {
+  modelPath: string | null;
+  manifestPath: string | null;
+  /** How the model is named in messages. */
+  label: string;
+}
+
 export class Encoder {
-  readonly modelPath: string;
-  readonly manifestPath: string;
+  /** The .onnx file the model was read from; null when it was given as bytes without a path. */
+  readonly modelPath: string | null;
+  /** The manifest file; null when the manifest was given as an object. */
+  readonly manifestPath: string | null;
   readonly manifest: EncoderManifest;
+  /** The ONNX model the session runs (what a model file embeds). */
+  readonly modelBytes: Uint8Array;
   /** Backend the session runs on. */
-  readonly backend: EncoderBackend;
+  readonly backend: Backend;
   /** Why CUDA is not used although device 'auto' or 'cuda' asked for it; null otherwise. */
   readonly fallbackReason: string | null;
   readonly batchSize: number;
   /** Refuse gray/RGB mismatches and alpha instead of converting (load option strictColour). */
   readonly strictColour: boolean;
+  private readonly label: string;
   private readonly session: InferenceSession;
   private readonly normalizeTable: Float32Array;
 
   private constructor(
-    modelPath: string,
-    manifestPath: string,
+    origin: Origin,
     manifest: EncoderManifest,
-    session: InferenceSession,
-    backend: EncoderBackend,
-    fallbackReason: string | null,
+    modelBytes: Uint8Array,
+    created: Awaited<ReturnType<typeof createSession>>,
     batchSize: number,
     strictColour: boolean,
   ) {
-    this.modelPath = modelPath;
-    this.manifestPath = manifestPath;
+    this.modelPath = origin.modelPath;
+    this.manifestPath = origin.manifestPath;
+    this.label = origin.label;
     this.manifest = manifest;
-    this.session = session;
-    this.backend = backend;
-    this.fallbackReason = fallbackReason;
+    this.modelBytes = modelBytes;
+    this.session = created.session;
+    this.backend = created.backend;
+    this.fallbackReason = created.fallbackReason;
     this.batchSize = batchSize;
     this.strictColour = strictColour;
     this.normalizeTable = buildNormalizeTable(manifest.preprocess.mean, manifest.preprocess.std);
   }
 
   /**
-   * Loads `<name>.onnx` and its manifest `<name>.json`. Rejects with ModelFormatError when either
+   * Loads `<name>.onnx` and its manifest `<name>.json`. Rejects with ERR_MODEL_FORMAT when either
    * is missing or corrupt, or when the graph's input/outputs disagree with the manifest.
    */
   static async load(modelPath: string, options?: EncoderLoadOptions): Promise<Encoder> {
-    if (typeof modelPath !== 'string' || modelPath.length === 0) {
-      throw new InvalidArgumentError(
-        `Expected path of an .onnx file for modelPath but received ${describeValue(modelPath)}`,
-      );
-    }
+    expectString('modelPath', modelPath, 'path of an .onnx file');
     const opts = resolveLoadOptions(options);
     const resolved = path.resolve(modelPath);
-    try {
-      const st = await stat(resolved);
-      if (!st.isFile()) throw new ModelFormatError(`Encoder model ${resolved} is not a file`, { file: resolved });
-    } catch (cause) {
-      if (cause instanceof EncoderError) throw cause;
-      throw new ModelFormatError(`Encoder model not found: ${resolved}`, { file: resolved, cause });
-    }
+    const bytes = await readModelBytes(resolved);
     const manifestPath = manifestPathFor(resolved);
     const manifest = await readManifest(manifestPath);
+    return Encoder.create(bytes, manifest, opts, { modelPath: resolved, manifestPath, label: resolved });
+  }
+
+  /**
+   * An encoder from ONNX bytes and a manifest object (e.g. both read out of a model file): no
+   * file is read or written. The bytes are copied, so the caller may reuse its array.
+   */
+  static async fromBytes(
+    onnxBytes: Uint8Array,
+    manifest: EncoderManifest,
+    options: EncoderFromBytesOptions = {},
+  ): Promise<Encoder> {
+    if (!(onnxBytes instanceof Uint8Array)) throw invalidArgument('onnxBytes', 'Uint8Array', onnxBytes);
+    const { path: modelPath, label, ...load } = options ?? {};
+    const opts = resolveLoadOptions(load);
+    const name = label ?? modelPath ?? 'encoder bytes';
+    const checked = validateManifest(manifest, `${name} (manifest)`);
+    return Encoder.create(onnxBytes.slice(), checked, opts, {
+      modelPath: modelPath ?? null,
+      manifestPath: null,
+      label: name,
+    });
+  }
+
+  private static async create(
+    bytes: Uint8Array,
+    manifest: EncoderManifest,
+    opts: ResolvedLoadOptions,
+    origin: Origin,
+  ): Promise<Encoder> {
     let created;
     try {
-      created = await createSession(resolved, opts.device, opts.threads);
+      created = await createSession(bytes, opts.device, opts.threads);
     } catch (cause) {
-      throw new ModelFormatError(
-        `Cannot load encoder model ${resolved}: ${String((cause as Error).message ?? cause).trim()}`,
-        {
-          file: resolved,
-          cause,
-        },
+      throw modelFormat(
+        origin.modelPath ?? undefined,
+        `Cannot load encoder model ${origin.label}: ${String((cause as Error).message ?? cause).trim()}`,
+        cause,
       );
     }
-    checkGraphAgainstManifest(created.session, manifest, resolved, manifestPath);
-    return new Encoder(
-      resolved,
-      manifestPath,
-      manifest,
-      created.session,
-      created.backend,
-      created.fallbackReason,
-      opts.batchSize,
-      opts.strictColour,
-    );
+    checkGraphAgainstManifest(created.session, manifest, origin);
+    return new Encoder(origin, manifest, bytes, created, opts.batchSize, opts.strictColour);
   }
 
   /** Model input as [channels, height, width]. */
@@ -121,14 +157,15 @@ export class Encoder {
 
   /**
    * What decodeImage must produce for this model: its channels and the manifest's colour policy
-   * (pass it as `decodeImage(input, label, { target })` to decode images the way embed() does).
+   * (`decodeImage(input, label, { target: encoder.colourTarget() })` decodes an image the way
+   * embed() does; the pipeline decodes every image so).
    */
-  colourTarget(strictColour: boolean = this.strictColour): ColourTarget & { model: string } {
+  colourTarget(strictColour: boolean = this.strictColour): ModelColour {
     return {
       channels: this.manifest.input.channels,
       policy: colourPolicyOf(this.manifest),
       strict: strictColour,
-      model: `model ${this.modelPath}`,
+      model: `model ${this.label}`,
     };
   }
 
@@ -137,65 +174,136 @@ export class Encoder {
    * as training did. Exposed for parity tests and for callers that cache inputs.
    */
   async preprocess(images: readonly ImageInput[], options?: { strictColour?: boolean }): Promise<Float32Array> {
-    checkImageArray(images);
+    const list = expectArray<ImageInput>('images', images, 'an array of images');
     const { strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
-    return this.preprocessRange(images, 0, strictColour);
-  }
-
-  /** preprocess() for a slice of a larger call; `firstIndex` keeps "image i" in messages global. */
-  private async preprocessRange(
-    images: readonly ImageInput[],
-    firstIndex: number,
-    strictColour: boolean,
-  ): Promise<Float32Array> {
-    const [channels, height, width] = this.inputShape;
-    const per = channels * height * width;
-    const out = new Float32Array(images.length * per);
-    const target = this.colourTarget(strictColour);
-    await Promise.all(
-      images.map(async (input, i) => {
-        // Converted to the model's colour space as the manifest says (python-export/colour.py
-        // does the same in training), or refused in strict mode (docs/encoders.md).
-        const decoded = await decodeImage(input, describeInput(input, firstIndex + i), { target });
-        await preprocessInto(decoded, height, width, this.normalizeTable, out, i * per);
-      }),
-    );
-    return out;
+    return this.preprocessRange(list, 0, this.colourTarget(strictColour));
   }
 
   /** Embeds images; returns an images.length x outputSize(output) row-major matrix. */
-  async embed(images: readonly ImageInput[], options?: EmbedOptions): Promise<EmbeddingMatrix> {
+  async embed(images: readonly ImageInput[], options?: EmbedOptions): Promise<Matrix> {
     const { output, batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
-    return (await this.embedBatches(images, [output], batchSize, strictColour))[output]!;
+    return (await this.embedBatches(images, [output], batchSize, this.colourTarget(strictColour)))[output]!;
   }
 
   /** Embeds images once and returns both outputs. */
   async embedAll(
     images: readonly ImageInput[],
     options?: Omit<EmbedOptions, 'output'>,
-  ): Promise<Record<EncoderOutput, EmbeddingMatrix>> {
+  ): Promise<Record<EncoderOutput, Matrix>> {
     const { batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
-    return (await this.embedBatches(images, OUTPUT_NAMES, batchSize, strictColour)) as Record<
+    return (await this.embedBatches(images, ENCODER_OUTPUTS, batchSize, this.colourTarget(strictColour))) as Record<
       EncoderOutput,
-      EmbeddingMatrix
+      Matrix
     >;
+  }
+
+  /**
+   * Embeds images that are already decoded (the pipeline decodes them itself, a batch ahead, to
+   * colourTarget()): preprocessing of the whole list runs concurrently off the JS thread, then
+   * inference in chunks of the encoder's batch size. An image not in the model's colour space is
+   * converted as embed() converts raw pixels (refused in strict mode). `labels[i]` names image i
+   * in errors.
+   */
+  async embedDecoded(
+    images: readonly RawImage[],
+    options: EmbedOptions & { labels?: readonly string[] } = {},
+  ): Promise<Matrix> {
+    const { labels, ...embed } = options;
+    const { output, batchSize, strictColour } = resolveEmbedOptions(embed, this.batchSize, this.strictColour);
+    const list = expectArray<RawImage>('images', images, 'an array of decoded images');
+    const target = this.colourTarget(strictColour);
+    const per = this.inputSize();
+    const tensor = new Float32Array(list.length * per);
+    await Promise.all(
+      list.map(async (image, i) => {
+        const label = labels?.[i] ?? `image ${i}`;
+        // Already in the model's colour space (the pipeline's case) or the same rules as embed().
+        const ready = image.channels === target.channels ? image : await decodeImage(image, label, { target });
+        await this.writeInput(ready, tensor, i * per);
+      }),
+    );
+    return this.runTensor(tensor, list.length, output, batchSize);
   }
 
   /**
    * Runs the model on an already preprocessed input (rows x C x H x W float32, e.g. patches cut
    * from an image resized with resizeU8 and normalized like preprocess()).
    */
-  async embedTensor(input: Float32Array, rows: number, options?: EmbedOptions): Promise<EmbeddingMatrix> {
+  async embedTensor(input: Float32Array, rows: number, options?: EmbedOptions): Promise<Matrix> {
     const { output, batchSize } = resolveEmbedOptions(options, this.batchSize);
-    const per = this.inputShape[0] * this.inputShape[1] * this.inputShape[2];
-    if (!(input instanceof Float32Array)) {
-      throw new InvalidArgumentError(`Expected Float32Array for input but received ${describeValue(input)}`);
-    }
+    const per = this.inputSize();
+    if (!(input instanceof Float32Array)) throw invalidArgument('input', 'Float32Array', input);
     if (!Number.isInteger(rows) || rows < 0 || input.length !== rows * per) {
-      throw new InvalidArgumentError(
-        `Expected input of rows*${per} floats (C*H*W = ${this.inputShape.join('*')}) but received ${input.length} floats for rows ${describeValue(rows)}`,
+      throw invalidInput(
+        'input',
+        `Expected input of rows*${per} floats (C*H*W = ${this.inputShape.join('*')}) but received ${input.length} floats for rows ${describe(rows)}`,
       );
     }
+    return this.runTensor(input, rows, output, batchSize);
+  }
+
+  /** Releases the ONNX Runtime session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  private inputSize(): number {
+    const [c, h, w] = this.inputShape;
+    return c * h * w;
+  }
+
+  /** Resize + normalize an image in the model's colour space into `out` at `offset` (native, off the JS thread). */
+  private async writeInput(image: RawImage, out: Float32Array, offset: number): Promise<void> {
+    const [, height, width] = this.inputShape;
+    await preprocessInto(image, height, width, this.normalizeTable, out, offset);
+  }
+
+  /** preprocess() for a slice of a larger call; `firstIndex` keeps "image i" in messages global. */
+  private async preprocessRange(
+    images: readonly ImageInput[],
+    firstIndex: number,
+    target: ModelColour,
+  ): Promise<Float32Array> {
+    const per = this.inputSize();
+    const out = new Float32Array(images.length * per);
+    await Promise.all(
+      images.map(async (input, i) => {
+        // Converted to the model's colour space as the manifest says (python-export/colour.py
+        // does the same in training), or refused in strict mode (docs/encoders.md).
+        const decoded = await decodeImage(input, describeInput(input, firstIndex + i), { target });
+        await this.writeInput(decoded, out, i * per);
+      }),
+    );
+    return out;
+  }
+
+  private async embedBatches(
+    images: readonly ImageInput[],
+    outputs: readonly EncoderOutput[],
+    batchSize: number,
+    target: ModelColour,
+  ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
+    const list = expectArray<ImageInput>('images', images, 'an array of images');
+    const n = list.length;
+    const result: Partial<Record<EncoderOutput, Matrix>> = {};
+    for (const o of outputs)
+      result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
+    // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime.
+    const steps = prefetched(n, batchSize, (start, end) => this.preprocessRange(list.slice(start, end), start, target));
+    for await (const { start, end, value: input } of steps) {
+      const res = await this.run(input, end - start, outputs);
+      for (const o of outputs) result[o]!.data.set(res[o]!, start * result[o]!.cols);
+    }
+    return result;
+  }
+
+  private async runTensor(
+    input: Float32Array,
+    rows: number,
+    output: EncoderOutput,
+    batchSize: number,
+  ): Promise<Matrix> {
+    const per = this.inputSize();
     const cols = this.outputSize(output);
     const data = new Float32Array(rows * cols);
     for (let start = 0; start < rows; start += batchSize) {
@@ -204,38 +312,6 @@ export class Encoder {
       data.set(res[output]!, start * cols);
     }
     return { data, rows, cols };
-  }
-
-  /** Releases the ONNX Runtime session. */
-  async release(): Promise<void> {
-    await this.session.release();
-  }
-
-  private async embedBatches(
-    images: readonly ImageInput[],
-    outputs: readonly EncoderOutput[],
-    batchSize: number,
-    strictColour: boolean,
-  ): Promise<Partial<Record<EncoderOutput, EmbeddingMatrix>>> {
-    checkImageArray(images);
-    const n = images.length;
-    const result: Partial<Record<EncoderOutput, EmbeddingMatrix>> = {};
-    for (const o of outputs)
-      result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
-    // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime.
-    const prepare = (start: number) =>
-      this.preprocessRange(images.slice(start, start + batchSize), start, strictColour);
-    let next: Promise<Float32Array> | undefined = n > 0 ? prepare(0) : undefined;
-    for (let start = 0; start < n; start += batchSize) {
-      const input = await next!;
-      next = start + batchSize < n ? prepare(start + batchSize) : undefined;
-      // Keep a failing prefetch from becoming an unhandled rejection if run() throws first.
-      next?.catch(() => undefined);
-      const count = Math.min(batchSize, n - start);
-      const res = await this.run(input, count, outputs);
-      for (const o of outputs) result[o]!.data.set(res[o]!, start * result[o]!.cols);
-    }
-    return result;
   }
 
   private async run(
@@ -249,19 +325,20 @@ export class Encoder {
     try {
       res = await this.session.run(feeds, outputs as EncoderOutput[]);
     } catch (cause) {
-      throw new ModelFormatError(`Inference failed for model ${this.modelPath}: ${(cause as Error).message}`, {
-        file: this.modelPath,
+      throw modelFormat(
+        this.modelPath ?? undefined,
+        `Inference failed for model ${this.label}: ${(cause as Error).message}`,
         cause,
-      });
+      );
     }
     const out: Partial<Record<EncoderOutput, Float32Array>> = {};
     for (const o of outputs) {
       const t = res[o];
       const size = this.outputSize(o);
       if (!t || !(t.data instanceof Float32Array) || t.data.length !== count * size) {
-        throw new ModelFormatError(
-          `Model ${this.modelPath} returned ${t ? `${t.type} [${t.dims.join(', ')}]` : 'nothing'} for output '${o}', manifest says float32 [${count}, ${size}]`,
-          { file: this.modelPath },
+        throw modelFormat(
+          this.modelPath ?? undefined,
+          `Model ${this.label} returned ${t ? `${t.type} [${t.dims.join(', ')}]` : 'nothing'} for output '${o}', manifest says float32 [${count}, ${size}]`,
         );
       }
       out[o] = t.data;
@@ -270,23 +347,29 @@ export class Encoder {
   }
 }
 
-function checkImageArray(images: unknown): void {
-  if (!Array.isArray(images)) {
-    throw new InvalidArgumentError(`Expected an array of images for images but received ${describeValue(images)}`);
+/** The model file's bytes; a missing path or a folder is ERR_MODEL_FORMAT naming it. */
+async function readModelBytes(file: string): Promise<Uint8Array> {
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw modelFormat(file, `Encoder model ${file} is not a file`);
+  } catch (cause) {
+    if ((cause as { code?: string }).code === 'ERR_MODEL_FORMAT') throw cause;
+    throw modelFormat(file, `Encoder model not found: ${file}`, cause);
+  }
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (cause) {
+    throw modelFormat(file, `Cannot read encoder model ${file}: ${(cause as Error).message}`, cause);
   }
 }
 
 /** The graph must take the manifest's input shape and produce the named outputs with the manifest's sizes. */
-function checkGraphAgainstManifest(
-  session: InferenceSession,
-  manifest: EncoderManifest,
-  modelPath: string,
-  manifestPath: string,
-): void {
+function checkGraphAgainstManifest(session: InferenceSession, manifest: EncoderManifest, origin: Origin): void {
   const mismatch = (what: string) =>
-    new ModelFormatError(`Model ${modelPath} disagrees with its manifest ${manifestPath}: ${what}`, {
-      file: modelPath,
-    });
+    modelFormat(
+      origin.modelPath ?? undefined,
+      `Model ${origin.label} disagrees with its manifest${origin.manifestPath ? ` ${origin.manifestPath}` : ''}: ${what}`,
+    );
   const inputIndex = session.inputNames.indexOf(manifest.input.name);
   if (inputIndex < 0) {
     throw mismatch(
@@ -305,7 +388,7 @@ function checkGraphAgainstManifest(
     }
     if (meta.type !== 'float32') throw mismatch(`graph input type is ${meta.type}, manifest says float32`);
   }
-  for (const o of OUTPUT_NAMES) {
+  for (const o of ENCODER_OUTPUTS) {
     const idx = session.outputNames.indexOf(o);
     if (idx < 0) throw mismatch(`output '${o}' is not among the graph outputs [${session.outputNames.join(', ')}]`);
     const om = session.outputMetadata[idx];

@@ -2,10 +2,10 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { describeValue, InvalidArgumentError } from './errors.js';
+import { invalidArgument, invalidInput } from '../errors.js';
+import type { Matrix } from '../validate.js';
 import type { Encoder } from './encoder.js';
 import type { EmbedOptions } from './options.js';
-import type { EmbeddingMatrix } from './types.js';
 
 /** Extensions sharp decodes that image datasets use. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif'];
@@ -21,10 +21,7 @@ export async function listImageFiles(folder: string, recursive = false): Promise
   try {
     entries = await readdir(folder, { withFileTypes: true, recursive });
   } catch (cause) {
-    throw new InvalidArgumentError(`Cannot list image folder ${folder}: ${(cause as Error).message}`, {
-      file: folder,
-      cause,
-    });
+    throw invalidInput(folder, `Cannot list image folder ${folder}: ${(cause as Error).message}`, cause);
   }
   return entries
     .filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
@@ -39,16 +36,14 @@ export async function embedFolder(
   encoder: Encoder,
   folderOrFiles: string | readonly string[],
   options: FolderOptions = {},
-): Promise<{ files: string[]; embeddings: EmbeddingMatrix }> {
+): Promise<{ files: string[]; embeddings: Matrix }> {
   let files: string[];
   if (typeof folderOrFiles === 'string') {
     files = await listImageFiles(folderOrFiles, options.recursive ?? false);
   } else if (Array.isArray(folderOrFiles) && folderOrFiles.every((f) => typeof f === 'string')) {
     files = [...folderOrFiles];
   } else {
-    throw new InvalidArgumentError(
-      `Expected a folder path or an array of file paths for folderOrFiles but received ${describeValue(folderOrFiles)}`,
-    );
+    throw invalidArgument('folderOrFiles', 'a folder path or an array of file paths', folderOrFiles);
   }
   const { recursive: _recursive, ...embedOptions } = options;
   return { files, embeddings: await encoder.embed(files, embedOptions) };

@@ -2,13 +2,6 @@
 export { Encoder, manifestPathFor } from './encoder.js';
 export { embedFolder, listImageFiles, IMAGE_EXTENSIONS, type FolderOptions } from './folder.js';
 export {
-  EncoderError,
-  ModelFormatError,
-  ImageDecodeError,
-  InvalidArgumentError,
-  type EncoderErrorCode,
-} from './errors.js';
-export {
   type EncoderManifest,
   type ManifestDecode,
   colourPolicyOf,
@@ -17,10 +10,15 @@ export {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
 } from './manifest.js';
-export { type EncoderLoadOptions, type EmbedOptions, DEFAULT_BATCH_SIZE } from './options.js';
+export {
+  type EncoderLoadOptions,
+  type EncoderFromBytesOptions,
+  type EmbedOptions,
+  DEFAULT_BATCH_SIZE,
+} from './options.js';
 export { resizeU8, triangleTaps, RESIZE_METHOD } from './resize.js';
 export { gridPatches, cropU8, type PatchGrid } from './patches.js';
 export { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
 export { decodeImage, type DecodeOptions } from './decode.js';
 export { type AlphaMode, type ColourPolicy, type ColourTarget, DEFAULT_COLOUR_POLICY, DECODE_RULES } from './colour.js';
-export type { RawImage, ImageInput, EmbeddingMatrix, EncoderOutput, EncoderDevice, EncoderBackend } from './types.js';
+export { type RawImage, type ImageInput, type EncoderOutput, ENCODER_OUTPUTS } from './types.js';

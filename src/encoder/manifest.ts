@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 
+import { modelFormat } from '../errors.js';
 import { type AlphaMode, type ColourPolicy, DECODE_RULES, DEFAULT_COLOUR_POLICY } from './colour.js';
-import { ModelFormatError } from './errors.js';
 import { RESIZE_METHOD } from './resize.js';
 import type { EncoderOutput } from './types.js';
 
@@ -59,9 +59,9 @@ export interface ManifestDecode {
 }
 
 function fail(file: string, field: string, expected: string, received: unknown): never {
-  throw new ModelFormatError(
+  throw modelFormat(
+    file,
     `Invalid encoder manifest ${file}: expected ${expected} for ${field} but received ${JSON.stringify(received)}`,
-    { file },
   );
 }
 
@@ -156,28 +156,26 @@ export function colourPolicyOf(manifest: EncoderManifest): ColourPolicy {
   };
 }
 
-/** Reads and validates a manifest file; every failure is a ModelFormatError naming the file. */
+/** Reads and validates a manifest file; every failure is ERR_MODEL_FORMAT naming the file. */
 export async function readManifest(file: string): Promise<EncoderManifest> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(
+    throw modelFormat(
+      file,
       code === 'ENOENT'
         ? `Encoder manifest not found: ${file} (expected beside the .onnx file, same name with .json)`
         : `Cannot read encoder manifest ${file}: ${(cause as Error).message}`,
-      { file, cause },
+      cause,
     );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ModelFormatError(`Encoder manifest ${file} is not valid JSON: ${(cause as Error).message}`, {
-      file,
-      cause,
-    });
+    throw modelFormat(file, `Encoder manifest ${file} is not valid JSON: ${(cause as Error).message}`, cause);
   }
   return validateManifest(parsed, file);
 }

@@ -1,19 +1,35 @@
-/** Validation of the encoder's public options (once, here, with messages naming the parameter). */
-import { describeValue, InvalidArgumentError } from './errors.js';
-import type { EncoderDevice, EncoderOutput } from './types.js';
+/** Validation of the encoder's public options (once, here, with the helpers of validate.ts). */
+import {
+  type Device,
+  expectBatchSize,
+  expectBoolean,
+  expectDevice,
+  expectKnownKeys,
+  expectOneOf,
+  expectOptions,
+  expectThreads,
+} from '../validate.js';
+import { ENCODER_OUTPUTS, type EncoderOutput } from './types.js';
 
 export interface EncoderLoadOptions {
   /** 'auto' (default) and 'cuda' try the CUDA provider and fall back to CPU, recording why; 'cpu' never tries CUDA. */
-  readonly device?: EncoderDevice;
+  readonly device?: Device;
   /** Images per inference call (default 64). */
   readonly batchSize?: number;
-  /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per physical core). */
+  /** ONNX Runtime intra-op threads; 0 or undefined: ONNX Runtime's choice (one per physical core). */
   readonly threads?: number;
   /**
    * Refuse images whose colour family differs from the model's (gray vs RGB) or that have alpha,
    * instead of converting them as the manifest says (default false; docs/encoders.md).
    */
   readonly strictColour?: boolean;
+}
+
+export interface EncoderFromBytesOptions extends EncoderLoadOptions {
+  /** The file the bytes were read from, if any: kept as `modelPath` (a model file can then reference it). */
+  readonly path?: string;
+  /** How the encoder is named in messages (default: `path`, else 'encoder bytes'). */
+  readonly label?: string;
 }
 
 export interface EmbedOptions {
@@ -26,54 +42,25 @@ export interface EmbedOptions {
 }
 
 export interface ResolvedLoadOptions {
-  readonly device: EncoderDevice;
+  readonly device: Device;
   readonly batchSize: number;
   readonly threads: number | undefined;
   readonly strictColour: boolean;
 }
 
-const DEVICES: readonly EncoderDevice[] = ['auto', 'cuda', 'cpu'];
-const OUTPUTS: readonly EncoderOutput[] = ['pooled', 'projection'];
 export const DEFAULT_BATCH_SIZE = 64;
-const MAX_BATCH_SIZE = 4096;
-
-function checkObject(value: unknown, name: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidArgumentError(`Expected object for ${name} but received ${describeValue(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-export function checkIntegerInRange(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(
-      `Expected integer between ${min} and ${max} for ${name} but received ${describeValue(value)}`,
-    );
-  }
-  return value;
-}
-
-function checkBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') {
-    throw new InvalidArgumentError(`Expected boolean for ${name} but received ${describeValue(value)}`);
-  }
-  return value;
-}
+const LOAD_KEYS = ['device', 'batchSize', 'threads', 'strictColour'];
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
-  const o = checkObject(options, 'options');
-  const device = o.device ?? 'auto';
-  if (!DEVICES.includes(device as EncoderDevice)) {
-    throw new InvalidArgumentError(
-      `Expected one of ${DEVICES.join(', ')} for device but received ${describeValue(device)}`,
-    );
-  }
-  const batchSize =
-    o.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkIntegerInRange(o.batchSize, 'batchSize', 1, MAX_BATCH_SIZE);
-  const threads = o.threads === undefined ? undefined : checkIntegerInRange(o.threads, 'threads', 1, 1024);
-  const strictColour = o.strictColour === undefined ? false : checkBoolean(o.strictColour, 'strictColour');
-  return { device: device as EncoderDevice, batchSize, threads, strictColour };
+  const o = expectOptions('options', options);
+  expectKnownKeys('options', o, LOAD_KEYS);
+  const threads = expectThreads('threads', o.threads);
+  return {
+    device: expectDevice('device', o.device),
+    batchSize: expectBatchSize('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
+    threads: threads === 0 ? undefined : threads,
+    strictColour: o.strictColour === undefined ? false : expectBoolean('strictColour', o.strictColour),
+  };
 }
 
 export function resolveEmbedOptions(
@@ -81,16 +68,11 @@ export function resolveEmbedOptions(
   defaultBatchSize: number,
   defaultStrictColour = false,
 ): { output: EncoderOutput; batchSize: number; strictColour: boolean } {
-  const o = checkObject(options, 'options');
-  const output = o.output ?? 'pooled';
-  if (!OUTPUTS.includes(output as EncoderOutput)) {
-    throw new InvalidArgumentError(
-      `Expected one of ${OUTPUTS.join(', ')} for output but received ${describeValue(output)}`,
-    );
-  }
-  const batchSize =
-    o.batchSize === undefined ? defaultBatchSize : checkIntegerInRange(o.batchSize, 'batchSize', 1, MAX_BATCH_SIZE);
-  const strictColour =
-    o.strictColour === undefined ? defaultStrictColour : checkBoolean(o.strictColour, 'strictColour');
-  return { output: output as EncoderOutput, batchSize, strictColour };
+  const o = expectOptions('options', options);
+  expectKnownKeys('options', o, ['output', 'batchSize', 'strictColour']);
+  return {
+    output: o.output === undefined ? 'pooled' : expectOneOf('output', o.output, ENCODER_OUTPUTS),
+    batchSize: expectBatchSize('batchSize', o.batchSize, defaultBatchSize),
+    strictColour: o.strictColour === undefined ? defaultStrictColour : expectBoolean('strictColour', o.strictColour),
+  };
 }

@@ -4,7 +4,7 @@
  * them (they are already at the model size, so no further resize happens). Same order as
  * python-export/evaluate.py grid_patches: row-major over patch positions (y outer, x inner).
  */
-import { describeValue, InvalidArgumentError } from './errors.js';
+import { expectInteger } from '../validate.js';
 import type { RawImage } from './types.js';
 
 export interface PatchGrid {
@@ -26,19 +26,9 @@ export function cropU8(image: RawImage, x: number, y: number, width: number, hei
 }
 
 export function gridPatches(image: RawImage, size: number, stride: number = size): PatchGrid {
-  for (const [name, v] of [
-    ['size', size],
-    ['stride', stride],
-  ] as const) {
-    if (!Number.isInteger(v) || v <= 0) {
-      throw new InvalidArgumentError(`Expected positive integer for ${name} but received ${describeValue(v)}`);
-    }
-  }
-  if (size > image.width || size > image.height) {
-    throw new InvalidArgumentError(
-      `Expected size at most ${Math.min(image.width, image.height)} (image ${image.width}x${image.height}) but received ${size}`,
-    );
-  }
+  // A patch fits inside the image.
+  expectInteger('size', size, 1, Math.min(image.width, image.height));
+  expectInteger('stride', stride, 1);
   const ys: number[] = [];
   const xs: number[] = [];
   for (let y = 0; y + size <= image.height; y += stride) ys.push(y);

@@ -4,19 +4,20 @@
  * onnxruntime-node does not fall back by itself: without the CUDA provider library,
  * executionProviders ['cuda', 'cpu'] rejects with "Failed to load shared library" (TOOLCHAIN.md).
  * So CUDA is tried alone first and the CPU session is created on failure, keeping the reason.
+ * Sessions are created from the model's bytes: nothing is written to or read from disk here.
  */
 import { env, InferenceSession } from 'onnxruntime-node';
 
-import type { EncoderBackend, EncoderDevice } from './types.js';
+import type { Backend, Device } from '../validate.js';
 
 export interface SessionResult {
   readonly session: InferenceSession;
-  readonly backend: EncoderBackend;
+  readonly backend: Backend;
   /** Why CUDA was not used although it was asked for ('auto' or 'cuda'); null otherwise. */
   readonly fallbackReason: string | null;
 }
 
-function sessionOptions(provider: EncoderBackend, threads: number | undefined): InferenceSession.SessionOptions {
+function sessionOptions(provider: Backend, threads: number | undefined): InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     // 4 = fatal only: keeps provider-load failures (which we report ourselves) off stderr.
@@ -28,8 +29,8 @@ function sessionOptions(provider: EncoderBackend, threads: number | undefined): 
 
 /** Creates the session; throws the CPU attempt's error if even CPU fails (e.g. a corrupt model). */
 export async function createSession(
-  modelPath: string,
-  device: EncoderDevice,
+  model: Uint8Array,
+  device: Device,
   threads: number | undefined,
 ): Promise<SessionResult> {
   // A failed CUDA provider load is also logged by ORT's process-wide logger, which ignores the
@@ -40,12 +41,12 @@ export async function createSession(
   let fallbackReason: string | null = null;
   if (device !== 'cpu') {
     try {
-      const session = await InferenceSession.create(modelPath, sessionOptions('cuda', threads));
+      const session = await InferenceSession.create(model, sessionOptions('cuda', threads));
       return { session, backend: 'cuda', fallbackReason: null };
     } catch (err) {
       fallbackReason = `CUDA execution provider unavailable: ${String((err as Error).message ?? err).trim()}`;
     }
   }
-  const session = await InferenceSession.create(modelPath, sessionOptions('cpu', threads));
+  const session = await InferenceSession.create(model, sessionOptions('cpu', threads));
   return { session, backend: 'cpu', fallbackReason };
 }

@@ -1,4 +1,4 @@
-/** Public data types of the encoder. */
+/** Public data types of the encoder (matrices, devices and backends are the library's: validate.ts). */
 
 /** Decoded pixels: uint8, interleaved H x W x C, row-major (sharp's raw layout). */
 export interface RawImage {
@@ -12,13 +12,5 @@ export interface RawImage {
 /** An image given to the encoder: a file path, an encoded image (JPEG, PNG, ...) or raw pixels. */
 export type ImageInput = string | Buffer | Uint8Array | RawImage;
 
-/** Row-major float32 matrix: row i is `data.subarray(i * cols, (i + 1) * cols)`. */
-export interface EmbeddingMatrix {
-  readonly data: Float32Array;
-  readonly rows: number;
-  readonly cols: number;
-}
-
 export type EncoderOutput = 'pooled' | 'projection';
-export type EncoderDevice = 'auto' | 'cuda' | 'cpu';
-export type EncoderBackend = 'cuda' | 'cpu';
+export const ENCODER_OUTPUTS: readonly EncoderOutput[] = ['pooled', 'projection'];

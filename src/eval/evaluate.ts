@@ -4,7 +4,7 @@
  */
 import type { DatasetItem } from '../datasets/types.js';
 import { readMask } from '../datasets/mvtec.js';
-import { OneclassError } from '../errors.js';
+import { invalidInput } from '../errors.js';
 import type { Detector, Progress } from '../pipeline/detector.js';
 import type { SkippedImage, UnreadablePolicy } from '../pipeline/images.js';
 import { PixelMetricsAccumulator, type PixelMetrics } from './pixel.js';
@@ -37,10 +37,7 @@ export async function evaluateDetector(
   } = {},
 ): Promise<EvaluationResult> {
   const unlabelled = test.findIndex((t) => t.label !== 0 && t.label !== 1);
-  if (unlabelled >= 0)
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Test image ${test[unlabelled].id} has no label`, {
-      path: test[unlabelled].id,
-    });
+  if (unlabelled >= 0) throw invalidInput(test[unlabelled].id, `Test image ${test[unlabelled].id} has no label`);
   const pixel = options.pixel ? new PixelMetricsAccumulator() : null;
   const scores: EvaluationResult['scores'] = [];
   const skipped: SkippedImage[] = [];

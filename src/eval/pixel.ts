@@ -7,7 +7,8 @@
  * per normal pixel plus 12 per defect pixel), so the caller never holds every heatmap.
  * Masks are binary (non-zero = defect); good images pass mask `null` (all normal).
  */
-import { OneclassError } from '../errors.js';
+import { invalidInput } from '../errors.js';
+import { expectNumber } from '../validate.js';
 import { checkBothClasses, f1MaxSorted, rocAucSorted, type F1Result } from './roc.js';
 
 export interface PixelMetrics {
@@ -107,24 +108,20 @@ export class PixelMetricsAccumulator {
     name = `image ${this.images}`,
   ): void {
     if (heatmap.length !== width * height) {
-      throw new OneclassError(
-        'ERR_INVALID_ARGUMENT',
+      throw invalidInput(
+        name,
         `Heatmap of ${name} has ${heatmap.length} values, expected width * height = ${width} * ${height}`,
-        { path: name },
       );
     }
     if (mask && mask.length !== width * height) {
-      throw new OneclassError(
-        'ERR_INVALID_ARGUMENT',
+      throw invalidInput(
+        name,
         `Mask of ${name} has ${mask.length} pixels but its heatmap has ${width} x ${height}; masks must have the image's size`,
-        { path: name },
       );
     }
     for (let i = 0; i < heatmap.length; i++) {
       if (!Number.isFinite(heatmap[i])) {
-        throw new OneclassError('ERR_INVALID_ARGUMENT', `Heatmap of ${name} holds ${heatmap[i]} at pixel ${i}`, {
-          path: name,
-        });
+        throw invalidInput(name, `Heatmap of ${name} holds ${heatmap[i]} at pixel ${i}`);
       }
     }
     this.images++;
@@ -144,11 +141,7 @@ export class PixelMetricsAccumulator {
   }
 
   compute(fprLimit = 0.3): PixelMetrics {
-    if (!(fprLimit > 0 && fprLimit <= 1)) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `Expected fprLimit in (0, 1] but received ${fprLimit}`, {
-        path: 'fprLimit',
-      });
-    }
+    expectNumber('fprLimit', fprLimit, { min: 0, max: 1, exclusiveMin: true });
     const negative = this.normal.view().slice().sort();
     const defect = this.defect.view();
     const split = checkBothClasses('pixel metrics', { positive: defect.slice().sort(), negative });

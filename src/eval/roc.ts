@@ -8,7 +8,7 @@
  * 4 bytes per pixel. Tied scores are handled exactly (AUROC counts a tie as one half, which is
  * scikit-learn's trapezoidal roc_auc_score).
  */
-import { OneclassError } from '../errors.js';
+import { invalidInput } from '../errors.js';
 
 export type Scores = ArrayLike<number>;
 export type Labels = ArrayLike<number | boolean>;
@@ -23,18 +23,15 @@ export interface SplitScores {
 /** Validates and splits scores by label; names the first bad index in errors. */
 export function splitByLabel(what: string, scores: Scores, labels: Labels): SplitScores {
   if (scores.length !== labels.length) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
+    throw invalidInput(
+      'labels',
       `${what}: expected as many labels as scores but received ${labels.length} labels for ${scores.length} scores`,
-      { path: 'labels' },
     );
   }
   let positives = 0;
   for (let i = 0; i < scores.length; i++) {
     if (!Number.isFinite(scores[i])) {
-      throw new OneclassError('ERR_INVALID_ARGUMENT', `${what}: score ${i} is ${scores[i]}, expected a finite number`, {
-        path: `scores[${i}]`,
-      });
+      throw invalidInput(`scores[${i}]`, `${what}: score ${i} is ${scores[i]}, expected a finite number`);
     }
     if (labels[i]) positives++;
   }
@@ -51,10 +48,9 @@ export function splitByLabel(what: string, scores: Scores, labels: Labels): Spli
 
 export function checkBothClasses(what: string, s: SplitScores): SplitScores {
   if (s.positive.length === 0 || s.negative.length === 0) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
+    throw invalidInput(
+      'labels',
       `${what} needs both normal and anomalous samples but received ${s.positive.length} anomalous and ${s.negative.length} normal`,
-      { path: 'labels' },
     );
   }
   return s;

@@ -50,7 +50,12 @@ export interface UpsampleOptions {
   stride?: number;
   device?: Device;
   threads?: number;
-  /** Write into this array (batch * height * width values) instead of allocating one; it is returned as `data`. */
+  /**
+   * Write into this array (batch * height * width values) instead of allocating one; it is returned
+   * as `data`. Over a SharedArrayBuffer it is written in place while the call runs; otherwise the
+   * values are copied into it when the call settles (the caller may detach or shrink an ArrayBuffer
+   * meanwhile: the call then rejects with ERR_INVALID_ARGUMENT and writes nothing).
+   */
   out?: Float32Array;
 }
 
@@ -106,7 +111,10 @@ export async function upsampleHeatmaps(
       throw invalidArgumentFor('options.out', 'an array that does not share memory with grids.data', 'the same buffer');
   }
   const r = await callNative('upsampleHeatmaps', () =>
-    binding().upsample(grids.data, batch, gh, gw, mode, height, width, sigma, patchSize, stride, device, threads, out),
+    binding().upsample(
+      { data: grids.data, batch, height: gh, width: gw },
+      { mode, height, width, sigma, patchSize, stride, device, threads, out },
+    ),
   );
   return { data: r.data, batch, height, width, backend: r.backend };
 }

@@ -8,7 +8,7 @@
  * anomaly scores (robust to a stray outlier among a few dozen images).
  */
 import { f1Max } from '../eval/roc.js';
-import { OneclassError } from '../errors.js';
+import { invalidInput, modelFormat } from '../errors.js';
 
 export interface Calibration {
   center: number;
@@ -47,10 +47,9 @@ export function normalize(anomaly: ArrayLike<number>, c: Pick<Calibration, 'cent
 
 function normalization(heldOutNormal: ArrayLike<number>): { center: number; scale: number } {
   if (heldOutNormal.length < 2) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
+    throw invalidInput(
+      'holdout',
       `Calibration needs at least 2 held-out normal images but received ${heldOutNormal.length}; add training images or raise holdout`,
-      { path: 'holdout' },
     );
   }
   const center = quantile(heldOutNormal, 0.5);
@@ -60,15 +59,11 @@ function normalization(heldOutNormal: ArrayLike<number>): { center: number; scal
   return { center, scale };
 }
 
-/** Threshold at the q-quantile of the held-out normal scores (expected false-positive rate 1 - q). */
+/**
+ * Threshold at the q-quantile of the held-out normal scores (expected false-positive rate 1 - q);
+ * q in (0, 1] is checked with the fit options.
+ */
 export function calibrateFromNormal(heldOutNormal: ArrayLike<number>, q: number): Calibration {
-  if (!(q > 0 && q <= 1)) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `Expected a number in (0, 1] for thresholdQuantile but received ${q}`,
-      { path: 'thresholdQuantile' },
-    );
-  }
   const n = normalization(heldOutNormal);
   const threshold = quantile(normalize(heldOutNormal, n), q);
   return { ...n, threshold, method: 'quantile', value: q, count: heldOutNormal.length };
@@ -100,6 +95,6 @@ export function checkCalibration(c: unknown, where: string): Calibration {
     (o.method === 'quantile' || o.method === 'f1-max') &&
     Number.isFinite(o.value) &&
     Number.isInteger(o.count);
-  if (!ok) throw new OneclassError('ERR_MODEL_FORMAT', `Model file: invalid calibration in ${where}`, { path: where });
+  if (!ok) throw modelFormat(where, `Model file: invalid calibration in ${where}`);
   return o;
 }

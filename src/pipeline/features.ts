@@ -1,24 +1,16 @@
 /**
- * Embeddings for the pipeline: one per image (the encoder's pooled/projection output), and dense
- * patch embeddings for localization (CutPaste): the image is resized to resize x resize, cut into
- * patchSize patches at `stride` (row-major over positions, as python-export/evaluate.py), each
- * patch resized to the encoder's input size when it differs, normalized with the manifest's
- * statistics and embedded.
+ * Dense patch embeddings for localization (CutPaste), and the patch grid: the image is resized
+ * to resize x resize, cut into patchSize patches at `stride` (row-major over positions, as
+ * python-export/evaluate.py), each patch resized to the encoder's input size when it differs,
+ * normalized with the manifest's statistics and embedded.
  *
- * This adapter uses only the encoder's public API (resizeU8, gridPatches, writeNormalizedCHW,
- * embedTensor) so that patch embedding stays bit-identical to image embedding's preprocessing.
+ * Patches are prepared by the native port of the encoder's own preprocessing (resizeU8,
+ * gridPatches, writeNormalizedCHW; src/encoder/preprocess.ts), bit-identical to it, and embedded
+ * with embedTensor.
  */
-import {
-  buildNormalizeTable,
-  type Encoder,
-  type EncoderOutput,
-  gridPatches,
-  type RawImage,
-  resizeU8,
-  writeNormalizedCHW,
-} from '../encoder/index.js';
-import { OneclassError } from '../errors.js';
-import type { Matrix } from '../validate.js';
+import { buildNormalizeTable, type Encoder, type EncoderOutput, type RawImage } from '../encoder/index.js';
+import { preprocessPatches } from '../encoder/preprocess.js';
+import { expectInteger, type Matrix } from '../validate.js';
 
 export interface PatchGeometry {
   /** The image is resized to resize x resize before patches are cut. */
@@ -40,19 +32,6 @@ export interface LocalizationOptions {
   sigma?: number;
 }
 
-function positiveInt(name: string, v: unknown): number {
-  if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `Expected positive integer for localization.${name} but received ${String(v)}`,
-      {
-        path: `localization.${name}`,
-      },
-    );
-  }
-  return v;
-}
-
 /**
  * Defaults: a patch-level encoder (manifest preprocess.patchFrom) cuts input-sized patches out of
  * the patchFrom size at half-patch stride; an image-level encoder sees input-sized patches of the
@@ -63,29 +42,16 @@ function positiveInt(name: string, v: unknown): number {
 export function patchGeometry(encoder: Encoder, options: LocalizationOptions = {}): PatchGeometry {
   const input = encoder.manifest.input.height;
   const patchFrom = encoder.manifest.preprocess.patchFrom?.resize.height;
-  const resize = positiveInt('resize', options.resize ?? patchFrom ?? 2 * input);
-  const patchSize = positiveInt('patchSize', options.patchSize ?? input);
-  const stride = positiveInt('stride', options.stride ?? Math.max(1, Math.round(patchSize / (patchFrom ? 2 : 4))));
-  if (patchSize > resize) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `localization.patchSize ${patchSize} exceeds localization.resize ${resize}`,
-      {
-        path: 'localization.patchSize',
-      },
-    );
-  }
+  const resize = expectInteger('localization.resize', options.resize ?? patchFrom ?? 2 * input, 1);
+  // A patch fits inside the resized image.
+  const patchSize = expectInteger('localization.patchSize', options.patchSize ?? input, 1, resize);
+  const stride = expectInteger(
+    'localization.stride',
+    options.stride ?? Math.max(1, Math.round(patchSize / (patchFrom ? 2 : 4))),
+    1,
+  );
   const gridRows = Math.floor((resize - patchSize) / stride) + 1;
   return { resize, patchSize, stride, gridRows, gridCols: gridRows };
-}
-
-export async function imageEmbeddings(
-  encoder: Encoder,
-  images: readonly RawImage[],
-  output: EncoderOutput,
-): Promise<Matrix> {
-  const m = await encoder.embed(images, { output });
-  return { data: m.data, rows: m.rows, cols: m.cols };
 }
 
 /** rows = images.length * positions, image-major: row i * positions + p is image i, position p. */
@@ -95,18 +61,11 @@ export async function patchEmbeddings(
   g: PatchGeometry,
   output: EncoderOutput,
 ): Promise<Matrix> {
-  const [channels, height, width] = encoder.inputShape;
-  const per = channels * height * width;
+  const [, height, width] = encoder.inputShape;
   const positions = g.gridRows * g.gridCols;
   const table = buildNormalizeTable(encoder.manifest.preprocess.mean, encoder.manifest.preprocess.std);
-  const tensor = new Float32Array(images.length * positions * per);
-  images.forEach((image, i) => {
-    const grid = gridPatches(resizeU8(image, g.resize, g.resize), g.patchSize, g.stride);
-    grid.patches.forEach((patch, p) => {
-      const atSize = patch.width === width && patch.height === height ? patch : resizeU8(patch, height, width);
-      writeNormalizedCHW(atSize, table, tensor, (i * positions + p) * per);
-    });
-  });
+  // Native and off the JS thread, the images of the batch in parallel.
+  const tensor = await preprocessPatches(images, g, height, width, table);
   const m = await encoder.embedTensor(tensor, images.length * positions, { output });
   return { data: m.data, rows: m.rows, cols: m.cols };
 }

@@ -3,12 +3,21 @@
  * policies: unreadable images are an error (default) or skipped and reported; images whose size
  * differs from the training images' are an error when the model was fitted on one fixed size
  * (a 28x28 image given to a 1024x1024 inspection model is a mistake more often than not).
+ * Every image is decoded to the encoder's colour space (Encoder.colourTarget: gray <-> RGB,
+ * alpha, 16-bit, CMYK as the manifest says, or refused in strict mode), so what the encode
+ * stage and the patch path read is already in the model's colour space.
  */
-import { decodeImage, type ImageInput, type RawImage } from '../encoder/index.js';
-import { OneclassError } from '../errors.js';
 import type { DatasetItem } from '../datasets/types.js';
+import { type ColourTarget, decodeImage, type ImageInput, type RawImage } from '../encoder/index.js';
+import { invalidInput } from '../errors.js';
+import { expectArray, expectOneOf } from '../validate.js';
 
 export type UnreadablePolicy = 'error' | 'skip';
+export const UNREADABLE_POLICIES: readonly UnreadablePolicy[] = ['error', 'skip'];
+
+export function unreadablePolicy(path: string, value: unknown): UnreadablePolicy {
+  return value === undefined ? 'error' : expectOneOf(path, value, UNREADABLE_POLICIES);
+}
 
 export interface NamedImage {
   readonly id: string;
@@ -28,36 +37,40 @@ export interface SkippedImage {
   readonly reason: string;
 }
 
-/** Names every input: file paths name themselves; buffers and raw images get their position. */
-export function nameImages(images: readonly (ImageInput | DatasetItem)[]): NamedImage[] {
-  if (!Array.isArray(images)) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `Expected an array of images for images but received ${typeof images}`,
-      { path: 'images' },
-    );
-  }
-  return images.map((input, i) => {
-    if (input !== null && typeof input === 'object' && 'id' in input && 'image' in input) return input as DatasetItem;
-    const image = input as ImageInput;
-    return { id: typeof image === 'string' ? image : `image ${i}`, image };
-  });
+export interface ImageSize {
+  width: number;
+  height: number;
 }
 
+/** What a fitted model expects of an image. */
 export interface ExpectedInput {
   /** Fixed width x height of every training image, or null when they varied. */
-  size: { width: number; height: number } | null;
+  size: ImageSize | null;
   channels: number;
 }
 
-/** Decodes a batch; `offset` is the batch's position in the whole list (for messages). */
+/** Names every input: file paths name themselves; buffers and raw images get their position. */
+export function nameImages(images: readonly (ImageInput | DatasetItem)[], path = 'images'): NamedImage[] {
+  return expectArray<ImageInput | DatasetItem>(path, images, 'an array of images').map((input, i) => {
+    if (input !== null && typeof input === 'object' && 'id' in input && 'image' in input) return input;
+    return { id: typeof input === 'string' ? input : `image ${i}`, image: input };
+  });
+}
+
+/**
+ * Decodes a batch to `colour` (the encoder's colourTarget(); null: each image's own colours);
+ * `offset` is the batch's position in the whole list (for messages), `size` the one size every
+ * image must have (null: any).
+ */
 export async function decodeBatch(
   batch: readonly NamedImage[],
   offset: number,
   policy: UnreadablePolicy,
-  expected?: ExpectedInput,
+  size: ImageSize | null,
+  colour: ColourTarget | null,
 ): Promise<{ decoded: DecodedImage[]; skipped: SkippedImage[] }> {
-  const results = await Promise.allSettled(batch.map((item) => decodeImage(item.image, item.id)));
+  const target = colour ?? undefined;
+  const results = await Promise.allSettled(batch.map((item) => decodeImage(item.image, item.id, { target })));
   const decoded: DecodedImage[] = [];
   const skipped: SkippedImage[] = [];
   results.forEach((r, i) => {
@@ -73,31 +86,27 @@ export async function decodeBatch(
       throw r.reason;
     }
     const raw = r.value;
-    if (expected) {
-      if (raw.channels !== expected.channels) {
-        throw new OneclassError(
-          'ERR_INVALID_ARGUMENT',
-          `${id} has ${raw.channels} channel(s) but the model was fitted on ${expected.channels}-channel images`,
-          { path: id },
-        );
-      }
-      if (expected.size && (raw.width !== expected.size.width || raw.height !== expected.size.height)) {
-        throw new OneclassError(
-          'ERR_INVALID_ARGUMENT',
-          `${id} is ${raw.width}x${raw.height} but the model was fitted on ${expected.size.width}x${expected.size.height} images ` +
-            '(pass allowResize / --allow-resize to score it anyway)',
-          { path: id },
-        );
-      }
+    if (size && (raw.width !== size.width || raw.height !== size.height)) {
+      throw invalidInput(
+        id,
+        `${id} is ${raw.width}x${raw.height} but the model was fitted on ${size.width}x${size.height} images ` +
+          '(pass allowResize / --allow-resize to score it anyway)',
+      );
     }
     decoded.push({ id, index, raw });
   });
   return { decoded, skipped };
 }
 
-/** The common size of a set of images, or null when they differ. */
-export function commonSize(images: readonly RawImage[]): { width: number; height: number } | null {
-  if (images.length === 0) return null;
-  const { width, height } = images[0];
+/**
+ * The common size of every image seen so far, or null once two differ: `previous` is the value
+ * after the earlier batches (undefined before the first).
+ */
+export function commonSize(
+  previous: ImageSize | null | undefined,
+  images: readonly RawImage[],
+): ImageSize | null | undefined {
+  if (images.length === 0 || previous === null) return previous;
+  const { width, height } = previous ?? images[0];
   return images.every((i) => i.width === width && i.height === height) ? { width, height } : null;
 }

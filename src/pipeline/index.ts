@@ -2,7 +2,9 @@
 export {
   Detector,
   type FitOptions,
+  type LoadOptions,
   type ScoreOptions,
+  type StreamOptions,
   type ScoreResult,
   type ScoredImage,
   type Heatmap,
@@ -10,10 +12,10 @@ export {
   type Progress,
 } from './detector.js';
 export {
-  registerDetectorKind,
   detectorKinds,
   type DetectorSpec,
-  type DetectorKind,
+  type DetectorKinds,
+  type DetectorKindName,
   type FittedDetector,
 } from './registry.js';
 export {
@@ -22,6 +24,7 @@ export {
   readModelFile,
   decodeModelFile,
   type PipelineConfig,
+  type StoredDetector,
   type ImageScoreMode,
 } from './model-file.js';
 export { patchGeometry, type LocalizationOptions, type PatchGeometry } from './features.js';

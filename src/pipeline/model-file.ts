@@ -19,11 +19,12 @@ import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 
 import { type EncoderManifest, type EncoderOutput, validateManifest } from '../encoder/index.js';
-import { OneclassError } from '../errors.js';
+import { invalidInput, modelFormat, type OneclassError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor, tensor } from '../io/safetensors.js';
 import { type Calibration, checkCalibration } from './calibration.js';
 import type { PatchGeometry } from './features.js';
 import type { ExpectedInput } from './images.js';
+import { isDetectorKind } from './registry.js';
 
 export const PIPELINE_FORMAT = 'oneclass/pipeline';
 export const PIPELINE_VERSION = 1;
@@ -34,6 +35,13 @@ export const MAX_MODEL_FILE_BYTES = 2 ** 31;
 const MAX_SIDE = 4096;
 
 export type ImageScoreMode = 'image' | 'heatmap-max';
+export const IMAGE_SCORE_MODES: readonly ImageScoreMode[] = ['image', 'heatmap-max'];
+
+/** A detector as the model file keeps it: its kind and the options it was fitted with. */
+export interface StoredDetector {
+  kind: string;
+  options: Record<string, unknown>;
+}
 
 export interface PipelineConfig {
   versions: { oneclass: string; layout: number; node: string };
@@ -47,14 +55,14 @@ export interface PipelineConfig {
     manifest: EncoderManifest;
     output: EncoderOutput;
   };
-  detector: { kind: string; options: Record<string, unknown> };
+  detector: StoredDetector;
   imageScore: ImageScoreMode;
   image: Calibration;
   localization: null | {
     geometry: PatchGeometry;
     perPosition: boolean;
     sigma: number;
-    detector: { kind: string; options: Record<string, unknown> };
+    detector: StoredDetector;
     calibration: Calibration;
   };
   input: ExpectedInput;
@@ -108,7 +116,7 @@ export function encodeModelFile(parts: ModelParts): Uint8Array {
 }
 
 function bad(source: string, why: string): OneclassError {
-  return new OneclassError('ERR_MODEL_FORMAT', `${source} is not a usable oneclass model: ${why}`, { path: source });
+  return modelFormat(source, `${source} is not a usable oneclass model: ${why}`);
 }
 
 export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): ModelParts {
@@ -178,7 +186,9 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
   // Sizes that drive allocations are bounded even in a file whose checksum is valid (a crafted one).
   if (!(e.manifest.input.height <= MAX_SIDE && e.manifest.input.width <= MAX_SIDE))
     fail('encoder.manifest.input (larger than 4096 px)');
-  if (!c.detector || typeof c.detector.kind !== 'string' || typeof c.detector.options !== 'object') fail('detector');
+  const storedDetector = (d: StoredDetector | undefined) =>
+    d && isDetectorKind(d.kind) && d.options !== null && typeof d.options === 'object';
+  if (!storedDetector(c.detector)) fail('detector');
   if (c.imageScore !== 'image' && c.imageScore !== 'heatmap-max') fail('imageScore');
   checkCalibration(c.image, 'image');
   const input = c.input;
@@ -194,7 +204,7 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
     if (g.gridRows !== Math.floor((g.resize - g.patchSize) / g.stride) + 1 || g.gridCols !== g.gridRows)
       fail('localization.geometry');
     if (typeof loc.perPosition !== 'boolean' || !(loc.sigma > 0)) fail('localization');
-    if (!loc.detector || typeof loc.detector.kind !== 'string') fail('localization.detector');
+    if (!storedDetector(loc.detector)) fail('localization.detector');
     checkCalibration(loc.calibration, 'localization.calibration');
     // Every tensor the config implies must exist and nothing else (checked by u8() above for presence).
     const expected = loc.perPosition ? g.gridRows * g.gridCols : 1;
@@ -211,10 +221,7 @@ export async function readModelFile(file: string): Promise<ModelParts> {
     if (!st.isFile()) throw new Error('not a regular file');
     size = st.size;
   } catch (cause) {
-    throw new OneclassError('ERR_INVALID_ARGUMENT', `Cannot read model file ${file}: ${(cause as Error).message}`, {
-      path: file,
-      cause,
-    });
+    throw invalidInput(file, `Cannot read model file ${file}: ${(cause as Error).message}`, cause);
   }
   if (size > MAX_MODEL_FILE_BYTES) throw bad(file, `${size} bytes, larger than the ${MAX_MODEL_FILE_BYTES}-byte limit`);
   return decodeModelFile(new Uint8Array(await readFile(file)), file);

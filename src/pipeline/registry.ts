@@ -1,47 +1,57 @@
 /**
- * Stage-2 detector kinds the pipeline can use, as one table: kind -> how to fit it, how to read it
- * back, and how to score with it. A new kind plugs in with one entry here (or registerDetectorKind).
+ * Stage-2 detector kinds the pipeline can use, as one typed table: kind -> its options (from the
+ * detector class), its defaults (the papers' settings), how to fit it and how to read it back.
+ * A new kind is one entry in `DetectorKinds` and one in `KINDS` (after its class in
+ * src/detectors/); `DetectorSpec` and `detectorKinds()` follow from them.
  *
  * Every adapter returns scores with the detectors' convention, higher = more normal; the pipeline
  * turns them into anomaly scores (negated) in one place (calibration.ts).
  */
-import { GaussianDensity } from '../detectors/gaussian.js';
-import { KernelDensity } from '../detectors/kde.js';
-import { NearestNeighbors } from '../detectors/knn.js';
-import { OneClassSVM } from '../detectors/ocsvm.js';
-import { OneclassError } from '../errors.js';
-import type { Device, Matrix } from '../validate.js';
+import type { ComputeOptions } from '../detectors/common.js';
+import { GaussianDensity, type GaussianDensityOptions } from '../detectors/gaussian.js';
+import { KernelDensity, type KernelDensityOptions } from '../detectors/kde.js';
+import { NearestNeighbors, type NearestNeighborsOptions } from '../detectors/knn.js';
+import { OneClassSVM, type OneClassSvmOptions } from '../detectors/ocsvm.js';
+import { invalidArgument } from '../errors.js';
+import { type Backend, expectInteger, type Matrix } from '../validate.js';
 
 export interface FittedDetector {
   /** Higher = more normal (scikit-learn's score_samples convention). */
   scoreSamples(x: Matrix): Promise<Float64Array>;
   toBytes(): Uint8Array;
-  readonly backend: 'cpu' | 'cuda';
+  readonly backend: Backend;
 }
 
-export interface DetectorKind {
-  /** Fits on rows of x. `options` are the user's options minus `kind` (defaults already applied). */
-  fit(x: Matrix, options: Record<string, unknown>): Promise<FittedDetector>;
+/** A detector class's options without the compute placement (chosen per call, never stored). */
+type Stored<O> = Omit<O, keyof ComputeOptions>;
+
+/** Each kind's options in a DetectorSpec; omitted ones take the kind's defaults. */
+export interface DetectorKinds {
+  kde: Partial<Stored<KernelDensityOptions>>;
+  gde: Stored<GaussianDensityOptions>;
+  /** `k`: neighbours averaged when scoring (default 1). */
+  knn: Stored<NearestNeighborsOptions> & { k?: number };
+  ocsvm: Stored<OneClassSvmOptions>;
+}
+
+export type DetectorKindName = keyof DetectorKinds;
+
+/** A stage-2 detector and its options, e.g. `{ kind: 'ocsvm', nu: 0.1 }`. */
+export type DetectorSpec = { [K in DetectorKindName]: SpecOf<K> }[DetectorKindName];
+type SpecOf<K extends DetectorKindName> = { kind: K } & DetectorKinds[K];
+
+export interface DetectorKind<K extends DetectorKindName> {
+  /** Merged under the user's options. */
+  defaults: DetectorKinds[K];
+  /** Fits on rows of x; `path` names the spec in messages ('detector', 'localization.detector'). */
+  fit(x: Matrix, spec: SpecOf<K>, compute: ComputeOptions, path: string): Promise<FittedDetector>;
+  /** Reads a fitted detector back; `stored` are the options kept in the model file. */
   fromBytes(
     bytes: Uint8Array,
-    options: Record<string, unknown>,
-    compute: { device?: Device; threads?: number },
+    stored: Readonly<Record<string, unknown>>,
+    compute: ComputeOptions,
+    path: string,
   ): Promise<FittedDetector>;
-  /** Defaults merged under the user's options (the papers' settings). */
-  defaults: Record<string, unknown>;
-}
-
-export interface DetectorSpec {
-  kind: string;
-  [option: string]: unknown;
-}
-
-const COMPUTE = ['device', 'threads'];
-function compute(options: Record<string, unknown>): { device?: Device; threads?: number } {
-  return { device: options.device as Device | undefined, threads: options.threads as number | undefined };
-}
-function without(options: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(options).filter(([k]) => !keys.includes(k)));
 }
 
 /** k-NN keeps `k` outside the NearestNeighbors model (it is a scoring parameter there). */
@@ -49,92 +59,97 @@ function knnAdapter(model: NearestNeighbors, k: number): FittedDetector {
   return { scoreSamples: (x) => model.scoreSamples(x, k), toBytes: () => model.toBytes(), backend: model.backend };
 }
 
-function expectK(value: unknown): number {
-  if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1)) {
-    throw new OneclassError(
-      'ERR_INVALID_ARGUMENT',
-      `Expected integer >= 1 for detector.k but received ${String(value)}`,
-      { path: 'detector.k' },
-    );
-  }
-  return value;
+const KDE_DEFAULTS = { bandwidth: 'droc', normalize: true } as const;
+
+const KINDS: { [K in DetectorKindName]: DetectorKind<K> } = {
+  kde: {
+    defaults: KDE_DEFAULTS,
+    // `bind` always passes the defaults merged in; spelled out so the types see a bandwidth.
+    fit: (x, { kind: _kind, ...o }, compute) => KernelDensity.fit(x, { ...KDE_DEFAULTS, ...o, ...compute }),
+    fromBytes: (b, _stored, compute) => KernelDensity.fromBytes(b, compute),
+  },
+  gde: {
+    defaults: { shrinkage: 'ledoit-wolf', normalize: true },
+    fit: (x, { kind: _kind, ...o }, compute) => GaussianDensity.fit(x, { ...o, ...compute }),
+    fromBytes: (b, _stored, compute) => GaussianDensity.fromBytes(b, compute),
+  },
+  knn: {
+    defaults: { metric: 'cosine', k: 1 },
+    fit: async (x, { kind: _kind, k = 1, ...o }, compute, path) => {
+      // k cannot exceed the training rows left after the calibration hold-out.
+      const neighbours = expectInteger(`${path}.k`, k, 1, x.rows);
+      return knnAdapter(await NearestNeighbors.fit(x, { ...o, ...compute }), neighbours);
+    },
+    fromBytes: async (b, stored, compute, path) =>
+      knnAdapter(await NearestNeighbors.fromBytes(b, compute), expectInteger(`${path}.k`, stored.k, 1)),
+  },
+  ocsvm: {
+    // The official deep one-class code's setting: nu = 0.5 and the KDE's gamma ('droc') on
+    // unit-normalized embeddings.
+    defaults: { nu: 0.5, gamma: 'droc', normalize: true },
+    fit: (x, { kind: _kind, ...o }, compute) => OneClassSVM.fit(x, { ...o, ...compute }),
+    fromBytes: (b, _stored, compute) => OneClassSVM.fromBytes(b, compute),
+  },
+};
+
+export function detectorKinds(): DetectorKindName[] {
+  return Object.keys(KINDS) as DetectorKindName[];
 }
 
-const KINDS = new Map<string, DetectorKind>([
-  [
-    'kde',
-    {
-      defaults: { bandwidth: 'droc', normalize: true },
-      fit: (x, o) => KernelDensity.fit(x, o as never),
-      fromBytes: (b, _o, c) => KernelDensity.fromBytes(b, c),
-    },
-  ],
-  [
-    'gde',
-    {
-      defaults: { shrinkage: 'ledoit-wolf', normalize: true },
-      fit: (x, o) => GaussianDensity.fit(x, o as never),
-      fromBytes: (b, _o, c) => GaussianDensity.fromBytes(b, c),
-    },
-  ],
-  [
-    'knn',
-    {
-      defaults: { metric: 'cosine', k: 1 },
-      fit: async (x, o) => {
-        const k = expectK(o.k);
-        if (k > x.rows) {
-          throw new OneclassError(
-            'ERR_INVALID_ARGUMENT',
-            `detector.k is ${k} but only ${x.rows} training rows remain for the detector`,
-            { path: 'detector.k' },
-          );
-        }
-        return knnAdapter(await NearestNeighbors.fit(x, without(o, ['k']) as never), k);
-      },
-      fromBytes: async (b, o, c) => knnAdapter(await NearestNeighbors.fromBytes(b, c), expectK(o.k)),
-    },
-  ],
-  [
-    'ocsvm',
-    {
-      // The official deep one-class code's setting: nu = 0.5 and the KDE's gamma ('droc') on
-      // unit-normalized embeddings.
-      defaults: { nu: 0.5, gamma: 'droc', normalize: true },
-      fit: (x, o) => OneClassSVM.fit(x, o as never),
-      fromBytes: (b, _o, c) => OneClassSVM.fromBytes(b, c),
-    },
-  ],
-]);
-
-export function registerDetectorKind(kind: string, impl: DetectorKind): void {
-  KINDS.set(kind, impl);
+export function isDetectorKind(kind: unknown): kind is DetectorKindName {
+  return typeof kind === 'string' && Object.hasOwn(KINDS, kind);
 }
 
-export function detectorKinds(): string[] {
-  return [...KINDS.keys()];
-}
-
-export async function detectorKind(kind: unknown, path = 'detector.kind'): Promise<DetectorKind> {
-  if (typeof kind === 'string' && KINDS.has(kind)) return KINDS.get(kind)!;
-  throw new OneclassError(
-    'ERR_INVALID_ARGUMENT',
-    `Expected one of ${detectorKinds()
+function expectKind(path: string, kind: unknown): DetectorKindName {
+  if (isDetectorKind(kind)) return kind;
+  throw invalidArgument(
+    `${path}.kind`,
+    `one of ${detectorKinds()
       .map((k) => `'${k}'`)
-      .join(', ')} for ${path} but received ${JSON.stringify(kind)}`,
-    {
-      path,
-    },
+      .join(', ')}`,
+    kind,
   );
 }
 
-/** The user's spec with the kind's defaults filled in; `kind` removed. */
-export function resolveDetectorOptions(spec: DetectorSpec, impl: DetectorKind): Record<string, unknown> {
-  const { kind: _kind, ...options } = spec;
-  return { ...impl.defaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+/** A spec with its kind's defaults filled in, ready to fit, and the options to store. */
+export interface ResolvedDetector {
+  readonly kind: DetectorKindName;
+  /** What goes into the model file: the spec's options over the defaults, without `kind`. */
+  readonly options: Readonly<Record<string, unknown>>;
+  fit(x: Matrix, compute: ComputeOptions): Promise<FittedDetector>;
 }
 
-/** Options that go into the model file (compute placement is chosen again when loading). */
-export function persistedOptions(options: Record<string, unknown>): Record<string, unknown> {
-  return without(options, COMPUTE);
+/** Checks a spec given by a caller (it may come from plain JS) and binds it to its kind. */
+export function resolveDetector(spec: DetectorSpec, path: string): ResolvedDetector {
+  if (spec === null || typeof spec !== 'object') {
+    throw invalidArgument(path, `an object { kind: ${detectorKinds().join(' | ')}, ... }`, spec);
+  }
+  expectKind(path, spec.kind);
+  return bind(definedOnly(spec), path);
+}
+
+function bind<K extends DetectorKindName>(spec: SpecOf<K>, path: string): ResolvedDetector {
+  const impl: DetectorKind<K> = KINDS[spec.kind];
+  const { kind, ...given } = spec;
+  const merged = { ...impl.defaults, ...given };
+  return {
+    kind,
+    options: merged,
+    fit: (x, compute) => impl.fit(x, { ...merged, kind }, compute, path),
+  };
+}
+
+/** Reads back a detector stored in a model file (kind and options as written by `resolveDetector`). */
+export async function restoreDetector(
+  stored: { kind: string; options: Readonly<Record<string, unknown>> },
+  bytes: Uint8Array,
+  compute: ComputeOptions,
+  path: string,
+): Promise<FittedDetector> {
+  return KINDS[expectKind(path, stored.kind)].fromBytes(bytes, stored.options, compute, path);
+}
+
+/** Options left undefined mean "default", as if they were not given. */
+function definedOnly<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -277,7 +277,8 @@ class CpuBackend final : public Backend {
           for (int t = 0; t < k; ++t) {
             int64_t j = epi.index[(c * count + i) * k + t];
             if (j < 0) continue;
-            const double s = exactDistance(ref.transform(), a + i * d, [&](int64_t q) { return ref.packed.at(j, q); }, d);
+            const double s =
+                exactDistance(ref.transform(), a + i * d, [&](int64_t q) { return ref.packed.at(j, q); }, d);
             cand.emplace_back(s, j);
           }
         std::sort(cand.begin(), cand.end());
@@ -317,8 +318,8 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void kernelRows(const PointSet& refBase, const float* x, int64_t n, double gamma, float* out,
-                  const ExecOptions& exec, int64_t cols) override {
+  void kernelRows(const PointSet& refBase, const float* x, int64_t n, double gamma, float* out, const ExecOptions& exec,
+                  int64_t cols) override {
     const CpuPointSet& ref = asCpu(refBase);
     const int threads = resolveThreads(exec.threads);
     forEachSuperblock(ref, x, n, threads, [&](const float* a, const float* xnorm, int64_t count, int64_t offset) {

@@ -29,9 +29,7 @@ struct PackedPanels {
   std::vector<T> data;  // panels * depth * kPanelRows
 
   const T* panel(int64_t p) const { return data.data() + p * depth * kPanelRows; }
-  T at(int64_t row, int64_t k) const {
-    return data[(row / kPanelRows * depth + k) * kPanelRows + row % kPanelRows];
-  }
+  T at(int64_t row, int64_t k) const { return data[(row / kPanelRows * depth + k) * kPanelRows + row % kPanelRows]; }
 };
 
 // Packs m row-major rows of length depth.

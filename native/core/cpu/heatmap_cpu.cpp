@@ -88,7 +88,8 @@ void applyHeatmapPlan(const HeatmapPlan& plan, const float* grids, int64_t batch
         }
         for (int64_t r = 0; r < R; ++r) storeVec(lines.data() + (r * bx.blocks + v) * L, acc[r]);
       }
-      for (int64_t r = 0; r < R && y0 + r < oh; ++r) streamCopy(map + (y0 + r) * ow, lines.data() + r * bx.blocks * L, ow);
+      for (int64_t r = 0; r < R && y0 + r < oh; ++r)
+        streamCopy(map + (y0 + r) * ow, lines.data() + r * bx.blocks * L, ow);
     }
     streamFence();
   });

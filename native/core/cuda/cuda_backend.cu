@@ -25,7 +25,8 @@ class CudaPointSet final : public PointSet {
       : PointSet(m, d, std::move(t)) {
     host.resize(static_cast<size_t>(m * d));
     std::vector<float> norms(static_cast<size_t>(paddedCols(m)), 0.f);
-    applyTransform(transformRows ? transform_ : RowTransform{}, rows, m, d, host.data(), norms.data(), defaultThreads());
+    applyTransform(transformRows ? transform_ : RowTransform{}, rows, m, d, host.data(), norms.data(),
+                   defaultThreads());
     deviceRows.allocate(host.size());
     deviceNorms.allocate(norms.size());
     ONECLASS_CUDA_CHECK(cudaMemcpy(deviceRows.get(), host.data(), host.size() * 4, cudaMemcpyHostToDevice));
@@ -62,8 +63,8 @@ void forEachSuperblock(const CudaPointSet& ref, const float* x, int64_t n, const
   for (int64_t s = 0; s < n; s += block) {
     const int64_t count = std::min(block, n - s);
     applyTransform(ref.transform(), x + s * d, count, d, q.hostRows.data(), q.hostNorms.data(), defaultThreads());
-    ONECLASS_CUDA_CHECK(cudaMemcpyAsync(q.rows.get(), q.hostRows.data(), count * d * 4, cudaMemcpyHostToDevice,
-                                        stream.get()));
+    ONECLASS_CUDA_CHECK(
+        cudaMemcpyAsync(q.rows.get(), q.hostRows.data(), count * d * 4, cudaMemcpyHostToDevice, stream.get()));
     ONECLASS_CUDA_CHECK(
         cudaMemcpyAsync(q.norms.get(), q.hostNorms.data(), count * 4, cudaMemcpyHostToDevice, stream.get()));
     DotProblem p{q.rows.get(), ref.deviceRows.get(), q.norms.get(), ref.deviceNorms.get(), count, ref.rows(), d, 1};
@@ -77,7 +78,8 @@ int chooseChunks(int64_t n, int64_t m) {
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) != cudaSuccess || sms <= 0) sms = 80;
   const int64_t want = 4 * static_cast<int64_t>(sms);
-  return static_cast<int>(std::clamp<int64_t>((want + rowBlocks - 1) / rowBlocks, 1, std::min<int64_t>(colTiles, 1024)));
+  return static_cast<int>(
+      std::clamp<int64_t>((want + rowBlocks - 1) / rowBlocks, 1, std::min<int64_t>(colTiles, 1024)));
 }
 
 template <typename T>
@@ -85,6 +87,18 @@ void download(std::vector<T>& host, const DeviceBuffer<T>& dev, size_t count, co
   host.resize(count);
   ONECLASS_CUDA_CHECK(cudaMemcpyAsync(host.data(), dev.get(), count * sizeof(T), cudaMemcpyDeviceToHost, s.get()));
   s.sync();
+}
+
+// out[i] = sum over column chunks c of the partials [c][i] (count rows, summed in float64).
+template <typename T>
+void sumChunks(const DeviceBuffer<T>& partials, int64_t count, int chunks, const Stream& s, double* out) {
+  std::vector<T> h;
+  download(h, partials, partials.size(), s);
+  for (int64_t i = 0; i < count; ++i) {
+    double sum = 0;
+    for (int c = 0; c < chunks; ++c) sum += h[c * count + i];
+    out[i] = sum;
+  }
 }
 
 class CudaBackend final : public Backend {
@@ -106,7 +120,8 @@ class CudaBackend final : public Backend {
       logw[j] = w > 0 ? static_cast<float>(std::log(w)) : -1e30f;
     }
     DeviceBuffer<float> dlogw(logw.size());
-    ONECLASS_CUDA_CHECK(cudaMemcpyAsync(dlogw.get(), logw.data(), logw.size() * 4, cudaMemcpyHostToDevice, stream.get()));
+    ONECLASS_CUDA_CHECK(
+        cudaMemcpyAsync(dlogw.get(), logw.data(), logw.size() * 4, cudaMemcpyHostToDevice, stream.get()));
     forEachSuperblock(ref, x, n, stream, [&](DotProblem p, DeviceQueries&, int64_t count, int64_t offset) {
       p.chunks = chooseChunks(count, p.m);
       DeviceBuffer<float> pm(static_cast<size_t>(count * p.chunks)), ps(pm.size());
@@ -187,8 +202,8 @@ class CudaBackend final : public Backend {
         for (int t = 0; t < width; ++t) {
           const int64_t j = cand[i * width + t];
           if (j < 0) continue;
-          const double s = exactDistance(ref.transform(), q.hostRows.data() + i * d,
-                                         [&](int64_t c) { return ref.host[j * d + c]; }, d);
+          const double s = exactDistance(
+              ref.transform(), q.hostRows.data() + i * d, [&](int64_t c) { return ref.host[j * d + c]; }, d);
           ranked.emplace_back(s, j);
         }
         std::sort(ranked.begin(), ranked.end());
@@ -211,13 +226,7 @@ class CudaBackend final : public Backend {
       p.chunks = chooseChunks(count, p.m);
       DeviceBuffer<double> ps(static_cast<size_t>(count * p.chunks));
       launchWeightedSum(p, dw.get(), gamma, ps.get(), stream.get());
-      std::vector<double> hs;
-      download(hs, ps, ps.size(), stream);
-      for (int64_t i = 0; i < count; ++i) {
-        double s = 0;
-        for (int c = 0; c < p.chunks; ++c) s += hs[c * count + i];
-        out[offset + i] = s;
-      }
+      sumChunks(ps, count, p.chunks, stream, out + offset);
     });
   }
 
@@ -229,25 +238,19 @@ class CudaBackend final : public Backend {
       p.chunks = chooseChunks(count, p.m);
       DeviceBuffer<float> ps(static_cast<size_t>(count * p.chunks));
       launchSquaredNorm(p, ps.get(), stream.get());
-      std::vector<float> hs;
-      download(hs, ps, ps.size(), stream);
-      for (int64_t i = 0; i < count; ++i) {
-        double s = 0;
-        for (int c = 0; c < p.chunks; ++c) s += hs[c * count + i];
-        out[offset + i] = s;
-      }
+      sumChunks(ps, count, p.chunks, stream, out + offset);
     });
   }
 
-  void kernelRows(const PointSet& refBase, const float* x, int64_t n, double gamma, float* out,
-                  const ExecOptions&, int64_t) override {
+  void kernelRows(const PointSet& refBase, const float* x, int64_t n, double gamma, float* out, const ExecOptions&,
+                  int64_t) override {
     const CudaPointSet& ref = asCuda(refBase);
     Stream stream;
     forEachSuperblock(ref, x, n, stream, [&](DotProblem p, DeviceQueries&, int64_t count, int64_t offset) {
       DeviceBuffer<float> block(static_cast<size_t>(count * p.m));
       launchPairwise(p, static_cast<float>(gamma), true, block.get(), stream.get());
-      ONECLASS_CUDA_CHECK(cudaMemcpyAsync(out + offset * p.m, block.get(), block.size() * 4, cudaMemcpyDeviceToHost,
-                                          stream.get()));
+      ONECLASS_CUDA_CHECK(
+          cudaMemcpyAsync(out + offset * p.m, block.get(), block.size() * 4, cudaMemcpyDeviceToHost, stream.get()));
       stream.sync();
     });
   }
@@ -270,11 +273,11 @@ class CudaBackend final : public Backend {
     DeviceBuffer<float> dout(static_cast<size_t>(std::min(batch, chunk) * oh * ow));
     for (int64_t b = 0; b < batch; b += chunk) {
       const int64_t count = std::min(chunk, batch - b);
-      ONECLASS_CUDA_CHECK(cudaMemcpyAsync(dg.get(), grids + b * gh * gw, count * gh * gw * 4, cudaMemcpyHostToDevice,
-                                          stream.get()));
+      ONECLASS_CUDA_CHECK(
+          cudaMemcpyAsync(dg.get(), grids + b * gh * gw, count * gh * gw * 4, cudaMemcpyHostToDevice, stream.get()));
       launchHeatmaps(rows, cols, dg.get(), count, gh, gw, dt.get(), dout.get(), stream.get());
-      ONECLASS_CUDA_CHECK(cudaMemcpyAsync(out + b * oh * ow, dout.get(), count * oh * ow * 4, cudaMemcpyDeviceToHost,
-                                          stream.get()));
+      ONECLASS_CUDA_CHECK(
+          cudaMemcpyAsync(out + b * oh * ow, dout.get(), count * oh * ow * 4, cudaMemcpyDeviceToHost, stream.get()));
       stream.sync();
     }
   }

@@ -10,14 +10,14 @@
 namespace oneclass::cuda {
 
 [[noreturn]] inline void throwCuda(cudaError_t e, const char* what, const char* file, int line) {
-  std::string message = std::string(what) + " failed: " + cudaGetErrorString(e) + " (" + file + ":" +
-                        std::to_string(line) + ")";
+  std::string message =
+      std::string(what) + " failed: " + cudaGetErrorString(e) + " (" + file + ":" + std::to_string(line) + ")";
   fail(e == cudaErrorMemoryAllocation ? ErrorCode::OutOfMemory : ErrorCode::CudaError, message);
 }
 
-#define ONECLASS_CUDA_CHECK(call)                                                           \
-  do {                                                                                      \
-    cudaError_t oneclass_err_ = (call);                                                     \
+#define ONECLASS_CUDA_CHECK(call)                                                                            \
+  do {                                                                                                       \
+    cudaError_t oneclass_err_ = (call);                                                                      \
     if (oneclass_err_ != cudaSuccess) ::oneclass::cuda::throwCuda(oneclass_err_, #call, __FILE__, __LINE__); \
   } while (0)
 
@@ -71,7 +71,7 @@ struct DotProblem {
   const float* xnorm;  // n
   const float* ynorm;  // m padded to a multiple of kTileCols (0 in the padding)
   int64_t n, m, d;
-  int chunks;          // column chunks: gridDim.y
+  int chunks;  // column chunks: gridDim.y
 };
 
 // Launchers (dot_kernels.cu). Partial results are [chunk][row].

@@ -24,6 +24,20 @@ __device__ __forceinline__ float squaredDistance(const DotProblem& p, int64_t ro
   return fmaxf(p.xnorm[row] + p.ynorm[col] - 2.0f * dot, 0.0f);
 }
 
+// Calls f(i, col, squared distance) for the entries of a thread's tile of dot products that lie in
+// the problem (row r0 + i < n, column col < m).
+template <typename F>
+__device__ __forceinline__ void forEachDistance(const DotProblem& p, int64_t r0, int64_t c0, const float (&acc)[4][4],
+                                                F&& f) {
+  for (int i = 0; i < kPerThread; ++i) {
+    if (r0 + i >= p.n) continue;
+    for (int j = 0; j < kPerThread; ++j) {
+      const int64_t col = c0 + j;
+      if (col < p.m) f(i, col, squaredDistance(p, r0 + i, col, acc[i][j]));
+    }
+  }
+}
+
 struct LogSumEpi {
   const float* logw;
   float gamma;
@@ -76,13 +90,8 @@ struct WeightedSumEpi {
     for (int i = 0; i < kPerThread; ++i) st.s[i] = 0.0;
   }
   __device__ void tile(State& st, const DotProblem& p, int64_t r0, int64_t c0, const float (&acc)[4][4]) const {
-    for (int i = 0; i < kPerThread; ++i) {
-      if (r0 + i >= p.n) continue;
-      for (int j = 0; j < kPerThread; ++j) {
-        const int64_t col = c0 + j;
-        if (col < p.m) st.s[i] += w[col] * exp(-gamma * static_cast<double>(squaredDistance(p, r0 + i, col, acc[i][j])));
-      }
-    }
+    forEachDistance(p, r0, c0, acc,
+                    [&](int i, int64_t col, float d) { st.s[i] += w[col] * exp(-gamma * static_cast<double>(d)); });
   }
   __device__ void finish(State& st, const DotProblem& p, int64_t r0, int lane, int chunk) const {
     for (int i = 0; i < kPerThread; ++i) {
@@ -124,15 +133,9 @@ struct Nearest1Epi {
     for (int i = 0; i < kPerThread; ++i) st.d[i] = INFINITY, st.j[i] = -1;
   }
   __device__ void tile(State& st, const DotProblem& p, int64_t r0, int64_t c0, const float (&acc)[4][4]) const {
-    for (int i = 0; i < kPerThread; ++i) {
-      if (r0 + i >= p.n) continue;
-      for (int j = 0; j < kPerThread; ++j) {
-        const int64_t col = c0 + j;
-        if (col >= p.m) continue;
-        const float d = squaredDistance(p, r0 + i, col, acc[i][j]);
-        if (d < st.d[i]) st.d[i] = d, st.j[i] = col;
-      }
-    }
+    forEachDistance(p, r0, c0, acc, [&](int i, int64_t col, float d) {
+      if (d < st.d[i]) st.d[i] = d, st.j[i] = col;
+    });
   }
   __device__ void finish(State& st, const DotProblem& p, int64_t r0, int lane, int chunk) const {
     for (int i = 0; i < kPerThread; ++i) {
@@ -158,15 +161,8 @@ struct PairwiseEpi {
   struct State {};
   __device__ void init(State&) const {}
   __device__ void tile(State&, const DotProblem& p, int64_t r0, int64_t c0, const float (&acc)[4][4]) const {
-    for (int i = 0; i < kPerThread; ++i) {
-      if (r0 + i >= p.n) continue;
-      for (int j = 0; j < kPerThread; ++j) {
-        const int64_t col = c0 + j;
-        if (col >= p.m) continue;
-        const float d = squaredDistance(p, r0 + i, col, acc[i][j]);
-        out[(r0 + i) * p.m + col] = kernel ? expf(-gamma * d) : d;
-      }
-    }
+    forEachDistance(p, r0, c0, acc,
+                    [&](int i, int64_t col, float d) { out[(r0 + i) * p.m + col] = kernel ? expf(-gamma * d) : d; });
   }
   __device__ void finish(State&, const DotProblem&, int64_t, int, int) const {}
 };

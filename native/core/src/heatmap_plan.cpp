@@ -103,7 +103,8 @@ static BandOperator toBand(const std::vector<double>& dense, int64_t outSize, in
   for (int64_t o = 0; o < outSize; ++o) band.start[o] = std::min(band.start[o], inSize - band.taps);
   band.weight.assign(static_cast<size_t>(outSize * band.taps), 0.0f);
   for (int64_t o = 0; o < outSize; ++o)
-    for (int64_t t = 0; t < band.taps; ++t) band.weight[o * band.taps + t] = static_cast<float>(dense[o * inSize + band.start[o] + t]);
+    for (int64_t t = 0; t < band.taps; ++t)
+      band.weight[o * band.taps + t] = static_cast<float>(dense[o * inSize + band.start[o] + t]);
   return band;
 }
 

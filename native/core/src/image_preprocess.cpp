@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "oneclass/errors.h"
+
 namespace oneclass {
 namespace {
 
@@ -89,6 +91,22 @@ void vertical(const uint8_t* src, int64_t h, int64_t w, int64_t c, int64_t outH,
   }
 }
 
+// normalizeToPlanar for an image whose rows start every `rowStride` bytes (a window of a larger
+// image).
+void normalizeRows(const uint8_t* src, int64_t rowStride, int64_t height, int64_t width, int64_t channels,
+                   const float* table, float* out) {
+  const int64_t plane = height * width;
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* lut = table + c * 256;
+    float* dst = out + c * plane;
+    for (int64_t y = 0; y < height; ++y) {
+      const uint8_t* row = src + y * rowStride + c;
+      float* line = dst + y * width;
+      for (int64_t x = 0; x < width; ++x) line[x] = lut[row[x * channels]];
+    }
+  }
+}
+
 }  // namespace
 
 void resizeTriangleU8(const uint8_t* src, int64_t height, int64_t width, int64_t channels, int64_t outHeight,
@@ -111,11 +129,39 @@ void resizeTriangleU8(const uint8_t* src, int64_t height, int64_t width, int64_t
 
 void normalizeToPlanar(const uint8_t* src, int64_t height, int64_t width, int64_t channels, const float* table,
                        float* out) {
-  const int64_t plane = height * width;
-  for (int64_t c = 0; c < channels; ++c) {
-    const float* lut = table + c * 256;
-    float* dst = out + c * plane;
-    for (int64_t p = 0; p < plane; ++p) dst[p] = lut[src[p * channels + c]];
+  normalizeRows(src, width * channels, height, width, channels, table, out);
+}
+
+void preprocessPatches(const uint8_t* src, int64_t height, int64_t width, int64_t channels, const PatchGrid& grid,
+                       const float* table, float* out) {
+  require(grid.resize >= 1 && grid.patchSize >= 1 && grid.stride >= 1 && grid.patchSize <= grid.resize &&
+              grid.outHeight >= 1 && grid.outWidth >= 1,
+          "patch grid: expected 1 <= patchSize <= resize, stride >= 1 and an output size >= 1");
+  const int64_t resize = grid.resize, size = grid.patchSize, side = grid.side();
+  std::vector<uint8_t> resized(static_cast<size_t>(resize * resize * channels));
+  resizeTriangleU8(src, height, width, channels, resize, resize, resized.data());
+  const bool atSize = size == grid.outHeight && size == grid.outWidth;
+  const int64_t per = channels * grid.outHeight * grid.outWidth;
+  const int64_t rowStride = resize * channels;
+  std::vector<uint8_t> patch, patchResized;
+  if (!atSize) {
+    patch.resize(static_cast<size_t>(size * size * channels));
+    patchResized.resize(static_cast<size_t>(per));
+  }
+  for (int64_t py = 0; py < side; ++py) {
+    for (int64_t px = 0; px < side; ++px) {
+      const uint8_t* corner = resized.data() + py * grid.stride * rowStride + px * grid.stride * channels;
+      float* dst = out + (py * side + px) * per;
+      if (atSize) {
+        // Read in place: the patch is a window of the resized image.
+        normalizeRows(corner, rowStride, size, size, channels, table, dst);
+        continue;
+      }
+      for (int64_t r = 0; r < size; ++r)
+        std::memcpy(patch.data() + r * size * channels, corner + r * rowStride, static_cast<size_t>(size * channels));
+      resizeTriangleU8(patch.data(), size, size, channels, grid.outHeight, grid.outWidth, patchResized.data());
+      normalizeToPlanar(patchResized.data(), grid.outHeight, grid.outWidth, channels, table, dst);
+    }
   }
 }
 

@@ -6,9 +6,9 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { imageEmbeddings } from '../../pipeline/features.js';
+import { DEFAULT_BATCH, encodeBatch } from '../../pipeline/batches.js';
 import { decodeBatch, nameImages } from '../../pipeline/images.js';
-import { num, type ParsedCommandLine } from '../args.js';
+import { batchSizeFlag, num, type ParsedCommandLine } from '../args.js';
 import { collectImages, loadDetector } from '../common.js';
 import type { CliContext } from '../context.js';
 
@@ -42,7 +42,7 @@ export function stageStats(latencies: number[], images: number): StageStats {
 export async function benchCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
   const { values } = args;
   const repeat = num(values, 'repeat', { integer: true, min: 1 }) ?? 3;
-  const batchSize = num(values, 'batch-size', { integer: true, min: 1, max: 4096 }) ?? 32;
+  const batchSize = batchSizeFlag(values) ?? DEFAULT_BATCH;
   const files = await collectImages(args.positionals);
   const det = await loadDetector(values);
   try {
@@ -62,12 +62,14 @@ export async function benchCommand(args: ParsedCommandLine, ctx: CliContext): Pr
     for (let r = 0; r < repeat; r++) {
       for (let start = 0; start < named.length; start += batchSize) {
         const batch = named.slice(start, start + batchSize);
-        const { decoded } = await time('decode', batch.length, () => decodeBatch(batch, start, policy));
-        const raws = decoded.map((d) => d.raw);
-        const emb = await time('encode', raws.length, () =>
-          imageEmbeddings(det.encoder, raws, det.config.encoder.output),
+        const { decoded } = await time('decode', batch.length, () =>
+          decodeBatch(batch, start, policy, null, det.encoder.colourTarget()),
         );
-        await time('detect', raws.length, () => det.scoreEmbeddings(emb));
+        const raws = decoded.map((d) => d.raw);
+        const features = await time('encode', raws.length, () =>
+          encodeBatch(det.encoder, decoded, det.config.encoder.output, { image: true, patches: null }),
+        );
+        await time('detect', raws.length, () => det.scoreEmbeddings(features.image!));
         if (det.hasLocalization)
           await time('heatmaps', raws.length, () => det.localize(raws, { batchSize, allowResize: true }));
         await time('endToEnd', batch.length, () =>

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 import { readMvtec } from '../../datasets/mvtec.js';
 import { evaluateDetector } from '../../eval/evaluate.js';
-import { OneclassError } from '../../errors.js';
+import { modelFormat } from '../../errors.js';
 import { Detector } from '../../pipeline/detector.js';
 import { type ParsedCommandLine, str } from '../args.js';
-import { compute, progressTo } from '../common.js';
+import { compute, detectorSpec, progressTo } from '../common.js';
 import type { CliContext } from '../context.js';
 import { MODELS_DIR } from './info.js';
 import { writeHeatmaps } from './localize.js';
@@ -30,11 +30,7 @@ export function demoEncoder(): string {
     const file = path.join(MODELS_DIR, name);
     if (existsSync(file)) return file;
   }
-  throw new OneclassError(
-    'ERR_MODEL_FORMAT',
-    `No magnetic-tile encoder in ${MODELS_DIR} (looked for ${DEMO_ENCODERS.join(', ')})`,
-    { path: MODELS_DIR },
-  );
+  throw modelFormat(MODELS_DIR, `No magnetic-tile encoder in ${MODELS_DIR} (looked for ${DEMO_ENCODERS.join(', ')})`);
 }
 
 export async function demoCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
@@ -50,7 +46,7 @@ export async function demoCommand(args: ParsedCommandLine, ctx: CliContext): Pro
     encoderOptions: { device: c.device },
     ...c,
     images: split.train,
-    detector: { kind: str(values, 'detector') ?? 'knn' },
+    detector: detectorSpec(values, 'knn'),
     localization: true,
     onProgress: progressTo(ctx),
   });

@@ -3,7 +3,7 @@ import { DATASET_KINDS, openDataset } from '../../datasets/index.js';
 import { evaluateDetector, type EvaluationResult } from '../../eval/evaluate.js';
 import { writeFileAtomic } from '../../pipeline/atomic.js';
 import { Detector } from '../../pipeline/detector.js';
-import { choice, CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
+import { batchSizeFlag, choice, CliUsageError, type ParsedCommandLine, str } from '../args.js';
 import { fitOptions, loadDetector, progressTo, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
 import { datasetSpec } from './fit.js';
@@ -59,7 +59,7 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       pixel,
       onUnreadable: values['skip-unreadable'] ? 'skip' : 'error',
       allowResize: values['allow-resize'] === true,
-      batchSize: num(values, 'batch-size', { integer: true, min: 1, max: 4096 }),
+      batchSize: batchSizeFlag(values),
       onProgress: progressTo(ctx),
     });
     reportSkipped(ctx, r.skipped);

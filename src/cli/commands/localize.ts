@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { writeFileAtomic } from '../../pipeline/atomic.js';
 import type { Detector, ScoredImage } from '../../pipeline/detector.js';
-import { num, type ParsedCommandLine, str } from '../args.js';
+import { batchSizeFlag, num, type ParsedCommandLine, str } from '../args.js';
 import { collectImages, loadDetector, progressTo, reportSkipped, stem } from '../common.js';
 import type { CliContext } from '../context.js';
 import { heatmapLevels, heatmapPng, overlayPng } from '../render.js';
@@ -52,7 +52,7 @@ export async function localizeCommand(args: ParsedCommandLine, ctx: CliContext):
     for await (const batch of det.stream(images, {
       heatmaps: true,
       keepImages: true,
-      batchSize: num(values, 'batch-size', { integer: true, min: 1, max: 4096 }),
+      batchSize: batchSizeFlag(values),
       onUnreadable: values['skip-unreadable'] ? 'skip' : 'error',
       allowResize: values['allow-resize'] === true,
       onProgress: progressTo(ctx),

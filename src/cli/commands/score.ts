@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import type { ScoredImage } from '../../pipeline/detector.js';
 import { writeFileAtomic } from '../../pipeline/atomic.js';
-import { choice, num, type ParsedCommandLine, str } from '../args.js';
+import { batchSizeFlag, choice, type ParsedCommandLine, str } from '../args.js';
 import { collectImages, csvCell, loadDetector, progressTo, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
 
@@ -41,7 +41,7 @@ export async function scoreCommand(args: ParsedCommandLine, ctx: CliContext): Pr
   const det = await loadDetector(values);
   try {
     const r = await det.score(images, {
-      batchSize: num(values, 'batch-size', { integer: true, min: 1, max: 4096 }),
+      batchSize: batchSizeFlag(values),
       onUnreadable: values['skip-unreadable'] ? 'skip' : 'error',
       allowResize: values['allow-resize'] === true,
       onProgress: progressTo(ctx),

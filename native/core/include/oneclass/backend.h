@@ -102,9 +102,9 @@ struct CudaDeviceInfo {
 };
 
 struct CudaStatus {
-  bool compiled = false;       // built with nvcc
-  bool usable = false;         // a device answered
-  std::string reason;          // why not usable (CUDA error string), empty when usable
+  bool compiled = false;  // built with nvcc
+  bool usable = false;    // a device answered
+  std::string reason;     // why not usable (CUDA error string), empty when usable
   int runtimeVersion = 0, driverVersion = 0;
   std::vector<CudaDeviceInfo> devices;
 };

@@ -9,10 +9,15 @@
 // i with a_i > 0 (scikit-learn: dual_coef_ = a[support_], offset_ = rho, intercept_ = -rho).
 //
 // The solver sees the data only through a KernelRowSource, so the same solver runs on a naive
-// reference kernel (below), a GEMM-based CPU kernel or a GPU kernel.
+// reference kernel (native/tests/rbf_reference.h), the backends' GEMM-based kernel rows
+// (fitOneClassSvm) or a benchmark's stand-in.
+//
+// Implementation: native/core/ocsvm/ (solver, working-set selection, row cache, kernel source).
 #pragma once
 #include <cstdint>
 #include <vector>
+
+#include "oneclass/backend.h"
 
 namespace oneclass {
 namespace ocsvm {
@@ -84,29 +89,13 @@ struct SolverResult {
 // Exceptions thrown by the KernelRowSource propagate unchanged.
 SolverResult solveOneClass(KernelRowSource& kernel, const SolverOptions& opt);
 
-// Reference RBF kernel on a row-major float matrix (l x d): K(a, b) = exp(-gamma |a - b|^2) with
-// the squared distance accumulated in double from exact differences (no |a|^2 + |b|^2 - 2ab
-// expansion), rounded to float. Rows are computed in parallel with parallelFor. The matrix is
-// read in place and must outlive the source.
-class RbfKernelSource : public KernelRowSource {
- public:
-  RbfKernelSource(const float* x, int64_t l, int64_t d, double gamma, int threads = 0);
-  int64_t size() const override { return l_; }
-  void computeRows(const int64_t* rows, int count, float* out) override;
-  double diag(int64_t) const override { return 1.0; }
-
- private:
-  const float* x_;
-  int64_t l_, d_;
-  double gamma_;
-  int threads_;
-};
-
-// f(y) = sum_i alpha_i K(x_i, y) - rho for each of the m rows of y (m x d), in double, with the
-// same exact-difference RBF as RbfKernelSource. For tests and small problems.
-std::vector<double> decisionFunctionRbf(const float* x, int64_t l, int64_t d, double gamma,
-                                        const std::vector<double>& alpha, double rho,
-                                        const float* y, int64_t m, int threads = 0);
+// Fits the one-class SVM with the RBF kernel K(x, y) = exp(-gamma |T(x) - T(y)|^2) on the n x d
+// training rows `data` (untransformed; read in place for the whole fit): prepares them on
+// `backend` with the transform T, then solves with kernel rows computed by the backend's fused
+// GEMM path (kernelRows) instead of libsvm's scalar float64 dot products. options.threads is the
+// backend's thread count too. Throws as solveOneClass, plus InvalidArgument for gamma <= 0.
+SolverResult fitOneClassSvm(Backend& backend, const float* data, int64_t n, int64_t d, const RowTransform& transform,
+                            double gamma, const SolverOptions& options);
 
 }  // namespace ocsvm
 }  // namespace oneclass

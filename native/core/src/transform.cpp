@@ -1,10 +1,13 @@
+// Row transforms (transform.h): L2 normalization and centring of rows, shared by the backends
+// and the fitting code.
+#include "oneclass/transform.h"
+
 #include <algorithm>
 #include <cmath>
+#include <string>
 
-#include "oneclass/backend.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
-#include "oneclass/transform.h"
 
 namespace oneclass {
 
@@ -49,31 +52,5 @@ void requireFinite(const float* data, int64_t rows, int64_t cols, const char* wh
 int64_t superblockRows(int64_t d) {
   return std::max<int64_t>(256, (int64_t{32} << 20) / (4 * std::max<int64_t>(1, d)));
 }
-
-Backend& selectBackend(const std::string& device) {
-  if (device == "cpu") return cpuBackend();
-  if (device == "cuda" || device == "auto") {
-    if (Backend* cuda = cudaBackend()) return *cuda;
-    if (device == "auto") return cpuBackend();
-    const CudaStatus& s = cudaStatus();
-    fail(ErrorCode::BackendUnavailable,
-         std::string("device 'cuda' requested but CUDA is not usable: ") + (s.reason.empty() ? "unknown" : s.reason));
-  }
-  fail(ErrorCode::InvalidArgument, "device must be 'auto', 'cpu' or 'cuda', received '" + device + "'");
-}
-
-#ifndef ONECLASS_HAVE_CUDA
-const CudaStatus& cudaStatus() {
-  static const CudaStatus status = [] {
-    CudaStatus s;
-    s.compiled = false;
-    s.reason = "this build of oneclass has no CUDA backend (nvcc was not found when it was compiled)";
-    return s;
-  }();
-  return status;
-}
-
-Backend* cudaBackend() { return nullptr; }
-#endif
 
 }  // namespace oneclass

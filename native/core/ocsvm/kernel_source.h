@@ -1,7 +1,8 @@
-// Fitting the one-class SVM on a backend: the solver (ocsvm.h) reads kernel rows computed by
-// the backend's fused GEMM path (kernelRows) instead of libsvm's scalar float64 dot products.
+// The kernel source fitOneClassSvm gives the solver: kernel rows computed by a backend's fused
+// GEMM path (Backend::kernelRows) instead of libsvm's scalar float64 dot products.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "oneclass/backend.h"
 #include "oneclass/ocsvm.h"

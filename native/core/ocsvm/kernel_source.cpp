@@ -1,4 +1,4 @@
-#include "oneclass/ocsvm_fit.h"
+#include "kernel_source.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "oneclass/linalg.h"
+#include "oneclass/gaussian.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +8,7 @@
 #include "../cpu/simd.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
+#include "oneclass/transform.h"
 
 namespace oneclass {
 
@@ -57,7 +58,8 @@ void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, doubl
     cpu::addGramOfRows(centredT.data(), d, count, covariance, threads);
   }
   for (int64_t i = 0; i < d; ++i)
-    for (int64_t j = 0; j <= i; ++j) covariance[i * d + j] = covariance[j * d + i] = covariance[i * d + j] / static_cast<double>(n);
+    for (int64_t j = 0; j <= i; ++j)
+      covariance[i * d + j] = covariance[j * d + i] = covariance[i * d + j] / static_cast<double>(n);
 }
 
 double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* mean, const double* covariance) {
@@ -146,15 +148,25 @@ void factorGaussian(GaussianFit& fit) {
   }
 }
 
-GaussianFit fitGaussian(const float* x, int64_t n, int64_t d, ShrinkageKind kind, double shrinkage, double regCovar,
-                        int threads) {
+GaussianFit fitGaussian(const float* x, int64_t n, int64_t d, const GaussianOptions& options) {
+  const int threads = resolveThreads(options.threads);
+  std::vector<float> normalized;
+  if (options.l2normalize) {
+    normalized.resize(static_cast<size_t>(n * d));
+    RowTransform t;
+    t.l2normalize = true;
+    applyTransform(t, x, n, d, normalized.data(), nullptr, threads);
+    x = normalized.data();
+  }
   GaussianFit fit;
   fit.dim = d;
   fit.mean.assign(static_cast<size_t>(d), 0.0);
   fit.covariance.assign(static_cast<size_t>(d * d), 0.0);
   meanAndCovariance(x, n, d, fit.mean.data(), fit.covariance.data(), threads);
-  if (kind == ShrinkageKind::LedoitWolf) shrinkage = ledoitWolfShrinkage(x, n, d, fit.mean.data(), fit.covariance.data());
-  if (kind == ShrinkageKind::None) shrinkage = 0;
+  double shrinkage = 0;
+  if (options.kind == ShrinkageKind::LedoitWolf)
+    shrinkage = ledoitWolfShrinkage(x, n, d, fit.mean.data(), fit.covariance.data());
+  if (options.kind == ShrinkageKind::Fixed) shrinkage = options.shrinkage;
   fit.shrinkage = shrinkage;
   if (shrinkage != 0) {
     double mu = 0;
@@ -163,7 +175,7 @@ GaussianFit fitGaussian(const float* x, int64_t n, int64_t d, ShrinkageKind kind
     for (int64_t k = 0; k < d * d; ++k) fit.covariance[k] *= 1.0 - shrinkage;
     for (int64_t k = 0; k < d; ++k) fit.covariance[k * d + k] += shrinkage * mu;
   }
-  for (int64_t k = 0; k < d; ++k) fit.covariance[k * d + k] += regCovar;
+  for (int64_t k = 0; k < d; ++k) fit.covariance[k * d + k] += options.regCovar;
   factorGaussian(fit);
   return fit;
 }

@@ -1,0 +1,75 @@
+// upsample(grids { data, batch, height, width }, { mode, height, width, sigma, patchSize?,
+//          stride?, device, threads?, out? }) -> { data, backend }: coarse score grids to
+// per-pixel heatmaps with a heatmap plan (heatmap.h).
+#include "convert.h"
+#include "exports.h"
+#include "oneclass/heatmap.h"
+#include "oneclass/transform.h"
+#include "promise_worker.h"
+
+namespace oneclass::addon {
+namespace {
+
+class UpsampleWorker final : public PromiseWorker {
+ public:
+  explicit UpsampleWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
+    ObjectArg grids(info, 0, "grids");
+    batch_ = grids.integer("batch", 0, kMaxIndex);
+    gh_ = grids.integer("height", 1, 1 << 20);
+    gw_ = grids.integer("width", 1, 1 << 20);
+    grids_ = grids.array<float>("data", checkedProduct(info.Env(), "grids", {batch_, gh_, gw_}));
+    ObjectArg options(info, 1, "options");
+    const std::string mode = options.string("mode");
+    if (mode == "bilinear") {
+      options_.mode = HeatmapMode::Bilinear;
+    } else if (mode == "receptive-field") {
+      options_.mode = HeatmapMode::ReceptiveField;
+    } else {
+      throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "options.mode must be 'bilinear' or 'receptive-field'");
+    }
+    options_.outHeight = options.integer("height", 1, 16384);
+    options_.outWidth = options.integer("width", 1, 16384);
+    options_.sigma = options.number("sigma");
+    options_.patchSize = options.integer("patchSize", 0, 1 << 20, 0);
+    options_.stride = options.integer("stride", 0, 1 << 20, 0);
+    device_ = options.string("device");
+    exec_ = options.exec();
+    const int64_t outSize = checkedProduct(info.Env(), "the heatmaps", {batch_, options_.outHeight, options_.outWidth});
+    // A caller-owned output saves allocating a fresh array per call in high-throughput loops.
+    if (options.has("out")) {
+      callerOut_.bind(info.Env(), options.value("out"), options.path("out"), 0, outSize);
+      target_ = callerOut_.data();
+    } else {
+      out_.allocate(info.Env(), static_cast<size_t>(outSize));
+      target_ = out_.data;
+    }
+  }
+
+ private:
+  void Run() override {
+    requireFinite(grids_.data(), batch_ * gh_, gw_, "grids (row = grid * gridHeight + y)");
+    HeatmapPlan plan = makeHeatmapPlan(gh_, gw_, options_);
+    Backend& backend = selectBackend(device_);
+    backendName_ = backend.name();
+    backend.upsample(plan, grids_.data(), batch_, target_, exec_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("data", target_ == out_.data ? out_.value() : callerOut_.publish(env, "upsampleHeatmaps"));
+    r.Set("backend", Napi::String::New(env, backendName_));
+    return r;
+  }
+  InputArray<float> grids_;
+  int64_t batch_, gh_, gw_;
+  HeatmapOptions options_;
+  std::string device_, backendName_;
+  ExecOptions exec_;
+  ResultArray<Napi::Float32Array> out_;
+  CallerOutput callerOut_;
+  float* target_ = nullptr;
+};
+
+const ExportRegistration kUpsample("upsample", functionExport<startWorker<UpsampleWorker>>);
+
+}  // namespace
+}  // namespace oneclass::addon

@@ -1,0 +1,219 @@
+// The kernel-row cache of the one-class SVM solver (row_cache.h).
+#include "row_cache.h"
+
+#include <cstring>
+
+namespace oneclass::ocsvm {
+namespace {
+
+// Rows extracted from a packed triangle that are kept. SMO rarely revisits a pair soon, so a
+// larger cache measured no faster at l=20000 (the extraction is bound by the strided column).
+constexpr int64_t kPackedRows = 64;
+
+}  // namespace
+
+RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute) : source_(source), l_(l) {
+  const double budget = cacheMb * 1024.0 * 1024.0;
+  const double rowBytes = double(l) * sizeof(float);
+  const double packedBytes = double(l) * double(l + 1) / 2 * sizeof(float);
+  const bool fits = budget >= rowBytes * double(l);
+  full_ = fits && precompute;
+  packed_ = !fits && precompute && budget >= packedBytes + 2 * rowBytes;
+  if (full_) {
+    capacity_ = l;
+  } else if (packed_) {
+    capacity_ = std::min<int64_t>(kPackedRows, int64_t((budget - packedBytes) / rowBytes));
+  } else {
+    // libsvm, too, raises a cache smaller than two rows to two rows.
+    capacity_ = fits ? l : std::max<int64_t>(2, int64_t(budget / rowBytes));
+  }
+  // Not value-initialized: pages of an on-demand cache become resident only when used.
+  storage_.reset(new float[size_t(capacity_) * size_t(l)]);
+  std::vector<int64_t> rows(kRowBatch);
+  if (full_ && precomputeLowerBlocks(storage_.get(), l)) return;
+  if (full_) {
+    for (int64_t start = 0; start < l; start += kRowBatch) {
+      int count = int(std::min<int64_t>(kRowBatch, l - start));
+      for (int r = 0; r < count; ++r) rows[r] = start + r;
+      compute(rows.data(), count, storage_.get() + size_t(start) * size_t(l));
+    }
+    return;
+  }
+  if (packed_) {
+    packedStorage_.reset(new float[size_t(l) * size_t(l + 1) / 2]);
+    // Rows are computed in blocks as large as the budget left beside the triangle and the
+    // extracted rows allows (at least kRowBatch), through the source's bulk lower-triangle
+    // path when it has one.
+    const double spare = budget - packedBytes - double(capacity_) * rowBytes;
+    const int64_t blockRows =
+        std::clamp<int64_t>(int64_t(spare / rowBytes), kRowBatch, std::max<int64_t>(kRowBatch, (l + 7) / 8));
+    std::unique_ptr<float[]> block(new float[size_t(blockRows) * size_t(l)]);
+    rows.resize(size_t(blockRows));
+    for (int64_t start = 0; start < l; start += blockRows) {
+      int count = int(std::min<int64_t>(blockRows, l - start));
+      auto t0 = Clock::now();
+      if (source_.computeLowerBlock(start, start + count, block.get())) {
+        kernelSeconds_ += secondsSince(t0);
+        rowsComputed_ += count;
+      } else {
+        for (int r = 0; r < count; ++r) rows[r] = start + r;
+        for (int r0 = 0; r0 < count; r0 += kRowBatch)
+          compute(rows.data() + r0, std::min(kRowBatch, count - r0), block.get() + size_t(r0) * size_t(l));
+      }
+      for (int r = 0; r < count; ++r) {
+        int64_t i = start + r;
+        std::memcpy(packedStorage_.get() + triangleOffset(i), block.get() + size_t(r) * size_t(l),
+                    size_t(i + 1) * sizeof(float));
+      }
+    }
+  }
+  slotOf_.assign(size_t(l), -1);
+  rowOf_.assign(size_t(capacity_), -1);
+  prev_.assign(size_t(capacity_), -1);
+  next_.assign(size_t(capacity_), -1);
+}
+
+const float* RowCache::row(int64_t i) {
+  if (full_) return storage_.get() + size_t(i) * size_t(l_);
+  int64_t slot = slotOf_[size_t(i)];
+  if (slot >= 0) {
+    touch(slot);
+  } else {
+    slot = claimSlot(i);
+    if (packed_)
+      extract(i, slotData(slot));
+    else
+      compute(&i, 1, slotData(slot));
+  }
+  return slotData(slot);
+}
+
+void RowCache::rows(const int64_t* rows, int count, const float** out) {
+  if (full_) {
+    for (int r = 0; r < count; ++r) out[r] = storage_.get() + size_t(rows[r]) * size_t(l_);
+    return;
+  }
+  missing_.clear();
+  for (int r = 0; r < count; ++r) {
+    int64_t slot = slotOf_[size_t(rows[r])];
+    if (slot >= 0)
+      touch(slot);  // protect hits from the evictions below
+    else
+      missing_.push_back(rows[r]);
+  }
+  if (!missing_.empty() && packed_) {
+    for (int64_t i : missing_) extract(i, slotData(claimSlot(i)));
+  } else if (!missing_.empty()) {
+    scratch_.resize(missing_.size() * size_t(l_));
+    compute(missing_.data(), int(missing_.size()), scratch_.data());
+    for (size_t m = 0; m < missing_.size(); ++m) {
+      int64_t slot = claimSlot(missing_[m]);
+      std::memcpy(slotData(slot), scratch_.data() + m * size_t(l_), size_t(l_) * sizeof(float));
+    }
+  }
+  for (int r = 0; r < count; ++r) out[r] = slotData(slotOf_[size_t(rows[r])]);
+}
+
+void RowCache::multiplyPacked(const double* w, double* out) const {
+  const float* p = packedStorage_.get();
+  for (int64_t i = 0; i < l_; ++i) {
+    const float* row = p + triangleOffset(i);  // K[i][0..i]
+    const double wi = w[i];
+    double acc[8] = {};  // independent partial sums so the dot product vectorizes
+    int64_t j = 0;
+    for (; j + 8 <= i; j += 8)
+      for (int u = 0; u < 8; ++u) acc[u] += double(row[j + u]) * w[j + u];
+    double dot = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; j < i; ++j) dot += double(row[j]) * w[j];
+    if (wi != 0)
+      for (int64_t k = 0; k < i; ++k) out[k] += double(row[k]) * wi;
+    out[i] += dot + double(row[i]) * wi;
+  }
+}
+
+void RowCache::extract(int64_t i, float* out) const {
+  const float* p = packedStorage_.get();
+  std::memcpy(out, p + triangleOffset(i), size_t(i + 1) * sizeof(float));
+  // K[j][i] for j > i sits at offset(j) + i; offset(j + 1) - offset(j) = j + 1.
+  size_t off = triangleOffset(i + 1) + size_t(i);
+  for (int64_t j = i + 1; j < l_; ++j) {
+    // offset(j + 16) + i = off + 16 j + 136: fetch ahead, the stride defeats the prefetcher.
+    __builtin_prefetch(p + off + 16 * size_t(j) + 136);
+    out[j] = p[off];
+    off += size_t(j) + 1;
+  }
+}
+
+bool RowCache::precomputeLowerBlocks(float* out, int64_t l) {
+  // About eight blocks, so the skipped upper triangle is most of the half the mirror fills;
+  // at most 64 MB of values per call.
+  const int64_t block =
+      std::max<int64_t>(kRowBatch, std::min<int64_t>((l + 7) / 8, (int64_t{64} << 20) / (l * int64_t(sizeof(float)))));
+  for (int64_t start = 0; start < l; start += block) {
+    const int64_t end = std::min(l, start + block);
+    auto t0 = Clock::now();
+    const bool supported = source_.computeLowerBlock(start, end, out + size_t(start) * size_t(l));
+    kernelSeconds_ += secondsSince(t0);
+    if (!supported) return false;
+    rowsComputed_ += end - start;
+  }
+  // Mirror in tiles so both the rows read and the rows written stay in cache.
+  constexpr int64_t T = 64;
+  for (int64_t i0 = 0; i0 < l; i0 += T)
+    for (int64_t j0 = i0; j0 < l; j0 += T)
+      for (int64_t i = i0; i < std::min(l, i0 + T); ++i)
+        for (int64_t j = std::max(j0, i + 1); j < std::min(l, j0 + T); ++j)
+          out[size_t(i) * size_t(l) + size_t(j)] = out[size_t(j) * size_t(l) + size_t(i)];
+  return true;
+}
+
+void RowCache::compute(const int64_t* rows, int count, float* out) {
+  auto t0 = Clock::now();
+  source_.computeRows(rows, count, out);
+  kernelSeconds_ += secondsSince(t0);
+  rowsComputed_ += count;
+}
+
+void RowCache::unlink(int64_t slot) {
+  int64_t p = prev_[size_t(slot)], n = next_[size_t(slot)];
+  if (p >= 0)
+    next_[size_t(p)] = n;
+  else
+    head_ = n;
+  if (n >= 0)
+    prev_[size_t(n)] = p;
+  else
+    tail_ = p;
+}
+
+void RowCache::pushFront(int64_t slot) {
+  prev_[size_t(slot)] = -1;
+  next_[size_t(slot)] = head_;
+  if (head_ >= 0) prev_[size_t(head_)] = slot;
+  head_ = slot;
+  if (tail_ < 0) tail_ = slot;
+}
+
+void RowCache::touch(int64_t slot) {
+  if (head_ == slot) return;
+  unlink(slot);
+  pushFront(slot);
+}
+
+int64_t RowCache::claimSlot(int64_t i) {
+  int64_t slot;
+  if (used_ < capacity_) {
+    slot = used_++;
+  } else {
+    slot = tail_;
+    unlink(slot);
+    int64_t old = rowOf_[size_t(slot)];
+    if (slotOf_[size_t(old)] == slot) slotOf_[size_t(old)] = -1;
+  }
+  rowOf_[size_t(slot)] = i;
+  slotOf_[size_t(i)] = slot;
+  pushFront(slot);
+  return slot;
+}
+
+}  // namespace oneclass::ocsvm

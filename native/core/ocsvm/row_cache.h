@@ -1,0 +1,80 @@
+// The kernel-row cache of the one-class SVM solver. Rows are kept in one of three layouts,
+// chosen from the memory budget:
+//  - full:   the whole l x l matrix, precomputed (l*l*4 bytes fit);
+//  - packed: the lower triangle, precomputed (l*(l+1)/2*4 bytes plus a few rows fit, the full
+//            matrix does not). Q is symmetric, so row i is K[i][0..i] (contiguous) followed by
+//            column i below the diagonal; rows are extracted into a small LRU of full rows.
+//            Extracting a row reads l floats, recomputing it reads the whole l x d data;
+//  - LRU:    full rows computed on demand, least recently used dropped (libsvm's cache).
+// A pointer returned by row() stays valid until capacity() - 1 other rows have been requested.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common.h"
+#include "oneclass/ocsvm.h"
+
+namespace oneclass::ocsvm {
+
+class RowCache {
+ public:
+  // Computes the full or packed matrix up front when `precompute` and the budget allow.
+  RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute);
+
+  bool full() const { return full_; }
+  bool packed() const { return packed_; }
+  int64_t freeSlots() const { return full_ ? 0 : capacity_ - used_; }
+  bool resident(int64_t i) const { return full_ || slotOf_[size_t(i)] >= 0; }
+  int64_t capacity() const { return capacity_; }
+  int64_t rowsComputed() const { return rowsComputed_; }
+  double kernelSeconds() const { return kernelSeconds_; }
+
+  const float* row(int64_t i);
+
+  // Makes rows[0..count) resident (count <= capacity, no duplicates) with one computeRows call
+  // for the missing ones, and writes their addresses to out.
+  void rows(const int64_t* rows, int count, const float** out);
+
+  // Largest batch rows() accepts.
+  int batchLimit() const { return int(std::min<int64_t>(kRowBatch, capacity_)); }
+
+  // out += Q w using the packed triangle: one sequential pass over it instead of extracting one
+  // strided row per nonzero weight. Packed mode only.
+  void multiplyPacked(const double* w, double* out) const;
+
+ private:
+  float* slotData(int64_t slot) { return storage_.get() + size_t(slot) * size_t(l_); }
+  static size_t triangleOffset(int64_t i) { return size_t(i) * size_t(i + 1) / 2; }
+
+  // Row i of the symmetric matrix from its packed lower triangle.
+  void extract(int64_t i, float* out) const;
+  // Whole matrix from the source's bulk lower-triangle path (blocks of rows, each against the
+  // columns up to its end), mirrored into the upper triangle. False when the source has none.
+  bool precomputeLowerBlocks(float* out, int64_t l);
+  void compute(const int64_t* rows, int count, float* out);
+
+  // The LRU list of slots (most recent first).
+  void unlink(int64_t slot);
+  void pushFront(int64_t slot);
+  void touch(int64_t slot);
+  // A slot for row i: a never-used one, else the least recently used (its row is dropped).
+  int64_t claimSlot(int64_t i);
+
+  KernelRowSource& source_;
+  int64_t l_;
+  bool full_ = false;
+  int64_t capacity_ = 0;
+  std::unique_ptr<float[]> storage_;
+  bool packed_ = false;
+  std::unique_ptr<float[]> packedStorage_;  // lower triangle, row-major, packed
+  std::vector<int64_t> slotOf_, rowOf_, prev_, next_;
+  int64_t head_ = -1, tail_ = -1, used_ = 0;
+  std::vector<int64_t> missing_;
+  std::vector<float> scratch_;
+  int64_t rowsComputed_ = 0;
+  double kernelSeconds_ = 0;
+};
+
+}  // namespace oneclass::ocsvm

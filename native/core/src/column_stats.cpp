@@ -1,0 +1,53 @@
+#include "oneclass/column_stats.h"
+
+#include <algorithm>
+
+#include "oneclass/parallel.h"
+#include "oneclass/transform.h"
+
+namespace oneclass {
+
+ColumnStats columnStats(const float* x, int64_t n, int64_t d, const RowTransform& transform, int threads) {
+  threads = resolveThreads(threads);
+  ColumnStats stats;
+  stats.mean.assign(static_cast<size_t>(d), 0.0);
+  // Rows are transformed a superblock at a time, so the working memory stays bounded.
+  const int64_t block = superblockRows(d);
+  std::vector<float> t(static_cast<size_t>(std::min(n, block) * d));
+  // Partial sums per fixed item of rows, merged in item order: the result does not depend on
+  // which thread ran which item, so fits are reproducible bit for bit.
+  const int64_t rowsPerItem = 256;
+  const int64_t items = (std::min(n, block) + rowsPerItem - 1) / rowsPerItem;
+  std::vector<double> colSums(static_cast<size_t>(items * d)), sq(static_cast<size_t>(items));
+  double totalSq = 0;
+  for (int64_t s = 0; s < n; s += block) {
+    const int64_t count = std::min(block, n - s);
+    applyTransform(transform, x + s * d, count, d, t.data(), nullptr, threads);
+    const int64_t used = (count + rowsPerItem - 1) / rowsPerItem;
+    parallelFor(used, threads, [&](int64_t item, int) {
+      double* cs = colSums.data() + item * d;
+      std::fill(cs, cs + d, 0.0);
+      double q = 0;
+      for (int64_t i = item * rowsPerItem; i < std::min(count, (item + 1) * rowsPerItem); ++i)
+        for (int64_t k = 0; k < d; ++k) {
+          const double v = t[i * d + k];
+          cs[k] += v;
+          q += v * v;
+        }
+      sq[item] = q;
+    });
+    for (int64_t item = 0; item < used; ++item) {
+      totalSq += sq[item];
+      for (int64_t k = 0; k < d; ++k) stats.mean[k] += colSums[item * d + k];
+    }
+  }
+  double total = 0;
+  for (int64_t k = 0; k < d; ++k) total += stats.mean[k];
+  const double entries = static_cast<double>(n) * static_cast<double>(d);
+  for (auto& m : stats.mean) m /= static_cast<double>(n);
+  const double mu = total / entries;
+  stats.variance = std::max(0.0, totalSq / entries - mu * mu);
+  return stats;
+}
+
+}  // namespace oneclass

@@ -1,0 +1,129 @@
+// The fitting code of the core against float64 references: the column statistics behind the data
+// rules (centring, 'scale' / 'droc' widths), the Gaussian fit on L2-normalized rows, and the
+// one-class SVM fit on a backend against the solver on an exact-difference reference kernel.
+#include <cmath>
+#include <cstring>
+
+#include "oneclass/backend.h"
+#include "oneclass/column_stats.h"
+#include "oneclass/errors.h"
+#include "oneclass/gaussian.h"
+#include "oneclass/ocsvm.h"
+#include "rbf_reference.h"
+#include "test_util.h"
+#include "tolerances.h"
+
+using namespace oneclass;
+using namespace oneclass::testing;
+
+namespace {
+
+// Rows L2-normalized in float64 (rows of norm zero left as they are, as scikit-learn's normalize).
+std::vector<double> normalizedNaive(const std::vector<float>& x, int64_t n, int64_t d) {
+  std::vector<double> out(x.begin(), x.end());
+  for (int64_t i = 0; i < n; ++i) {
+    double ss = 0;
+    for (int64_t k = 0; k < d; ++k) ss += out[i * d + k] * out[i * d + k];
+    if (ss > 0)
+      for (int64_t k = 0; k < d; ++k) out[i * d + k] /= std::sqrt(ss);
+  }
+  return out;
+}
+
+void testColumnStats(Tally& t, int64_t n, int64_t d, bool normalize) {
+  auto x = gaussianMatrix(n, d, 17 + n, 1.5f, 0.3f);
+  if (n > 3) std::fill(x.begin() + 2 * d, x.begin() + 3 * d, 0.0f);  // a row of norm zero
+  RowTransform tr;
+  tr.l2normalize = normalize;
+  ColumnStats got = columnStats(x.data(), n, d, tr, 0);
+  auto v = normalize ? normalizedNaive(x, n, d) : std::vector<double>(x.begin(), x.end());
+  std::vector<double> mean(d, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < d; ++k) mean[k] += v[i * d + k];
+  for (auto& m : mean) m /= static_cast<double>(n);
+  double all = 0, var = 0;
+  for (double e : v) all += e;
+  all /= static_cast<double>(v.size());
+  for (double e : v) var += (e - all) * (e - all);
+  var /= static_cast<double>(v.size());
+  // float32 normalization moves the statistics by about float32's epsilon relative.
+  const Tolerance tol = normalize ? kNormalizedFit : kColumnStats;
+  const double rm = toleranceRatio(got.mean, mean, tol.atol, tol.rtol);
+  const double rv = toleranceRatio(std::vector<double>{got.variance}, std::vector<double>{var}, tol.atol, tol.rtol);
+  const std::string tag = " n=" + std::to_string(n) + " d=" + std::to_string(d) + (normalize ? " l2" : "");
+  t.check(rm <= 1 && rv <= 1, "columnStats" + tag, "ratios mean " + fmt(rm) + ", variance " + fmt(rv));
+  // Blocked sums merged in a fixed order: the same bits whatever the thread count.
+  bool same = true;
+  for (int threads : {1, 3, 8}) {
+    ColumnStats other = columnStats(x.data(), n, d, tr, threads);
+    same = same && other.variance == got.variance &&
+           std::memcmp(other.mean.data(), got.mean.data(), got.mean.size() * sizeof(double)) == 0;
+  }
+  t.check(same, "columnStats deterministic over thread counts" + tag);
+}
+
+void testGaussianOnNormalizedRows(Tally& t) {
+  const int64_t n = 400, d = 19;
+  auto x = gaussianMatrix(n, d, 23, 3.0f, 1.0f);
+  GaussianOptions options;
+  options.kind = ShrinkageKind::Fixed;
+  options.shrinkage = 0.1;
+  options.l2normalize = true;
+  const std::vector<float> before = x;
+  GaussianFit fit = fitGaussian(x.data(), n, d, options);
+  NaiveMoments want = naiveMoments(normalizedNaive(x, n, d), n, d);
+  std::vector<double>&mean = want.mean, &cov = want.cov;
+  double mu = 0;
+  for (int64_t k = 0; k < d; ++k) mu += cov[k * d + k] / d;
+  for (int64_t k = 0; k < d * d; ++k) cov[k] *= 1 - options.shrinkage;
+  for (int64_t k = 0; k < d; ++k) cov[k * d + k] += options.shrinkage * mu;
+  const double rm = toleranceRatio(fit.mean, mean, kNormalizedFit.atol, kNormalizedFit.rtol);
+  const double rc = toleranceRatio(fit.covariance, cov, kNormalizedFit.atol, kNormalizedFit.rtol);
+  t.check(rm <= 1 && rc <= 1 && fit.shrinkage == options.shrinkage, "gaussian fit on L2-normalized rows",
+          "ratios mean " + fmt(rm) + ", covariance " + fmt(rc));
+  t.check(x == before, "gaussian fit leaves its input unchanged");
+}
+
+void testOneClassSvmFit(Tally& t, bool normalize) {
+  const int64_t l = 600, d = 24;
+  auto x = gaussianMatrix(l, d, 31, 1.0f, 0.5f);
+  const double gamma = 0.5 / d;
+  RowTransform tr;
+  tr.l2normalize = normalize;
+  tr.center.assign(d, 0.2f);  // centring changes no distance
+  ocsvm::SolverOptions opt;
+  opt.nu = 0.2;
+  ocsvm::SolverResult got = ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, gamma, opt);
+  // The reference kernel on the transformed rows (normalized in float64, then rounded).
+  std::vector<float> rows(x);
+  if (normalize) {
+    auto v = normalizedNaive(x, l, d);
+    for (size_t i = 0; i < v.size(); ++i) rows[i] = static_cast<float>(v[i]);
+  }
+  ocsvm::RbfKernelSource reference(rows.data(), l, d, gamma);
+  ocsvm::SolverResult want = ocsvm::solveOneClass(reference, opt);
+  const double rel = std::fabs(got.objective - want.objective) / std::fabs(want.objective);
+  const double drho = std::fabs(got.rho - want.rho) / std::fabs(want.rho);
+  t.check(got.converged && rel <= kOcsvmObjectiveRel && drho <= 1e-4,
+          std::string("ocsvm fit on CPU kernel rows") + (normalize ? " l2" : ""),
+          "objective rel. diff " + fmt(rel) + ", rho rel. diff " + fmt(drho));
+  if (!normalize)
+    t.expectError(ErrorCode::InvalidArgument, "ocsvm fit rejects gamma=0",
+                  [&] { ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, 0.0, opt); });
+}
+
+}  // namespace
+
+int main() {
+  Tally t;
+  testColumnStats(t, 1, 1, false);
+  testColumnStats(t, 300, 23, false);
+  testColumnStats(t, 300, 23, true);
+  testColumnStats(t, 1000, 7, true);
+  // Several superblocks (superblockRows(2048) = 4096 rows) and a partial last one.
+  testColumnStats(t, 9000, 2048, false);
+  testGaussianOnNormalizedRows(t);
+  testOneClassSvmFit(t, false);
+  testOneClassSvmFit(t, true);
+  return t.finish();
+}

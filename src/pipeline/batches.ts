@@ -1,0 +1,86 @@
+/**
+ * The pipeline's one batch loop, shared by fit, score, localize and evaluation:
+ *
+ *   decode (sharp, libuv threads)  ->  encode (native preprocessing + ONNX Runtime)  ->  caller
+ *
+ * Batch k+1 is decoded while batch k is encoded and while the caller detects on it (prefetch.ts),
+ * the two stages taking similar time. Each stage is a plain function of one batch (decodeBatch,
+ * encodeBatch), so a scheduler that forms batches differently (several callers' images in one
+ * batch, inference in worker threads) reuses them as they are.
+ */
+import type { Encoder, EncoderOutput } from '../encoder/index.js';
+import { prefetched } from '../prefetch.js';
+import type { Matrix } from '../validate.js';
+import { type PatchGeometry, patchEmbeddings } from './features.js';
+import {
+  decodeBatch,
+  type DecodedImage,
+  type ImageSize,
+  type NamedImage,
+  type SkippedImage,
+  type UnreadablePolicy,
+} from './images.js';
+import type { Progress } from './types.js';
+
+/** Default images per batch: whole-image scoring, and batches that also embed patches. */
+export const DEFAULT_BATCH = 32;
+export const PATCH_BATCH = 8;
+
+/** Which embeddings a batch needs. */
+export interface FeatureNeeds {
+  /** One embedding per image (the encoder output the model was fitted on). */
+  image: boolean;
+  /** Patch embeddings on this grid (image-major: row i * positions + p), or null. */
+  patches: PatchGeometry | null;
+}
+
+export interface Features {
+  image: Matrix | null;
+  patches: Matrix | null;
+}
+
+export interface EncodedBatch {
+  images: DecodedImage[];
+  skipped: SkippedImage[];
+  features: Features;
+}
+
+export interface BatchPlan {
+  encoder: Encoder;
+  output: EncoderOutput;
+  needs: FeatureNeeds;
+  batchSize: number;
+  onUnreadable: UnreadablePolicy;
+  /** The size every image must have (a model fitted on one fixed size), or null. */
+  size: ImageSize | null;
+  /** Reported after the caller is done with each batch. */
+  stage: Progress['stage'];
+  onProgress?: (p: Progress) => void;
+}
+
+/** The encode stage of one decoded batch. */
+export async function encodeBatch(
+  encoder: Encoder,
+  images: readonly DecodedImage[],
+  output: EncoderOutput,
+  needs: FeatureNeeds,
+): Promise<Features> {
+  if (images.length === 0) return { image: null, patches: null };
+  // decodeBatch decoded them to the encoder's colour space, which the patch path relies on.
+  const raws = images.map((d) => d.raw);
+  const image = needs.image ? await encoder.embedDecoded(raws, { output, labels: images.map((d) => d.id) }) : null;
+  const patches = needs.patches ? await patchEmbeddings(encoder, raws, needs.patches, output) : null;
+  return { image, patches };
+}
+
+export async function* encodedBatches(images: readonly NamedImage[], plan: BatchPlan): AsyncGenerator<EncodedBatch> {
+  const colour = plan.encoder.colourTarget();
+  const decoded = prefetched(images.length, plan.batchSize, (start, end) =>
+    decodeBatch(images.slice(start, end), start, plan.onUnreadable, plan.size, colour),
+  );
+  for await (const { end, value } of decoded) {
+    const features = await encodeBatch(plan.encoder, value.decoded, plan.output, plan.needs);
+    yield { images: value.decoded, skipped: value.skipped, features };
+    plan.onProgress?.({ stage: plan.stage, done: end, total: images.length });
+  }
+}

@@ -1,0 +1,371 @@
+/**
+ * Fitting a pipeline, one small step per function:
+ *
+ *   fitPlan          every option checked and defaulted, before any image is read
+ *   fitPipeline      encoder ownership (loaded here = released here on failure)
+ *   embedTraining    the training set through the shared batch loop (batches.ts)
+ *   heldOutSplit     seeded split: held-out images set the thresholds, the rest fit
+ *   fitDetectors     image-level detector, patch detectors (shared or one per position)
+ *   calibrate        normalization and thresholds from held-out (or labelled validation) scores,
+ *                    scored with scoring.ts's rawScores on the partly fitted detectors
+ *   assembleConfig   what the model file stores
+ */
+import path from 'node:path';
+
+import type { ComputeOptions } from '../detectors/common.js';
+import { shuffle } from '../datasets/subsample.js';
+import { Encoder, ENCODER_OUTPUTS, type EncoderOutput } from '../encoder/index.js';
+import { invalidArgument, invalidInput } from '../errors.js';
+import {
+  expectBatchSize,
+  expectBoolean,
+  expectInteger,
+  expectKnownKeys,
+  expectNumber,
+  expectOneOf,
+  expectOptions,
+  expectPositiveNumber,
+  type Matrix,
+} from '../validate.js';
+import { DEFAULT_BATCH, encodedBatches, PATCH_BATCH } from './batches.js';
+import { type Calibration, calibrateFromNormal, calibrateWithValidation } from './calibration.js';
+import { type LocalizationOptions, type PatchGeometry, patchGeometry, rowsAtPosition } from './features.js';
+import {
+  commonSize,
+  type ExpectedInput,
+  nameImages,
+  type NamedImage,
+  type SkippedImage,
+  type UnreadablePolicy,
+  unreadablePolicy,
+} from './images.js';
+import {
+  IMAGE_SCORE_MODES,
+  type ImageScoreMode,
+  packageVersion,
+  type PipelineConfig,
+  PIPELINE_VERSION,
+  sha256,
+} from './model-file.js';
+import { type FittedDetector, resolveDetector, type ResolvedDetector } from './registry.js';
+import { RowBuffer, selectRows } from './rows.js';
+import { featureNeeds, type FittedPipeline, positionsOf, rawScores, type Scorer } from './scoring.js';
+import type { FitOptions, Progress } from './types.js';
+
+interface LocalizationPlan {
+  /** resize / patchSize / stride as given; the grid is resolved with the encoder's defaults. */
+  grid: Pick<LocalizationOptions, 'resize' | 'patchSize' | 'stride'>;
+  detector: ResolvedDetector;
+  perPosition: boolean;
+  sigma: number | undefined;
+}
+
+/** FitOptions, checked and defaulted. */
+interface FitPlan {
+  images: NamedImage[];
+  detector: ResolvedDetector;
+  localization: LocalizationPlan | null;
+  /** undefined: chosen from the encoder (a patch-level encoder scores by its highest patch). */
+  imageScore: ImageScoreMode | undefined;
+  output: EncoderOutput;
+  holdout: number;
+  quantile: number;
+  validation: { images: NamedImage[]; labels: ArrayLike<number> } | null;
+  refit: boolean;
+  embedEncoder: boolean;
+  batchSize: number;
+  onUnreadable: UnreadablePolicy;
+  seed: number;
+  compute: ComputeOptions;
+  onProgress?: (p: Progress) => void;
+}
+
+const LOCALIZATION_KEYS = ['resize', 'patchSize', 'stride', 'perPosition', 'sigma', 'detector'];
+
+function localizationPlan(options: FitOptions): LocalizationPlan | null {
+  const given = options.localization;
+  if (given === undefined || given === false) return null;
+  const o = given === true ? {} : given;
+  expectKnownKeys('localization', expectOptions('localization', o), LOCALIZATION_KEYS);
+  return {
+    grid: { resize: o.resize, patchSize: o.patchSize, stride: o.stride },
+    // The patch detector is the image detector's kind and options unless given its own.
+    detector: resolveDetector(o.detector ?? options.detector, 'localization.detector'),
+    perPosition: o.perPosition === undefined ? false : expectBoolean('localization.perPosition', o.perPosition),
+    sigma: o.sigma === undefined ? undefined : expectPositiveNumber('localization.sigma', o.sigma),
+  };
+}
+
+export function fitPlan(options: FitOptions): FitPlan {
+  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an options object', options);
+  const images = nameImages(options.images);
+  const detector = resolveDetector(options.detector, 'detector');
+  const localization = localizationPlan(options);
+  const imageScore =
+    options.imageScore === undefined ? undefined : expectOneOf('imageScore', options.imageScore, IMAGE_SCORE_MODES);
+  if (imageScore === 'heatmap-max' && !localization)
+    throw invalidInput('imageScore', "imageScore 'heatmap-max' needs localization");
+  if (images.length === 0) throw invalidInput('images', 'The training set is empty: no images were given');
+  let validation: FitPlan['validation'] = null;
+  if (options.validation) {
+    expectOptions('validation', options.validation);
+    const vImages = nameImages(options.validation.images, 'validation.images');
+    const labels = options.validation.labels;
+    if (labels?.length !== vImages.length) {
+      throw invalidInput(
+        'validation.labels',
+        `validation.labels has ${labels?.length} entries for ${vImages.length} images`,
+      );
+    }
+    validation = { images: vImages, labels };
+  }
+  const flag = (name: 'refit' | 'embedEncoder', value: unknown) =>
+    value === undefined ? true : expectBoolean(name, value);
+  return {
+    images,
+    detector,
+    localization,
+    imageScore,
+    output: options.output === undefined ? 'pooled' : expectOneOf('output', options.output, ENCODER_OUTPUTS),
+    holdout:
+      options.holdout === undefined
+        ? 0.2
+        : expectNumber('holdout', options.holdout, { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
+    quantile:
+      options.thresholdQuantile === undefined
+        ? 0.99
+        : expectNumber('thresholdQuantile', options.thresholdQuantile, { min: 0, max: 1, exclusiveMin: true }),
+    validation,
+    refit: flag('refit', options.refit),
+    embedEncoder: flag('embedEncoder', options.embedEncoder),
+    batchSize: expectBatchSize('batchSize', options.batchSize, DEFAULT_BATCH),
+    onUnreadable: unreadablePolicy('onUnreadable', options.onUnreadable),
+    seed: options.seed === undefined ? 0 : expectInteger('seed', options.seed, 0),
+    // Checked by each detector when it is fitted (detectors/common.ts).
+    compute: { device: options.device, threads: options.threads },
+    onProgress: options.onProgress,
+  };
+}
+
+/** Fits the whole pipeline; an encoder given as a path is loaded here and released on failure. */
+export async function fitPipeline(options: FitOptions): Promise<FittedPipeline> {
+  const plan = fitPlan(options);
+  const given = options.encoder;
+  if (typeof given !== 'string' && !(given instanceof Encoder))
+    throw invalidArgument('encoder', 'an Encoder or the path of an .onnx file', given);
+  const encoder = typeof given === 'string' ? await Encoder.load(given, options.encoderOptions) : given;
+  try {
+    return await fitWithEncoder(encoder, plan);
+  } catch (error) {
+    if (typeof given === 'string') await encoder.release().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** What the encoder decides: how images are scored and the patch grid. */
+interface ModelShape {
+  imageScore: ImageScoreMode;
+  geometry: PatchGeometry | null;
+}
+
+async function fitWithEncoder(encoder: Encoder, plan: FitPlan): Promise<FittedPipeline> {
+  if (!plan.embedEncoder && encoder.modelPath === null) {
+    throw invalidInput(
+      'embedEncoder',
+      'embedEncoder: false stores only the encoder file path, but this encoder was created from bytes; embed it instead',
+    );
+  }
+  const shape: ModelShape = {
+    imageScore:
+      plan.imageScore ?? (plan.localization && encoder.manifest.preprocess.patchFrom ? 'heatmap-max' : 'image'),
+    geometry: plan.localization ? patchGeometry(encoder, plan.localization.grid) : null,
+  };
+  const training = await embedTraining(encoder, plan, shape.geometry);
+  const split = heldOutSplit(training.image.rows, plan.holdout, plan.seed);
+  const progress = (stage: Progress['stage'], done: number) => plan.onProgress?.({ stage, done, total: 1 });
+
+  progress('fit', 0);
+  let detectors = await fitDetectors(plan, shape, training, split.fit);
+  progress('fit', 1);
+  progress('calibrate', 0);
+  const calibration = await calibrate(encoder, plan, shape, training, split.held, detectors);
+  progress('calibrate', 1);
+  // Refit on everything: the thresholds were set with the held-out images unseen.
+  if (plan.refit) detectors = await fitDetectors(plan, shape, training, null);
+
+  const config = assembleConfig(encoder, plan, shape, training, split.held.length, calibration);
+  return { encoder, config, imageDetector: detectors.image, patchDetectors: detectors.patches };
+}
+
+interface TrainingSet {
+  image: Matrix;
+  /** Image-major patch embeddings (with localization). */
+  patches: Matrix | null;
+  skipped: SkippedImage[];
+  input: ExpectedInput;
+}
+
+/** Embeds every training image (and its patches), batch by batch; only embeddings are kept. */
+async function embedTraining(encoder: Encoder, plan: FitPlan, geometry: PatchGeometry | null): Promise<TrainingSet> {
+  const imageRows = new RowBuffer();
+  const patchRows = new RowBuffer();
+  const skipped: SkippedImage[] = [];
+  let channels = 0;
+  let size: ExpectedInput['size'] | undefined;
+  const batches = encodedBatches(plan.images, {
+    encoder,
+    output: plan.output,
+    needs: { image: true, patches: geometry },
+    batchSize: geometry ? Math.min(plan.batchSize, PATCH_BATCH) : plan.batchSize,
+    onUnreadable: plan.onUnreadable,
+    size: null,
+    stage: 'embed',
+    onProgress: plan.onProgress,
+  });
+  for await (const { images, skipped: s, features } of batches) {
+    skipped.push(...s);
+    if (images.length === 0) continue;
+    channels ||= images[0].raw.channels;
+    size = commonSize(
+      size,
+      images.map((d) => d.raw),
+    );
+    imageRows.add(features.image!);
+    if (features.patches) patchRows.add(features.patches);
+  }
+  const image = imageRows.matrix();
+  if (image.rows === 0) {
+    throw invalidInput(
+      'images',
+      `The training set is empty: all ${plan.images.length} images were unreadable (${skipped.map((s) => s.id).join(', ')})`,
+    );
+  }
+  return { image, patches: geometry ? patchRows.matrix() : null, skipped, input: { size: size ?? null, channels } };
+}
+
+/** Seeded, so a refit gives the same model. */
+function heldOutSplit(rows: number, holdout: number, seed: number): { held: number[]; fit: number[] } {
+  const held = Math.max(2, Math.round(rows * holdout));
+  if (rows - held < 2) {
+    throw invalidInput(
+      'images',
+      `Too few training images: ${rows} readable, ${held} held out for calibration leaves fewer than 2 to fit on; give at least 4`,
+    );
+  }
+  const order = shuffle(
+    Array.from({ length: rows }, (_, i) => i),
+    seed,
+  );
+  const ascending = (a: number, b: number) => a - b;
+  return { held: order.slice(0, held).sort(ascending), fit: order.slice(held).sort(ascending) };
+}
+
+interface Detectors {
+  image: FittedDetector;
+  patches: FittedDetector[];
+}
+
+/** Fits on the given training images (null: all of them). */
+async function fitDetectors(
+  plan: FitPlan,
+  shape: ModelShape,
+  training: TrainingSet,
+  images: readonly number[] | null,
+): Promise<Detectors> {
+  const image = await plan.detector.fit(images ? selectRows(training.image, images) : training.image, plan.compute);
+  const loc = plan.localization;
+  if (!loc || !shape.geometry || !training.patches) return { image, patches: [] };
+  const positions = positionsOf(shape.geometry);
+  const rows = images ? selectRows(training.patches, images, positions) : training.patches;
+  if (!loc.perPosition) return { image, patches: [await loc.detector.fit(rows, plan.compute)] };
+  const patches: FittedDetector[] = [];
+  for (let p = 0; p < positions; p++)
+    patches.push(await loc.detector.fit(rowsAtPosition(rows, positions, p), plan.compute));
+  return { image, patches };
+}
+
+/** Image (and pixel) calibration from the held-out images' scores. */
+async function calibrate(
+  encoder: Encoder,
+  plan: FitPlan,
+  shape: ModelShape,
+  training: TrainingSet,
+  held: readonly number[],
+  detectors: Detectors,
+): Promise<{ image: Calibration; pixel: Calibration | null }> {
+  const scorer: Scorer = {
+    imageScore: shape.imageScore,
+    imageDetector: detectors.image,
+    patches: shape.geometry ? { detectors: detectors.patches, geometry: shape.geometry } : null,
+  };
+  const positions = shape.geometry ? positionsOf(shape.geometry) : 0;
+  const { raw, grid } = await rawScores(scorer, {
+    image: selectRows(training.image, held),
+    patches: training.patches ? selectRows(training.patches, held, positions) : null,
+  });
+  const image = plan.validation
+    ? calibrateWithValidation(raw, await validationScores(encoder, plan, scorer), plan.validation.labels)
+    : calibrateFromNormal(raw, plan.quantile);
+  return { image, pixel: grid ? calibrateFromNormal(grid, plan.quantile) : null };
+}
+
+/** Raw scores of the labelled validation images, through the same batch loop as scoring. */
+async function validationScores(encoder: Encoder, plan: FitPlan, scorer: Scorer): Promise<Float64Array> {
+  const needs = featureNeeds(scorer, false);
+  const raw: number[] = [];
+  const batches = encodedBatches(plan.validation!.images, {
+    encoder,
+    output: plan.output,
+    needs,
+    batchSize: needs.patches ? PATCH_BATCH : DEFAULT_BATCH,
+    onUnreadable: 'error',
+    size: null,
+    stage: 'calibrate',
+  });
+  for await (const batch of batches)
+    if (batch.images.length > 0) raw.push(...(await rawScores(scorer, batch.features)).raw);
+  return Float64Array.from(raw);
+}
+
+function assembleConfig(
+  encoder: Encoder,
+  plan: FitPlan,
+  shape: ModelShape,
+  training: TrainingSet,
+  heldOut: number,
+  calibration: { image: Calibration; pixel: Calibration | null },
+): PipelineConfig {
+  const loc = plan.localization;
+  const { geometry } = shape;
+  return {
+    versions: { oneclass: packageVersion(), layout: PIPELINE_VERSION, node: process.version },
+    encoder: {
+      file: encoder.modelPath ? path.basename(encoder.modelPath) : 'encoder.onnx',
+      sha256: sha256(encoder.modelBytes),
+      embedded: plan.embedEncoder,
+      ...(plan.embedEncoder ? {} : { path: encoder.modelPath! }),
+      manifest: encoder.manifest,
+      output: plan.output,
+    },
+    detector: { kind: plan.detector.kind, options: { ...plan.detector.options } },
+    imageScore: shape.imageScore,
+    image: calibration.image,
+    localization:
+      geometry && calibration.pixel && loc
+        ? {
+            geometry,
+            perPosition: loc.perPosition,
+            sigma: loc.sigma ?? Math.max(1, geometry.patchSize / 4),
+            detector: { kind: loc.detector.kind, options: { ...loc.detector.options } },
+            calibration: calibration.pixel,
+          }
+        : null,
+    input: training.input,
+    training: {
+      images: training.image.rows,
+      heldOut,
+      skipped: training.skipped.map((s) => s.id),
+      fittedAt: new Date().toISOString(),
+    },
+  };
+}
