@@ -87,6 +87,10 @@ const INPUT: Record<string, OptionSpec> = {
     help: 'skip images that cannot be decoded (listed in a warning) instead of failing',
   },
   'allow-resize': { type: 'boolean', help: 'accept images whose size differs from the (fixed) training size' },
+  'strict-colour': {
+    type: 'boolean',
+    help: "refuse (exit 3) images whose colour family (gray/RGB) differs from the encoder's, or with alpha, instead of converting them",
+  },
 };
 
 export interface CommandSpec {
@@ -115,6 +119,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       ...DETECTOR,
       ...DATASET,
       'skip-unreadable': INPUT['skip-unreadable'],
+      'strict-colour': INPUT['strict-colour'],
       ...COMMON,
     },
   },

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { BANDWIDTH_RULES } from '../detectors/kde.js';
 import { METRICS } from '../detectors/knn.js';
 import { GAMMA_RULES } from '../detectors/ocsvm.js';
-import { ENCODER_OUTPUTS, listImageFiles } from '../encoder/index.js';
+import { ENCODER_OUTPUTS, type EncoderLoadOptions, listImageFiles } from '../encoder/index.js';
 import { invalidInput } from '../errors.js';
 import { type DetectorKindName, detectorKinds, type DetectorSpec } from '../pipeline/registry.js';
 import type { FitOptions, Progress } from '../pipeline/detector.js';
@@ -38,6 +38,11 @@ export function compute(values: Values): { device?: Device; threads?: number } {
     device: choice(values, 'device', DEVICES),
     threads: num(values, 'threads', { integer: true, min: 0 }),
   };
+}
+
+/** The encoder's load options from flags: where it runs and --strict-colour. */
+export function encoderOptions(values: Values, device: Device | undefined): EncoderLoadOptions {
+  return { device, strictColour: values['strict-colour'] === true };
 }
 
 const POSITIVE = { min: 0, exclusiveMin: true };
@@ -104,7 +109,7 @@ export function fitOptions(
     batchSize: batchSizeFlag(values),
     onUnreadable: values['skip-unreadable'] ? 'skip' : 'error',
     ...c,
-    encoderOptions: { device: c.device },
+    encoderOptions: encoderOptions(values, c.device),
     onProgress: progressTo(ctx),
   };
 }
@@ -120,7 +125,7 @@ export async function loadDetector(values: Values): Promise<Detector> {
   const file = str(values, 'model', true);
   if (!existsSync(file)) throw invalidInput(file, `Model file not found: ${file}`);
   const c = compute(values);
-  return Detector.load(file, { ...c, encoderOptions: { device: c.device } });
+  return Detector.load(file, { ...c, encoderOptions: encoderOptions(values, c.device) });
 }
 
 export function reportSkipped(ctx: CliContext, skipped: readonly SkippedImage[]): void {

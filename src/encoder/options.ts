@@ -2,6 +2,7 @@
 import {
   type Device,
   expectBatchSize,
+  expectBoolean,
   expectDevice,
   expectKnownKeys,
   expectOneOf,
@@ -17,6 +18,11 @@ export interface EncoderLoadOptions {
   readonly batchSize?: number;
   /** ONNX Runtime intra-op threads; 0 or undefined: ONNX Runtime's choice (one per physical core). */
   readonly threads?: number;
+  /**
+   * Refuse images whose colour family differs from the model's (gray vs RGB) or that have alpha,
+   * instead of converting them as the manifest says (default false; docs/encoders.md).
+   */
+  readonly strictColour?: boolean;
 }
 
 export interface EncoderFromBytesOptions extends EncoderLoadOptions {
@@ -31,16 +37,19 @@ export interface EmbedOptions {
   readonly output?: EncoderOutput;
   /** Overrides the encoder's batch size for this call. */
   readonly batchSize?: number;
+  /** Overrides the encoder's strictColour for this call. */
+  readonly strictColour?: boolean;
 }
 
 export interface ResolvedLoadOptions {
   readonly device: Device;
   readonly batchSize: number;
   readonly threads: number | undefined;
+  readonly strictColour: boolean;
 }
 
 export const DEFAULT_BATCH_SIZE = 64;
-const LOAD_KEYS = ['device', 'batchSize', 'threads'];
+const LOAD_KEYS = ['device', 'batchSize', 'threads', 'strictColour'];
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = expectOptions('options', options);
@@ -50,17 +59,20 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
     device: expectDevice('device', o.device),
     batchSize: expectBatchSize('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     threads: threads === 0 ? undefined : threads,
+    strictColour: o.strictColour === undefined ? false : expectBoolean('strictColour', o.strictColour),
   };
 }
 
 export function resolveEmbedOptions(
   options: unknown,
   defaultBatchSize: number,
-): { output: EncoderOutput; batchSize: number } {
+  defaultStrictColour = false,
+): { output: EncoderOutput; batchSize: number; strictColour: boolean } {
   const o = expectOptions('options', options);
-  expectKnownKeys('options', o, ['output', 'batchSize']);
+  expectKnownKeys('options', o, ['output', 'batchSize', 'strictColour']);
   return {
     output: o.output === undefined ? 'pooled' : expectOneOf('output', o.output, ENCODER_OUTPUTS),
     batchSize: expectBatchSize('batchSize', o.batchSize, defaultBatchSize),
+    strictColour: o.strictColour === undefined ? defaultStrictColour : expectBoolean('strictColour', o.strictColour),
   };
 }
