@@ -97,6 +97,10 @@ const INPUT: Record<string, OptionSpec> = {
     arg: 'N',
     help: 'decoded pixels of one batch at most; a batch stops short of it (default 134217728)',
   },
+  'strict-colour': {
+    type: 'boolean',
+    help: "refuse (exit 3) images whose colour family (gray/RGB) differs from the encoder's, or with alpha, instead of converting them",
+  },
 };
 
 /** For commands that load a model: consent to read the encoder a model references (not embedded). */
@@ -136,6 +140,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'skip-unreadable': INPUT['skip-unreadable'],
       'max-image-pixels': INPUT['max-image-pixels'],
       'max-batch-pixels': INPUT['max-batch-pixels'],
+      'strict-colour': INPUT['strict-colour'],
       ...COMMON,
     },
   },

@@ -41,12 +41,13 @@ export function compute(values: Values): { device?: Device; threads?: number } {
   };
 }
 
-/** Encoder options from flags: the device, and the decoded-pixel limits. */
+/** The encoder's load options from flags: where it runs, the decoded-pixel limits and --strict-colour. */
 export function encoderOptions(values: Values, device: Device | undefined): EncoderLoadOptions {
   const maxImagePixels = num(values, 'max-image-pixels', { integer: true, min: 1 });
   const maxBatchPixels = num(values, 'max-batch-pixels', { integer: true, min: 1 });
   return {
     device,
+    strictColour: values['strict-colour'] === true,
     ...(maxImagePixels === undefined ? {} : { maxImagePixels }),
     ...(maxBatchPixels === undefined ? {} : { maxBatchPixels }),
   };

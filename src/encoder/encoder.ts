@@ -17,10 +17,11 @@ import path from 'node:path';
 import { describe, invalidArgument, invalidInput, modelFormat, OneclassError } from '../errors.js';
 import { prefetched } from '../prefetch.js';
 import { type Backend, expectArray, expectBoolean, expectString, type Matrix } from '../validate.js';
+import type { ColourTarget } from './colour.js';
 import { decodeImage, describeInput } from './decode.js';
 import { type GraphInfo, InferencePool } from './inference-pool.js';
+import { colourPolicyOf, type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
 import { type DecodeLimits, imagesWithinBudget } from './pixel-budget.js';
-import { type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
 import { buildNormalizeTable } from './normalize.js';
 import {
   type EmbedOptions,
@@ -39,15 +40,8 @@ export function manifestPathFor(modelPath: string): string {
   return ext === '.onnx' ? modelPath.slice(0, -ext.length) + '.json' : modelPath + '.json';
 }
 
-function channelWord(c: number): string {
-  return c === 1
-    ? '1 channel (grayscale)'
-    : c === 3
-      ? '3 channels (RGB)'
-      : c === 2 || c === 4
-        ? `${c} channels (with alpha)`
-        : `${c} channels`;
-}
+/** A colour target that names the model in strict mode's refusals. */
+export type ModelColour = ColourTarget & { readonly model: string };
 
 /** Where an encoder's parts came from, for messages and for model files that reference it. */
 interface Origin {
@@ -72,6 +66,8 @@ export class Encoder {
   readonly batchSize: number;
   /** Decoded-pixel limits of this encoder's inputs (and of the pipeline's batches). */
   readonly decodeLimits: DecodeLimits;
+  /** Refuse gray/RGB mismatches and alpha instead of converting (load option strictColour). */
+  readonly strictColour: boolean;
   private readonly label: string;
   private readonly pool: InferencePool;
   private readonly normalizeTable: Float32Array;
@@ -95,6 +91,7 @@ export class Encoder {
     this.fallbackReason = pool.graph.fallbackReason;
     this.batchSize = opts.batchSize;
     this.decodeLimits = opts.limits;
+    this.strictColour = opts.strictColour;
     this.normalizeTable = buildNormalizeTable(manifest.preprocess.mean, manifest.preprocess.std);
   }
 
@@ -163,17 +160,33 @@ export class Encoder {
   }
 
   /**
+   * What decodeImage must produce for this model: its channels and the manifest's colour policy
+   * (`decodeImage(input, label, { target: encoder.colourTarget() })` decodes an image the way
+   * embed() does; the pipeline decodes every image so).
+   */
+  colourTarget(strictColour: boolean = this.strictColour): ModelColour {
+    return {
+      channels: this.manifest.input.channels,
+      policy: colourPolicyOf(this.manifest),
+      strict: strictColour,
+      model: `model ${this.label}`,
+    };
+  }
+
+  /**
    * Decodes and preprocesses images into the model's input tensor (N x C x H x W float32), exactly
    * as training did. Exposed for parity tests and for callers that cache inputs.
    */
-  async preprocess(images: readonly ImageInput[]): Promise<Float32Array> {
-    return this.preprocessRange(expectArray('images', images, 'an array of images'), 0);
+  async preprocess(images: readonly ImageInput[], options?: { strictColour?: boolean }): Promise<Float32Array> {
+    const list = expectArray<ImageInput>('images', images, 'an array of images');
+    const { strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return this.preprocessRange(list, 0, this.colourTarget(strictColour));
   }
 
   /** Embeds images; returns an images.length x outputSize(output) row-major matrix. */
   async embed(images: readonly ImageInput[], options?: EmbedOptions): Promise<Matrix> {
-    const { output, batchSize } = resolveEmbedOptions(options, this.batchSize);
-    return (await this.embedBatches(images, [output], batchSize))[output]!;
+    const { output, batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return (await this.embedBatches(images, [output], batchSize, this.colourTarget(strictColour)))[output]!;
   }
 
   /** Embeds images once and returns both outputs. */
@@ -181,26 +194,39 @@ export class Encoder {
     images: readonly ImageInput[],
     options?: Omit<EmbedOptions, 'output'>,
   ): Promise<Record<EncoderOutput, Matrix>> {
-    const { batchSize } = resolveEmbedOptions(options, this.batchSize);
-    return (await this.embedBatches(images, ENCODER_OUTPUTS, batchSize)) as Record<EncoderOutput, Matrix>;
+    const { batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return (await this.embedBatches(images, ENCODER_OUTPUTS, batchSize, this.colourTarget(strictColour))) as Record<
+      EncoderOutput,
+      Matrix
+    >;
   }
 
   /**
-   * Embeds images that are already decoded (the pipeline decodes them itself, a batch ahead):
-   * preprocessing of the whole list runs concurrently off the JS thread, then inference in
-   * chunks of the encoder's batch size. `labels[i]` names image i in errors.
+   * Embeds images that are already decoded (the pipeline decodes them itself, a batch ahead, to
+   * colourTarget()): preprocessing of the whole list runs concurrently off the JS thread, then
+   * inference in chunks of the encoder's batch size. An image not in the model's colour space is
+   * converted as embed() converts raw pixels (refused in strict mode). `labels[i]` names image i
+   * in errors.
    */
   async embedDecoded(
     images: readonly RawImage[],
     options: EmbedOptions & { labels?: readonly string[] } = {},
   ): Promise<Matrix> {
     const { labels, ...embed } = options;
-    const { output, batchSize } = resolveEmbedOptions(embed, this.batchSize);
+    const { output, batchSize, strictColour } = resolveEmbedOptions(embed, this.batchSize, this.strictColour);
     const list = expectArray<RawImage>('images', images, 'an array of decoded images');
+    const target = this.colourTarget(strictColour);
     return this.tracked(async () => {
       const per = this.inputSize();
       const tensor = new Float32Array(list.length * per);
-      await Promise.all(list.map((image, i) => this.writeInput(image, labels?.[i] ?? `image ${i}`, tensor, i * per)));
+      await Promise.all(
+        list.map(async (image, i) => {
+          const label = labels?.[i] ?? `image ${i}`;
+          // Already in the model's colour space (the pipeline's case) or the same rules as embed().
+          const ready = image.channels === target.channels ? image : await decodeImage(image, label, { target });
+          await this.writeInput(ready, label, tensor, i * per);
+        }),
+      );
       return this.runTensor(tensor, list.length, output, batchSize, true);
     });
   }
@@ -252,24 +278,10 @@ export class Encoder {
   }
 
   /**
-   * Refuses an image whose channel count is not the model's (no silent conversion: the model
-   * never saw converted images, and a gray/RGB mix-up is more often a wrong folder than a wish;
-   * docs/encoders.md). Every embedding path calls it once per image; `label` names the image.
+   * Resize + normalize an image in the model's colour space into `out` at `offset` (native, off the
+   * JS thread); `label` names the image in errors.
    */
-  checkImage(image: RawImage, label: string): void {
-    const channels = this.manifest.input.channels;
-    if (image.channels !== channels) {
-      throw invalidInput(
-        label,
-        `${label} has ${channelWord(image.channels)} but the model ${this.label} expects ${channelWord(channels)}; ` +
-          'convert the image first (the encoder does not convert colour spaces or drop alpha)',
-      );
-    }
-  }
-
-  /** checkImage, then resize + normalize into `out` at `offset` (native, off the JS thread). */
   private async writeInput(image: RawImage, label: string, out: Float32Array, offset: number): Promise<void> {
-    this.checkImage(image, label);
     const [, height, width] = this.inputShape;
     try {
       await preprocessInto(image, height, width, this.normalizeTable, out, offset);
@@ -281,13 +293,20 @@ export class Encoder {
   }
 
   /** preprocess() for a slice of a larger call; `firstIndex` keeps "image i" in messages global. */
-  private async preprocessRange(images: readonly ImageInput[], firstIndex: number): Promise<Float32Array> {
+  private async preprocessRange(
+    images: readonly ImageInput[],
+    firstIndex: number,
+    target: ModelColour,
+  ): Promise<Float32Array> {
     const per = this.inputSize();
     const out = new Float32Array(images.length * per);
     await Promise.all(
       images.map(async (input, i) => {
+        // Converted to the model's colour space as the manifest says (python-export/colour.py
+        // does the same in training), or refused in strict mode (docs/encoders.md).
         const label = describeInput(input, firstIndex + i);
-        await this.writeInput(await decodeImage(input, label, this.decodeLimits.maxImagePixels), label, out, i * per);
+        const decoded = await decodeImage(input, label, { target, maxPixels: this.decodeLimits.maxImagePixels });
+        await this.writeInput(decoded, label, out, i * per);
       }),
     );
     return out;
@@ -297,15 +316,17 @@ export class Encoder {
     images: readonly ImageInput[],
     outputs: readonly EncoderOutput[],
     batchSize: number,
+    target: ModelColour,
   ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const list = expectArray<ImageInput>('images', images, 'an array of images');
-    return this.tracked(() => this.embedList(list, outputs, batchSize));
+    return this.tracked(() => this.embedList(list, outputs, batchSize, target));
   }
 
   private async embedList(
     list: readonly ImageInput[],
     outputs: readonly EncoderOutput[],
     batchSize: number,
+    target: ModelColour,
   ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const n = list.length;
     const result: Partial<Record<EncoderOutput, Matrix>> = {};
@@ -318,7 +339,7 @@ export class Encoder {
       batchSize,
       async (start, end) => {
         const taken = await imagesWithinBudget(list.slice(start, end), this.decodeLimits);
-        return { taken, input: await this.preprocessRange(list.slice(start, start + taken), start) };
+        return { taken, input: await this.preprocessRange(list.slice(start, start + taken), start, target) };
       },
       (step) => step.taken,
     );

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { modelFormat } from '../errors.js';
+import { type AlphaMode, type ColourPolicy, DECODE_RULES, DEFAULT_COLOUR_POLICY } from './colour.js';
 import { RESIZE_METHOD } from './resize.js';
 import type { EncoderOutput } from './types.js';
 
@@ -28,6 +29,12 @@ export interface EncoderManifest {
     readonly colorSpace: 'rgb' | 'gray';
   };
   readonly preprocess: {
+    /**
+     * How images are decoded to the input colour space (colour.ts). Old manifests have a
+     * description string here (or nothing); they decode with the defaults, which give today's
+     * pixels for every image the encoder accepted before it converted colours.
+     */
+    readonly decode?: string | ManifestDecode;
     readonly resize: { readonly method: typeof RESIZE_METHOD; readonly height: number; readonly width: number };
     readonly scale: '1/255';
     readonly mean: readonly number[];
@@ -37,6 +44,18 @@ export interface EncoderManifest {
   readonly outputs: readonly { readonly name: EncoderOutput; readonly size: number; readonly description?: string }[];
   readonly training?: Readonly<Record<string, unknown>>;
   readonly metrics?: Readonly<Record<string, unknown>>;
+}
+
+/** preprocess.decode: the alpha policy, and the names of the fixed rules (checked, so that a rule
+ * a later version adds is refused here instead of being decoded differently). */
+export interface ManifestDecode {
+  readonly alpha?: AlphaMode;
+  readonly background?: readonly [number, number, number];
+  readonly bitDepth?: (typeof DECODE_RULES)['bitDepth'];
+  readonly cmyk?: (typeof DECODE_RULES)['cmyk'];
+  readonly toGray?: (typeof DECODE_RULES)['toGray'];
+  readonly iccProfile?: (typeof DECODE_RULES)['iccProfile'];
+  readonly exifOrientation?: (typeof DECODE_RULES)['exifOrientation'];
 }
 
 function fail(file: string, field: string, expected: string, received: unknown): never {
@@ -84,6 +103,7 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (resize.height !== input.height || resize.width !== input.width) {
     fail(file, 'preprocess.resize', `height/width equal to input (${input.height}x${input.width})`, resize);
   }
+  validateDecode(pre.decode, file);
   if (pre.scale !== '1/255') fail(file, 'preprocess.scale', "'1/255'", pre.scale);
   for (const key of ['mean', 'std'] as const) {
     const arr = pre[key];
@@ -116,6 +136,37 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
       fail(file, `outputs['${name}'].size`, `an integer in [1, ${MAX_EMBEDDING_SIZE}]`, out.size);
   }
   return m as unknown as EncoderManifest;
+}
+
+function validateDecode(value: unknown, file: string): void {
+  if (value === undefined || typeof value === 'string') return;
+  const d = obj(value) ?? fail(file, 'preprocess.decode', 'an object (or a description string)', value);
+  if (d.alpha !== undefined && d.alpha !== 'flatten' && d.alpha !== 'drop') {
+    fail(file, 'preprocess.decode.alpha', "'flatten' or 'drop'", d.alpha);
+  }
+  if (
+    d.background !== undefined &&
+    !(
+      Array.isArray(d.background) &&
+      d.background.length === 3 &&
+      d.background.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)
+    )
+  ) {
+    fail(file, 'preprocess.decode.background', 'three integers 0 to 255 (R, G, B)', d.background);
+  }
+  for (const [key, rule] of Object.entries(DECODE_RULES)) {
+    if (d[key] !== undefined && d[key] !== rule) fail(file, `preprocess.decode.${key}`, `'${rule}'`, d[key]);
+  }
+}
+
+/** The colour policy a manifest asks for (defaults for old manifests). */
+export function colourPolicyOf(manifest: EncoderManifest): ColourPolicy {
+  const d = manifest.preprocess.decode;
+  if (d === undefined || typeof d === 'string') return DEFAULT_COLOUR_POLICY;
+  return {
+    alpha: d.alpha ?? DEFAULT_COLOUR_POLICY.alpha,
+    background: d.background ?? DEFAULT_COLOUR_POLICY.background,
+  };
 }
 
 /** Reads and validates a manifest file; every failure is ERR_MODEL_FORMAT naming the file. */

@@ -2,6 +2,7 @@
 import {
   type Device,
   expectBatchSize,
+  expectBoolean,
   expectDevice,
   expectInteger,
   expectKnownKeys,
@@ -34,6 +35,11 @@ export interface EncoderLoadOptions {
   readonly maxImagePixels?: number;
   /** Largest total width x height of one batch's images (default 2^27); a batch stops short of it. */
   readonly maxBatchPixels?: number;
+  /**
+   * Refuse images whose colour family differs from the model's (gray vs RGB) or that have alpha,
+   * instead of converting them as the manifest says (default false; docs/encoders.md).
+   */
+  readonly strictColour?: boolean;
 }
 
 export interface EncoderFromBytesOptions extends EncoderLoadOptions {
@@ -48,6 +54,8 @@ export interface EmbedOptions {
   readonly output?: EncoderOutput;
   /** Overrides the encoder's batch size for this call. */
   readonly batchSize?: number;
+  /** Overrides the encoder's strictColour for this call. */
+  readonly strictColour?: boolean;
 }
 
 export interface ResolvedLoadOptions {
@@ -56,13 +64,14 @@ export interface ResolvedLoadOptions {
   readonly threads: number | undefined;
   readonly workers: number;
   readonly limits: DecodeLimits;
+  readonly strictColour: boolean;
 }
 
 /** Worker threads per encoder: each holds a copy of the model and its own session. */
 export const MAX_WORKERS = 64;
 
 export const DEFAULT_BATCH_SIZE = 64;
-const LOAD_KEYS = ['device', 'batchSize', 'threads', 'workers', 'maxImagePixels', 'maxBatchPixels'];
+const LOAD_KEYS = ['device', 'batchSize', 'threads', 'workers', 'maxImagePixels', 'maxBatchPixels', 'strictColour'];
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = expectOptions('options', options);
@@ -74,17 +83,20 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
     threads: threads === 0 ? undefined : threads,
     workers: o.workers === undefined ? 1 : expectInteger('workers', o.workers, 1, MAX_WORKERS),
     limits: resolveDecodeLimits('options', o),
+    strictColour: o.strictColour === undefined ? false : expectBoolean('strictColour', o.strictColour),
   };
 }
 
 export function resolveEmbedOptions(
   options: unknown,
   defaultBatchSize: number,
-): { output: EncoderOutput; batchSize: number } {
+  defaultStrictColour = false,
+): { output: EncoderOutput; batchSize: number; strictColour: boolean } {
   const o = expectOptions('options', options);
-  expectKnownKeys('options', o, ['output', 'batchSize']);
+  expectKnownKeys('options', o, ['output', 'batchSize', 'strictColour']);
   return {
     output: o.output === undefined ? 'pooled' : expectOneOf('output', o.output, ENCODER_OUTPUTS),
     batchSize: expectBatchSize('batchSize', o.batchSize, defaultBatchSize),
+    strictColour: o.strictColour === undefined ? defaultStrictColour : expectBoolean('strictColour', o.strictColour),
   };
 }
