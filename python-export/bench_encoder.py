@@ -5,18 +5,16 @@ Reads a JSON job on stdin: {"model": "models/<name>.onnx", "items": [{"path": ..
 "length": n}], "batchSizes": [...], "threads": t, "repeat": r} and prints {"batchSize": images/s, ...} as JSON.
 Needs the PyTorch checkpoint that train.py wrote (python-export/runs/<name>.pt).
 """
-import io
 import json
 import os
 import sys
 import time
 
-import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import colour  # noqa: E402
 from make_fixtures import load_torch_model  # noqa: E402
 from preprocess import preprocess_images  # noqa: E402
 
@@ -28,7 +26,7 @@ def main():
     name = os.path.splitext(os.path.basename(job["model"]))[0]
     model, manifest = load_torch_model(name)
     inp, pre = manifest["input"], manifest["preprocess"]
-    mode = "RGB" if inp["channels"] == 3 else "L"
+    policy = colour.ColourPolicy.from_manifest(pre.get("decode"))
     blobs = {}
     items = job["items"]
     for it in items:  # the container files are read once up front, as the Node side holds them as Buffers
@@ -37,14 +35,8 @@ def main():
 
     def decode(it):
         if "path" in it:
-            im = Image.open(it["path"])
-        else:
-            im = Image.open(io.BytesIO(blobs[it["bin"]][it["offset"]:it["offset"] + it["length"]]))
-        im.load()
-        if im.mode != mode:
-            raise SystemExit(f"{it}: mode {im.mode}, model expects {mode}")
-        a = np.asarray(im, dtype=np.uint8)
-        return a.reshape(a.shape[0], a.shape[1], -1)
+            return colour.decode_file(it["path"], inp["channels"], policy)
+        return colour.decode_to_model(blobs[it["bin"]][it["offset"]:it["offset"] + it["length"]], inp["channels"], policy)
 
     out = {}
     with torch.no_grad():

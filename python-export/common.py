@@ -4,16 +4,17 @@ import os
 import random
 import sys
 
-import numpy as np
-import torch
+# Before torch loads OpenMP, which reads it once (scripts that import torch earlier set it themselves):
+# spinning OpenMP threads collapse throughput when the other core of a shared machine is busy.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 LOG = logging.getLogger("oneclass")
 
 
 def setup(seed: int, threads: int = 1) -> torch.device:
-    # One thread by default: the machines here have 2 cores shared with other work, and OpenMP
-    # spinning threads collapse throughput when the other core is busy (TOOLCHAIN.md).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")

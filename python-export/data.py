@@ -2,11 +2,11 @@
 
 All readers return uint8 images as H x W x C numpy arrays (C = 3 for RGB, 1 for grayscale) so
 that the same preprocessing (preprocess.py) runs on every source, and labels as numpy arrays.
-JPEG files are decoded with Pillow's defaults, which is how the CIFAR-10 binary files were made.
+Image files are decoded by colour.py to the model's colour space, exactly as the Node encoder
+decodes them (Pillow underneath, which is how the CIFAR-10 binary files were made).
 """
 import csv
 import gzip
-import io
 import os
 import struct
 from dataclasses import dataclass, field
@@ -15,9 +15,14 @@ from typing import List, Optional
 import numpy as np
 from PIL import Image
 
+import colour
+from preprocess import resize_u8
+
 DEFAULT_DATA_ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 _CIFAR_RECORD = 3073
+# Extensions of image files in folders, as src/encoder/folder.ts lists them.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif")
 
 
 @dataclass
@@ -51,7 +56,7 @@ def read_jpeg_container(bin_path: str, csv_path: str, label: Optional[int] = Non
             if label is not None and lab != label:
                 continue
             off, n = int(row["offset"]), int(row["length"])
-            images.append(decode_image_bytes(blob[off:off + n], "RGB"))
+            images.append(colour.decode_to_model(blob[off:off + n], 3))
             labels.append(lab)
             names.append(f"{os.path.basename(bin_path)}@{off}+{n}")
     return ImageSet(images, np.array(labels, dtype=np.int64), names)
@@ -83,41 +88,65 @@ def read_fashion_mnist(root: str, split: str) -> ImageSet:
                     [f"fashion-mnist/{prefix}#{i}" for i in range(len(labels))])
 
 
-def decode_image_bytes(data: bytes, mode: str) -> np.ndarray:
-    im = Image.open(io.BytesIO(data))
-    im.load()
-    if im.mode != mode:
-        # Only palette/alpha-free conversions within the same colour family are expected here;
-        # the Node encoder refuses gray<->RGB mismatches instead of converting (docs/encoders.md).
-        raise ValueError(f"image is {im.mode}, expected {mode}")
-    arr = np.asarray(im, dtype=np.uint8)
-    return arr.reshape(arr.shape[0], arr.shape[1], -1).copy()
+def list_images(folder: str, recursive: bool = False) -> List[str]:
+    """Image files of a folder (by extension), sorted by path."""
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{folder}: no such folder")
+    if recursive:
+        found = [os.path.join(d, f) for d, _, files in os.walk(folder) for f in files]
+    else:
+        found = [os.path.join(folder, f) for f in os.listdir(folder)]
+    return sorted(f for f in found if os.path.isfile(f) and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
 
 
-def decode_image_file(path: str, mode: str) -> np.ndarray:
-    with open(path, "rb") as f:
-        try:
-            return decode_image_bytes(f.read(), mode)
-        except ValueError as e:
-            raise ValueError(f"{path}: {e}") from None
+def survey(paths: List[str]):
+    """(colour family 'gray' or 'rgb', largest side) of a set of image files. The family is 'gray'
+    when every file stores gray samples, or colour samples with R = G = B everywhere (so a gray
+    camera saved as RGB trains a 1-channel model). Reads headers; decodes pixels only of files stored
+    as colour, and only until one with real colour is found."""
+    family, max_side = "gray", 0
+    for p in paths:
+        with Image.open(p) as im:
+            max_side = max(max_side, *im.size)
+            stored_gray = im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L")
+        if family == "gray" and not stored_gray and colour.file_colour_family(p) == "rgb":
+            family = "rgb"
+    return family, max_side
 
 
-def read_mvtec(root: str, split: str, mode: str = "L") -> ImageSet:
+def read_image_files(paths: List[str], channels: int, policy: colour.ColourPolicy, size: int) -> List[np.ndarray]:
+    """Decodes each file to `channels` by `policy` and resizes it to size x size at once (so a large
+    dataset is held at model size, not at file size)."""
+    return [resize_u8(colour.decode_file(p, channels, policy), size, size) for p in paths]
+
+
+def mvtec_split(root: str, split: str):
     """MVTec AD layout: <root>/train/good/*, <root>/test/<good|defect>/*, ground_truth/<defect>/<stem>_mask.png.
-    Labels: 0 good, 1 defective."""
+    Returns (paths, labels 0 good / 1 defective, mask paths or None)."""
     base = os.path.join(root, split)
     if not os.path.isdir(base):
         raise FileNotFoundError(f"{base}: no such MVTec split folder")
-    images, labels, names, masks = [], [], [], []
+    paths, labels, masks = [], [], []
     for kind in sorted(os.listdir(base)):
-        for fn in sorted(os.listdir(os.path.join(base, kind))):
-            path = os.path.join(base, kind, fn)
-            images.append(decode_image_file(path, mode))
+        if not os.path.isdir(os.path.join(base, kind)):
+            continue
+        for path in list_images(os.path.join(base, kind)):
+            paths.append(path)
             labels.append(0 if kind == "good" else 1)
-            names.append(path)
-            stem = os.path.splitext(fn)[0]
+            stem = os.path.splitext(os.path.basename(path))[0]
             masks.append(None if kind == "good" else os.path.join(root, "ground_truth", kind, f"{stem}_mask.png"))
-    return ImageSet(images, np.array(labels, dtype=np.int64), names, masks)
+    return paths, np.array(labels, dtype=np.int64), masks
+
+
+def read_mvtec(root: str, split: str, channels: int = 1, policy: colour.ColourPolicy = colour.ColourPolicy(),
+               size: int = 0) -> ImageSet:
+    """An MVTec split decoded to `channels` (resized to size x size when size > 0)."""
+    paths, labels, masks = mvtec_split(root, split)
+    if size:
+        images = read_image_files(paths, channels, policy, size)
+    else:
+        images = [colour.decode_file(p, channels, policy) for p in paths]
+    return ImageSet(images, labels, paths, masks)
 
 
 def one_class_cifar(root: str, normal_class: int, train_limit: Optional[int] = None):

@@ -33,7 +33,12 @@ def export_onnx(encoder, path: str, channels: int, size: int):
     onnx.checker.check_model(onnx.load(path))
 
 
-def build_manifest(*, onnx_file, channels, size, mean, std, width, stem, pooled_dim, proj_dim, training, metrics):
+def build_manifest(*, onnx_file, channels, size, mean, std, width, stem, pooled_dim, proj_dim, training, metrics,
+                   decode=None):
+    """`decode`: colour.ColourPolicy.manifest_block() (the default policy when None)."""
+    if decode is None:
+        from colour import ColourPolicy
+        decode = ColourPolicy().manifest_block()
     return {
         "format": MANIFEST_FORMAT,
         "version": MANIFEST_VERSION,
@@ -42,7 +47,7 @@ def build_manifest(*, onnx_file, channels, size, mean, std, width, stem, pooled_
         "input": {"name": INPUT_NAME, "layout": "NCHW", "dtype": "float32", "channels": channels,
                   "height": size, "width": size, "colorSpace": "rgb" if channels == 3 else "gray"},
         "preprocess": {
-            "decode": "uint8, no colour conversion (gray stays 1 channel, RGB stays 3)",
+            "decode": decode,
             "resize": {"method": RESIZE_METHOD, "height": size, "width": size},
             "scale": "1/255",
             "mean": list(mean),

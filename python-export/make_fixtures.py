@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import colour  # noqa: E402
 import data as datasets  # noqa: E402
 from common import setup  # noqa: E402
 from model import Encoder  # noqa: E402
@@ -83,7 +84,7 @@ def cifar_fixture(root: str, name: str, count: int):
         row = jpeg_rows[label * 1000 + rank]
         assert int(row["label"]) == label and int(row["class_rank"]) == rank, row
         off, n = int(row["offset"]), int(row["length"])
-        decoded = datasets.decode_image_bytes(blob[off:off + n], "RGB")
+        decoded = colour.decode_to_model(blob[off:off + n], 3)
         if not np.array_equal(decoded, test.images[rec]):
             raise SystemExit(f"test.bin record {rec} differs from the Pillow decode of its JPEG")
         jpegs.append([off, n])
@@ -92,7 +93,7 @@ def cifar_fixture(root: str, name: str, count: int):
 
 
 def mvtec_fixture(root: str, name: str, rel_files):
-    images = [datasets.decode_image_file(os.path.join(root, f), "L") for f in rel_files]
+    images = [colour.decode_file(os.path.join(root, f), 1) for f in rel_files]
     reference(name, images, {"source": "magnetic_tile", "files": list(rel_files),
                              "sizes": [list(im.shape) for im in images]})
 
@@ -104,7 +105,7 @@ def patch_fixture(root: str, name: str, rel_files):
     size = manifest["input"]["height"]
     patches = []
     for f in rel_files:
-        im = resize_u8(datasets.decode_image_file(os.path.join(root, f), "L"), frm["height"], frm["width"])
+        im = resize_u8(colour.decode_file(os.path.join(root, f), 1), frm["height"], frm["width"])
         p, _ = grid_patches(im[None], size, size)
         patches.extend(list(p))
     reference(name, patches, {"source": "magnetic_tile", "files": list(rel_files), "patchFrom": frm,
@@ -114,7 +115,7 @@ def patch_fixture(root: str, name: str, rel_files):
 def resize_cases(root: str, rel_files, targets):
     cases = []
     for f in rel_files:
-        im = datasets.decode_image_file(os.path.join(root, f), "L")
+        im = colour.decode_file(os.path.join(root, f), 1)
         for h, w in targets:
             out = resize_u8(im, h, w)
             cases.append({"file": f, "height": h, "width": w, "sha256": sha256_bytes(out.tobytes())})

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ERR_NUMERICAL'
   | 'ERR_CUDA'
   | 'ERR_INTERNAL'
+  // An encoder or detector used after release().
+  | 'ERR_RELEASED'
   // Serving and distributed scoring (src/serve, src/jobs): a request refused or cut short, a
   // service not reachable. Callers retry these; the others they fix.
   | 'ERR_QUEUE_FULL'

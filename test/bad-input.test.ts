@@ -131,3 +131,92 @@ describe('bad input', () => {
     expect(e.code).toBe('ERR_NUMERICAL');
   });
 });
+
+describe('every numeric option bounded, checked before allocating (issue 11, item 6)', () => {
+  const grids = { data: new Float32Array(49), batch: 1, height: 7, width: 7 };
+
+  it('heatmap sigma: 3e8 (a 19 GB kernel) and 1e307 (an overflowed size, no blur) are refused', async () => {
+    for (const sigma of [3e8, 1e307, 4096.5]) {
+      const e = await rejection(upsampleHeatmaps(grids, { height: 64, width: 64, sigma }));
+      expect(e.path).toBe('options.sigma');
+      expect(e.message).toMatch(/number in \[0, 4096\]/);
+    }
+    const widest = await upsampleHeatmaps(grids, { height: 64, width: 64, sigma: 4096 });
+    expect(widest.data.every(Number.isFinite)).toBe(true);
+  });
+
+  it('heatmap grids, patch sizes and strides have bounds', async () => {
+    const wide = { data: new Float32Array(4097), batch: 1, height: 1, width: 4097 };
+    expect((await rejection(upsampleHeatmaps(wide, { height: 8, width: 8 }))).path).toBe('grids.width');
+    const rf = { height: 64, width: 64, mode: 'receptive-field' as const, sigma: 2 };
+    expect((await rejection(upsampleHeatmaps(grids, { ...rf, patchSize: 2 ** 20, stride: 1 }))).path).toBe(
+      'options.patchSize',
+    );
+    expect((await rejection(upsampleHeatmaps(grids, { ...rf, patchSize: 8, stride: 1e6 }))).path).toBe(
+      'options.stride',
+    );
+  });
+
+  it('localization geometry: a 100000 px square, or 16 million 1 px patches, is a coded error before any image is read', async () => {
+    const { Detector, Encoder } = await import('../src/index.js');
+    const { exampleFiles, TILE_ENCODER } = await import('./fixtures/eval/pipeline-helpers.js');
+    const encoder = await Encoder.load(TILE_ENCODER, { device: 'cpu' });
+    try {
+      // Images that do not exist: the options are checked before any is opened.
+      const images = ['/nonexistent/a.png', '/nonexistent/b.png'];
+      const fit = (localization: object) => Detector.fit({ encoder, images, detector: { kind: 'knn' }, localization });
+      let e = await rejection(fit({ resize: 100000, patchSize: 1, stride: 1 }));
+      expect(e.path).toBe('localization.resize');
+      expect(e.message).toMatch(/integer in \[1, 4096\]/);
+      e = await rejection(fit({ resize: 4096, patchSize: 1, stride: 1 }));
+      expect(e.path).toBe('localization');
+      expect(e.message).toMatch(/4096 x 4096 = 16777216 patches per image, more than 16384/);
+      e = await rejection(fit({ resize: 256, patchSize: 64, stride: 1000 }));
+      expect(e.path).toBe('localization.stride');
+      expect(exampleFiles('train/good', 1)).toHaveLength(1);
+    } finally {
+      await encoder.release();
+    }
+  });
+});
+
+describe('float32 precision warning', () => {
+  it('features of very different magnitudes warn at fit (ONECLASS_FLOAT32_PRECISION); ordinary ones do not', async () => {
+    const warnings: Error[] = [];
+    const listener = (w: Error) => warnings.push(w);
+    process.on('warning', listener);
+    try {
+      const clean = randomMatrix(200, 8, 21);
+      for (let i = 0; i < clean.data.length; i++) clean.data[i] = Math.abs(clean.data[i]) % 1;
+      await NearestNeighbors.fit(clean);
+      await KernelDensity.fit(clean, { bandwidth: 0.5 });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => (w as { code?: string }).code === 'ONECLASS_FLOAT32_PRECISION')).toEqual([]);
+      const wild = { ...clean, data: clean.data.slice() };
+      wild.data[5] = 1e6;
+      await NearestNeighbors.fit(wild);
+      await KernelDensity.fit(wild, { bandwidth: 0.5 });
+      // Normalized rows cannot lose precision this way: no warning.
+      await NearestNeighbors.fit(wild, { metric: 'cosine' });
+      await new Promise((r) => setImmediate(r));
+      const precision = warnings.filter((w) => (w as { code?: string }).code === 'ONECLASS_FLOAT32_PRECISION');
+      expect(precision.map((w) => w.message.split(':')[0])).toEqual(['NearestNeighbors', 'KernelDensity']);
+      expect(precision[0].message).toMatch(/largest \|value\| 1\.0e\+6/);
+    } finally {
+      process.off('warning', listener);
+    }
+  });
+});
+
+describe('release', () => {
+  it('Detector.release() twice is harmless; scoring afterwards is ERR_RELEASED', async () => {
+    const { Detector } = await import('../src/index.js');
+    const { FIXTURES } = await import('./helpers.js');
+    const { exampleFiles } = await import('./fixtures/eval/pipeline-helpers.js');
+    const det = await Detector.load(`${FIXTURES}/model/v1-ocsvm-knn.oneclass`, { device: 'cpu' });
+    await det.release();
+    await det.release();
+    const e = await rejection(det.score(exampleFiles('test/good', 1)));
+    expect(e.code).toBe('ERR_RELEASED');
+  });
+});

@@ -17,7 +17,14 @@ import { rocAuc } from '../src/eval/roc.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { Detector } from '../src/pipeline/detector.js';
 import { FIXTURES, hasSharedData, REPO } from './helpers.js';
-import { EXAMPLES, exampleFiles, folderWith, TILE_ENCODER, tempDir } from './fixtures/eval/pipeline-helpers.js';
+import {
+  CIFAR_ENCODER,
+  EXAMPLES,
+  exampleFiles,
+  folderWith,
+  TILE_ENCODER,
+  tempDir,
+} from './fixtures/eval/pipeline-helpers.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -233,6 +240,191 @@ describe('oneclass bench and info', () => {
     const info = JSON.parse(r.stdout);
     expect(['cpu', 'cuda']).toContain(info.stage2.auto);
     if (info.stage2.auto === 'cpu') expect(info.stage2.cudaUnavailableReason.length).toBeGreaterThan(0);
+  });
+});
+
+describe('colour: images are converted to the encoder colour space, or refused with --strict-colour', () => {
+  // Real tiles made into colour JPEGs: each gray level v becomes (v, 0.85 v + 12, 0.7 v + 30), so
+  // the channels differ and the RGB -> gray conversion has real work to do.
+  async function colourCopy(file: string, dir: string): Promise<string> {
+    const { data, info } = await sharp(file).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const rgb = new Uint8Array(info.width * info.height * 3);
+    for (let p = 0; p < info.width * info.height; p++) {
+      rgb[p * 3] = data[p];
+      rgb[p * 3 + 1] = Math.min(255, Math.round(data[p] * 0.85 + 12));
+      rgb[p * 3 + 2] = Math.min(255, Math.round(data[p] * 0.7 + 30));
+    }
+    const out = join(dir, file.split('/').pop()!);
+    await sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toFile(out);
+    return out;
+  }
+  async function colourFolder(files: readonly string[], prefix: string): Promise<string> {
+    const dir = tempDir(prefix);
+    for (const f of files) await colourCopy(f, dir);
+    return dir;
+  }
+  const sorted = (dir: string) =>
+    readdirSync(dir)
+      .sort()
+      .map((f) => join(dir, f));
+  function csvRows(stdout: string): { id: string; raw: number }[] {
+    return stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => {
+        const [id, , raw] = line.split(',');
+        return { id, raw: Number(raw) };
+      });
+  }
+  /** BT.601 in 16-bit fixed point, written out here as docs/encoders.md states it. */
+  async function grayByFormula(file: string) {
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    expect(info.channels).toBe(3);
+    const gray = new Uint8Array(info.width * info.height);
+    for (let p = 0; p < gray.length; p++)
+      gray[p] = (19595 * data[p * 3] + 38470 * data[p * 3 + 1] + 7471 * data[p * 3 + 2] + 32768) >> 16;
+    return { data: gray, width: info.width, height: info.height, channels: 1 };
+  }
+
+  let rgbTrain: string;
+  let rgbProbe: string;
+  let rgbMvtec: string;
+  const grayModelFile = join(work, 'gray-encoder-rgb-train.oneclass');
+  beforeAll(async () => {
+    rgbTrain = await colourFolder(exampleFiles('train/good', 8), 'rgb-train');
+    rgbProbe = await colourFolder([...exampleFiles('test/good', 2), ...exampleFiles('test/crack', 2)], 'rgb-probe');
+    rgbMvtec = tempDir('rgb-mvtec');
+    for (const [sub, files] of [
+      ['train/good', exampleFiles('train/good', 8)],
+      ['test/good', exampleFiles('test/good', 2)],
+      ['test/crack', exampleFiles('test/crack', 2)],
+    ] as const) {
+      mkdirSync(join(rgbMvtec, sub), { recursive: true });
+      for (const f of files) await colourCopy(f, join(rgbMvtec, sub));
+    }
+  });
+
+  it('a grayscale encoder fits, scores and localizes colour JPEGs as their gray conversion', async () => {
+    const meta = await sharp(sorted(rgbTrain)[0]).metadata();
+    expect([meta.space, meta.channels]).toEqual(['srgb', 3]);
+    const fitted = await cli(
+      'fit',
+      '--encoder',
+      TILE_ENCODER,
+      '--train',
+      rgbTrain,
+      '--out',
+      grayModelFile,
+      '--detector',
+      'knn',
+      '--localize',
+      ...FAST,
+      '--quiet',
+    );
+    expect(fitted.code, fitted.stderr).toBe(EXIT.OK);
+    const scored = await cli('score', '--model', grayModelFile, rgbProbe);
+    expect(scored.code, scored.stderr).toBe(EXIT.OK);
+    const rows = csvRows(scored.stdout);
+    const probes = sorted(rgbProbe);
+    expect(rows.map((r) => r.id)).toEqual(probes);
+    // The same raw scores as the library gives for gray pixels converted by the stated formula.
+    const det = await Detector.load(grayModelFile);
+    try {
+      const api = await det.score(await Promise.all(probes.map(grayByFormula)));
+      rows.forEach((r, i) => expect(r.raw).toBe(api.items[i].raw));
+    } finally {
+      await det.release();
+    }
+    const out = join(work, 'rgb-heatmaps');
+    const localized = await cli('localize', '--model', grayModelFile, '--out-dir', out, '--quiet', rgbProbe);
+    expect(localized.code, localized.stderr).toBe(EXIT.OK);
+    expect(readdirSync(out).filter((f) => f.endsWith('_heatmap.png'))).toHaveLength(probes.length);
+    const evaluated = await cli('eval', '--model', grayModelFile, '--dataset', 'mvtec', '--data', rgbMvtec, '--json');
+    expect(evaluated.code, evaluated.stderr).toBe(EXIT.OK);
+    expect(JSON.parse(evaluated.stdout).images).toBe(4);
+  });
+
+  it('--strict-colour refuses colour images for a grayscale encoder with exit 3 (fit, score, localize, eval)', async () => {
+    const refused = /is colour \(rgb\) but the model expects grayscale .*strict colour mode does not convert/;
+    const out = join(work, 'strict.oneclass');
+    const fit = await cli('fit', '--encoder', TILE_ENCODER, '--train', rgbTrain, '--out', out, '--strict-colour');
+    expect(fit.code).toBe(EXIT.INPUT);
+    expect(fit.stderr).toMatch(refused);
+    expect(fit.stderr).toContain(rgbTrain);
+    expect(existsSync(out)).toBe(false);
+    const score = await cli('score', '--model', grayModelFile, '--strict-colour', rgbProbe);
+    expect(score.code).toBe(EXIT.INPUT);
+    expect(score.stderr).toMatch(refused);
+    const loc = await cli(
+      'localize',
+      '--model',
+      grayModelFile,
+      '--out-dir',
+      join(work, 'strict-maps'),
+      '--strict-colour',
+      rgbProbe,
+    );
+    expect(loc.code).toBe(EXIT.INPUT);
+    expect(loc.stderr).toMatch(refused);
+    for (const source of [
+      ['--model', grayModelFile],
+      ['--encoder', TILE_ENCODER, '--detector', 'knn'],
+    ]) {
+      const ev = await cli('eval', ...source, '--dataset', 'mvtec', '--data', rgbMvtec, '--strict-colour');
+      expect(ev.code).toBe(EXIT.INPUT);
+      expect(ev.stderr).toMatch(refused);
+    }
+    // The original grayscale tiles pass strict mode on the grayscale encoder.
+    expect((await cli('score', '--model', grayModelFile, '--strict-colour', probeDir)).code).toBe(EXIT.OK);
+  });
+
+  it('an RGB encoder scores grayscale images (replicated), and refuses them with --strict-colour', async () => {
+    const out = join(work, 'rgb-encoder.oneclass');
+    const fitted = await cli(
+      'fit',
+      '--encoder',
+      CIFAR_ENCODER,
+      '--train',
+      rgbTrain,
+      '--out',
+      out,
+      '--detector',
+      'knn',
+      '--quiet',
+    );
+    expect(fitted.code, fitted.stderr).toBe(EXIT.OK);
+    const grayProbes = sorted(probeDir);
+    expect((await sharp(grayProbes[0]).metadata()).channels).toBe(1);
+    const scored = await cli('score', '--model', out, probeDir);
+    expect(scored.code, scored.stderr).toBe(EXIT.OK);
+    const rows = csvRows(scored.stdout);
+    const det = await Detector.load(out);
+    try {
+      const replicated = await Promise.all(
+        grayProbes.map(async (f) => {
+          const { data, info } = await sharp(f).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+          const rgb = new Uint8Array(data.length * 3);
+          for (let p = 0; p < data.length; p++) rgb[p * 3] = rgb[p * 3 + 1] = rgb[p * 3 + 2] = data[p];
+          return { data: rgb, width: info.width, height: info.height, channels: 3 };
+        }),
+      );
+      const api = await det.score(replicated);
+      rows.forEach((r, i) => expect(r.raw).toBe(api.items[i].raw));
+    } finally {
+      await det.release();
+    }
+    const strict = await cli('score', '--model', out, '--strict-colour', probeDir);
+    expect(strict.code).toBe(EXIT.INPUT);
+    expect(strict.stderr).toMatch(/is grayscale but the model expects RGB/);
+  });
+
+  it('--strict-colour is in the help of fit, score, localize and eval', async () => {
+    for (const command of ['fit', 'score', 'localize', 'eval']) {
+      expect((await cli(command, '--help')).stdout).toMatch(/--strict-colour +refuse \(exit 3\)/);
+    }
   });
 });
 

@@ -166,7 +166,7 @@ describe('images', () => {
     await expectEncoderError(rgbEncoder.embed([good, Buffer.from('garbage')]), 'ERR_IMAGE_DECODE', 'image 1');
   });
 
-  it('rejects a grayscale image given to an RGB model, naming the file (ERR_INVALID_ARGUMENT)', async () => {
+  it('with strictColour, rejects a grayscale image given to an RGB model, naming the file (ERR_INVALID_ARGUMENT)', async () => {
     const file = path.join(tmp, 'gray.png');
     // toColourspace('b-w'): without it sharp writes a 1-channel raw input as an RGB PNG.
     await sharp(noise(40, 30, 1, 4), { raw: { width: 40, height: 30, channels: 1 } })
@@ -174,34 +174,52 @@ describe('images', () => {
       .png()
       .toFile(file);
     const e = await expectEncoderError(
-      rgbEncoder.embed([file]),
+      rgbEncoder.embed([file], { strictColour: true }),
       'ERR_INVALID_ARGUMENT',
       file,
-      '1 channel (grayscale)',
-      '3 channels (RGB)',
+      'is grayscale but the model expects RGB',
+      rgbModel,
     );
     expect(e.path).toBe(file);
+    // Without strictColour it is converted (test/encoder-decode.test.ts checks how).
+    expect((await rgbEncoder.embed([file])).rows).toBe(1);
   });
 
-  it('rejects an RGB image given to a grayscale model (ERR_INVALID_ARGUMENT)', async () => {
-    const gray = await Encoder.load(grayModel, { device: 'cpu', threads: 1 });
+  it('with strictColour, rejects an RGB image given to a grayscale model (ERR_INVALID_ARGUMENT)', async () => {
+    const gray = await Encoder.load(grayModel, { device: 'cpu', threads: 1, strictColour: true });
     try {
       const rgb = await sharp(noise(40, 30, 3, 5), { raw: { width: 40, height: 30, channels: 3 } })
         .jpeg()
         .toBuffer();
-      await expectEncoderError(gray.embed([rgb]), 'ERR_INVALID_ARGUMENT', 'image 0', '3 channels (RGB)', grayModel);
+      await expectEncoderError(
+        gray.embed([rgb]),
+        'ERR_INVALID_ARGUMENT',
+        'image 0',
+        'is colour (rgb) but the model expects grayscale',
+        grayModel,
+      );
     } finally {
       await gray.release();
     }
   });
 
-  it('rejects an image with alpha instead of dropping it', async () => {
+  it('with strictColour, rejects an image with alpha instead of flattening it', async () => {
     const file = path.join(tmp, 'rgba.png');
     await sharp(noise(8, 8, 3, 6), { raw: { width: 8, height: 8, channels: 3 } })
       .ensureAlpha(0.5)
       .png()
       .toFile(file);
-    await expectEncoderError(rgbEncoder.embed([file]), 'ERR_INVALID_ARGUMENT', file, 'with alpha');
+    await expectEncoderError(
+      rgbEncoder.embed([file], { strictColour: true }),
+      'ERR_INVALID_ARGUMENT',
+      file,
+      'has an alpha channel',
+    );
+  });
+
+  it('rejects raw pixels with more than 4 channels', async () => {
+    const raw = { data: new Uint8Array(5 * 4), width: 2, height: 2, channels: 5 };
+    await expectEncoderError(rgbEncoder.embed([raw]), 'ERR_INVALID_ARGUMENT', 'channels', '1 to 4', '5 of type number');
   });
 
   it('rejects raw pixels whose byte length disagrees with their size', async () => {

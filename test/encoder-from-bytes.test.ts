@@ -55,11 +55,26 @@ describe('Encoder.fromBytes', () => {
     const images = [noiseImage(4), noiseImage(5)];
     const [a, b] = await Promise.all([fromFile.embed(images), fromFile.embedDecoded(images)]);
     expect(Buffer.from(b.data.buffer).equals(Buffer.from(a.data.buffer))).toBe(true);
-    const gray = { data: new Uint8Array(32 * 32), width: 32, height: 32, channels: 1 };
-    await expect(fromFile.embedDecoded([gray], { labels: ['tile.png'] })).rejects.toMatchObject({
+    // An image in another colour space is converted as embed converts it, or refused when strict.
+    const gray = {
+      data: Uint8Array.from({ length: 32 * 32 }, (_, i) => (i * 37) % 256),
+      width: 32,
+      height: 32,
+      channels: 1,
+    };
+    const replicated = {
+      ...gray,
+      data: Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => gray.data[(i / 3) | 0]),
+      channels: 3,
+    };
+    const [c, d] = await Promise.all([fromFile.embedDecoded([replicated]), fromFile.embedDecoded([gray])]);
+    expect(Buffer.from(d.data.buffer).equals(Buffer.from(c.data.buffer))).toBe(true);
+    await expect(fromFile.embedDecoded([gray], { labels: ['tile.png'], strictColour: true })).rejects.toMatchObject({
       code: 'ERR_INVALID_ARGUMENT',
       path: 'tile.png',
-      message: expect.stringMatching(/tile\.png has 1 channel \(grayscale\) but the model .* expects 3 channels/),
+      message: expect.stringMatching(
+        /^tile\.png is grayscale but the model expects RGB \(model .*cifar10-airplane-rotation\.onnx\); strict colour mode/,
+      ),
     });
   });
 

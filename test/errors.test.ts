@@ -66,6 +66,7 @@ describe('exit codes', () => {
       ERR_NUMERICAL: 6,
       ERR_OUT_OF_MEMORY: 6,
       ERR_INTERNAL: 1,
+      ERR_RELEASED: 1,
       ERR_QUEUE_FULL: 7,
       ERR_CLOSED: 7,
       ERR_TIMEOUT: 7,

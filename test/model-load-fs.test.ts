@@ -5,8 +5,8 @@
  * Observed from outside, in a child process (test/fixtures/child/load-model.ts) with its own empty
  * TMPDIR: (1) nothing appears in TMPDIR while the model loads (fs.watch, always run); (2) under
  * strace, the system calls between the two markers around Detector.load create, write, rename or
- * delete nothing, and open nothing but the model file and /proc, /sys, /dev files (skipped where
- * strace is not installed). The loaded model scores as it does in this process. The child loads
+ * delete nothing, and open nothing but the model file, /proc, /sys, /dev files and code (the
+ * encoder's worker thread loads its modules) (skipped where strace is not installed). The loaded model scores as it does in this process. The child loads
  * code and starts ONNX Runtime before the window (see the child for why).
  */
 import { spawnSync } from 'node:child_process';
@@ -86,8 +86,13 @@ describe('Detector.load reads the model file and nothing else', () => {
       expect(writes).toEqual([]);
     });
 
-    it('opens only the model file and kernel pseudo-files', () => {
-      const allowed = (p: string) => p === MODEL || /^\/(proc|sys|dev)\//.test(p);
+    it('opens only the model file, kernel pseudo-files and code', () => {
+      // The encoder's worker thread starts while the model loads (src/encoder/inference-pool.ts) and
+      // loads its code: modules, package.json files, shared libraries. No data file (an image, an
+      // .onnx model, a manifest) but the model file.
+      const code = (p: string) =>
+        p === process.execPath || /\/package\.json$|\.(m?js|cjs|ts|node)$|\.so(\.\d+)*$/.test(p);
+      const allowed = (p: string) => p === MODEL || /^\/(proc|sys|dev)\//.test(p) || code(p);
       const opened = window
         .filter((l) => /^open/.test(syscallOf(l) ?? '') && !/= -1 ENOENT/.test(l))
         .map(pathOf)

@@ -56,16 +56,29 @@ describe('model file round trip', () => {
     await restored.release();
   });
 
-  it('a referenced-encoder model checks the encoder sha256', async () => {
+  it('a referenced-encoder model reads its encoder only when given, and checks its size and sha256', async () => {
     const file = join(dir, 'referenced.oneclass');
     await referenced.save(file);
     expect(readFileSync(file).length).toBeLessThan(readFileSync(TILE_ENCODER).length);
-    const restored = await Detector.load(file);
+    // The stored path is never followed by itself.
+    await expect(Detector.load(file)).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+      message: expect.stringMatching(/references its encoder .* pass that file as encoderPath/),
+    });
+    const restored = await Detector.load(file, { encoderPath: TILE_ENCODER });
     await expectSameScores(referenced, restored);
     await restored.release();
-    const other = join(dir, 'other.onnx');
-    writeFileSync(other, Buffer.concat([readFileSync(TILE_ENCODER), Buffer.from([0])]));
-    await expect(Detector.load(file, { encoderPath: other })).rejects.toMatchObject({
+    const longer = join(dir, 'longer.onnx');
+    writeFileSync(longer, Buffer.concat([readFileSync(TILE_ENCODER), Buffer.from([0])]));
+    await expect(Detector.load(file, { encoderPath: longer })).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+      message: expect.stringMatching(/encoder of \d+ bytes; .* holds \d+/),
+    });
+    const changed = join(dir, 'changed.onnx');
+    const bytes = readFileSync(TILE_ENCODER);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(changed, bytes);
+    await expect(Detector.load(file, { encoderPath: changed })).rejects.toMatchObject({
       code: 'ERR_MODEL_FORMAT',
       message: expect.stringMatching(/different encoder/),
     });
@@ -156,7 +169,11 @@ describe('hostile model files', () => {
     );
     await expect(Detector.load(gde)).rejects.toThrow(/holds 'oneclass\/KernelDensity'/);
     await expect(Detector.load(TILE_ENCODER)).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT' });
-    await expect(Detector.load(join(dir, 'missing.oneclass'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    // A missing model file is a model-file fault (exit 4, docs/cli.md), not bad input data.
+    await expect(Detector.load(join(dir, 'missing.oneclass'))).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+      message: expect.stringMatching(/not found/),
+    });
     expect(existsSync(join(dir, 'missing.oneclass'))).toBe(false);
   });
 });

@@ -134,11 +134,11 @@ describe('decode stage', () => {
   it('refuses another size than the fixed one, naming the image and both sizes', async () => {
     const raw = (w: number) => ({ data: new Uint8Array(w * 4), width: w, height: 4, channels: 1 });
     const batch = nameImages([raw(4), raw(6)]);
-    await expect(decodeBatch(batch, 10, 'error', { width: 4, height: 4 })).rejects.toMatchObject({
+    await expect(decodeBatch(batch, 10, 'error', { width: 4, height: 4 }, null)).rejects.toMatchObject({
       path: 'image 1',
       message: expect.stringMatching(/^image 1 is 6x4 but the model was fitted on 4x4 images/),
     });
-    const ok = await decodeBatch(batch, 10, 'error', null);
+    const ok = await decodeBatch(batch, 10, 'error', null, null);
     expect(ok.decoded.map((d) => d.index)).toEqual([10, 11]);
   });
 });

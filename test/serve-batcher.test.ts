@@ -4,7 +4,9 @@
  * callers, the queue is bounded, and abort, timeout, a bad image or close affect only whom they
  * should. No assertion on wall-clock time: batch formation is read from the onBatch reports.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,15 +28,22 @@ const bytes = probe.map((f) => readFileSync(f));
 let encoder: Encoder;
 let det: Detector;
 let reference: Map<string, { raw: number; score: number; anomalous: boolean }>;
+let dir: string;
+/** The same model file as `det`, loaded with other encoder options. */
+let modelFile: string;
 
 beforeAll(async () => {
   encoder = await Encoder.load(TILE_ENCODER, { device: 'cpu' });
   det = await Detector.fit({ encoder, images: train, detector: { kind: 'knn' }, localization: FAST_LOCALIZATION });
   const r = await det.score(probe);
   reference = new Map(r.items.map((i) => [i.id, { raw: i.raw, score: i.score, anomalous: i.anomalous }]));
+  dir = mkdtempSync(join(tmpdir(), 'oneclass-batcher-'));
+  modelFile = join(dir, 'tile.oneclass');
+  await det.save(modelFile);
 });
 afterAll(async () => {
   await encoder?.release();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function batcherWithReports(options: ConstructorParameters<typeof Batcher>[1] = {}) {
@@ -147,11 +156,11 @@ describe('Batcher', () => {
     await batcher.close();
   });
 
-  it("one caller's unreadable or wrong-channel image fails that caller only", async () => {
+  it("one caller's unreadable image fails that caller only; an RGB image is converted to the model's gray", async () => {
     const { batcher, reports } = batcherWithReports({ maxBatch: 8, maxDelayMs: 30 });
     const rgb = await sharp(bytes[0]).toColourspace('srgb').jpeg().toBuffer();
     const junk = Buffer.from('not an image at all');
-    const [good, bad, wrongChannels, skipped] = await Promise.allSettled([
+    const [good, bad, converted, skipped] = await Promise.allSettled([
       batcher.score([probe[0]]),
       batcher.score([junk]),
       batcher.score([rgb]),
@@ -163,14 +172,80 @@ describe('Batcher', () => {
       reference.get(probe[0])!.raw,
     );
     expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'ERR_IMAGE_DECODE' } });
-    expect(wrongChannels).toMatchObject({
-      status: 'rejected',
-      reason: { code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/3 channels \(RGB\).*expects 1 channel/) },
-    });
+    // Decoded to the encoder's colour space as Detector.score decodes it (the manifest's rules).
+    const alone = await det.score([rgb]);
+    expect((converted as PromiseFulfilledResult<{ items: { raw: number }[] }>).value.items[0].raw).toBe(
+      alone.items[0].raw,
+    );
     const s = (skipped as PromiseFulfilledResult<{ items: { id: string }[]; skipped: { index: number }[] }>).value;
     expect(s.items.map((i) => i.id)).toEqual([probe[1]]);
     expect(s.skipped.map((i) => i.index)).toEqual([1]);
     expect(reports.every((r) => r.error === undefined)).toBe(true);
+  });
+
+  it('with strictColour, a wrong-colour image fails its caller only', async () => {
+    const strict = await Detector.load(modelFile, { device: 'cpu', encoderOptions: { strictColour: true } });
+    try {
+      const batcher = new Batcher(strict, { maxBatch: 8, maxDelayMs: 30 });
+      const rgb = await sharp(bytes[0]).toColourspace('srgb').jpeg().toBuffer();
+      const [good, refused] = await Promise.allSettled([batcher.score([probe[0]]), batcher.score([rgb])]);
+      await batcher.close();
+      expect((good as PromiseFulfilledResult<{ items: { raw: number }[] }>).value.items[0].raw).toBe(
+        reference.get(probe[0])!.raw,
+      );
+      expect(refused).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/strict colour mode does not convert/) },
+      });
+    } finally {
+      await strict.release();
+    }
+  });
+
+  it("keeps a batch within the encoder's decoded-pixel budget: the rest goes to the next batch, each image once", async () => {
+    // The tiles are 35,000 to 155,000 pixels: two or three fit in 250,000.
+    const limited = await Detector.load(modelFile, {
+      device: 'cpu',
+      encoderOptions: { maxImagePixels: 250_000, maxBatchPixels: 250_000 },
+    });
+    try {
+      const reports: BatchReport[] = [];
+      const batcher = new Batcher(limited, { maxBatch: 8, maxDelayMs: 30, onBatch: (r) => reports.push(r) });
+      // Callers of one, two and three images at once: the budget cuts across and inside requests.
+      const requests = [[probe[0]], [bytes[1], probe[2]], [probe[3], bytes[4], probe[5]], [probe[6]], [bytes[7]]];
+      const results = await Promise.all(requests.map((images) => batcher.score(images)));
+      await batcher.close();
+      results.forEach((r, k) => {
+        expect(r.items.map((i) => i.index)).toEqual(requests[k].map((_, i) => i));
+      });
+      const scored = results.flatMap((r) => r.items.map((i) => i.raw));
+      const order = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => reference.get(probe[i])!.raw);
+      expect(scored).toEqual(order);
+      // All five requests arrive before maxDelayMs, so one batch of 8 is formed and cut by the
+      // budget in arrival order: batches hold the images whose declared pixels add up to at most
+      // 250,000, in order (the first of a batch always fits).
+      const pixels = await Promise.all(
+        requests.flat().map(async (i) => {
+          const m = await sharp(i).metadata();
+          return m.width! * m.height!;
+        }),
+      );
+      const expected: number[] = [];
+      let sum = Infinity;
+      for (const p of pixels) {
+        if (sum + p > 250_000) {
+          expected.push(0);
+          sum = 0;
+        }
+        expected[expected.length - 1]++;
+        sum += p;
+      }
+      expect(expected.length).toBeGreaterThan(2);
+      expect(reports.map((r) => r.images)).toEqual(expected);
+      expect(reports.every((r) => r.error === undefined)).toBe(true);
+    } finally {
+      await limited.release();
+    }
   });
 
   it('localize gives the heatmaps Detector.localize gives', async () => {

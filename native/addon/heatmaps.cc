@@ -15,8 +15,8 @@ class UpsampleWorker final : public PromiseWorker {
   explicit UpsampleWorker(const Napi::CallbackInfo& info) : PromiseWorker(info.Env()) {
     ObjectArg grids(info, 0, "grids");
     batch_ = grids.integer("batch", 0, kMaxIndex);
-    gh_ = grids.integer("height", 1, 1 << 20);
-    gw_ = grids.integer("width", 1, 1 << 20);
+    gh_ = grids.integer("height", 1, kMaxHeatmapGridSide);
+    gw_ = grids.integer("width", 1, kMaxHeatmapGridSide);
     grids_ = grids.array<float>("data", checkedProduct(info.Env(), "grids", {batch_, gh_, gw_}));
     ObjectArg options(info, 1, "options");
     const std::string mode = options.string("mode");
@@ -27,11 +27,11 @@ class UpsampleWorker final : public PromiseWorker {
     } else {
       throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "options.mode must be 'bilinear' or 'receptive-field'");
     }
-    options_.outHeight = options.integer("height", 1, 16384);
-    options_.outWidth = options.integer("width", 1, 16384);
+    options_.outHeight = options.integer("height", 1, kMaxHeatmapSide);
+    options_.outWidth = options.integer("width", 1, kMaxHeatmapSide);
     options_.sigma = options.number("sigma");
-    options_.patchSize = options.integer("patchSize", 0, 1 << 20, 0);
-    options_.stride = options.integer("stride", 0, 1 << 20, 0);
+    options_.patchSize = options.integer("patchSize", 0, kMaxHeatmapSide, 0);
+    options_.stride = options.integer("stride", 0, kMaxHeatmapSide, 0);
     device_ = options.string("device");
     exec_ = options.exec();
     const int64_t outSize = checkedProduct(info.Env(), "the heatmaps", {batch_, options_.outHeight, options_.outWidth});

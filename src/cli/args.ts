@@ -87,6 +87,29 @@ const INPUT: Record<string, OptionSpec> = {
     help: 'skip images that cannot be decoded (listed in a warning) instead of failing',
   },
   'allow-resize': { type: 'boolean', help: 'accept images whose size differs from the (fixed) training size' },
+  'max-image-pixels': {
+    type: 'string',
+    arg: 'N',
+    help: 'images declaring more pixels (width x height) are unreadable, not decoded (default 67108864)',
+  },
+  'max-batch-pixels': {
+    type: 'string',
+    arg: 'N',
+    help: 'decoded pixels of one batch at most; a batch stops short of it (default 134217728)',
+  },
+  'strict-colour': {
+    type: 'boolean',
+    help: "refuse (exit 3) images whose colour family (gray/RGB) differs from the encoder's, or with alpha, instead of converting them",
+  },
+};
+
+/** For commands that load a model: consent to read the encoder a model references (not embedded). */
+const REFERENCED: Record<string, OptionSpec> = {
+  'encoder-file': {
+    type: 'string',
+    arg: 'FILE',
+    help: 'the encoder of a model fitted with --reference-encoder (a model file never makes oneclass read other files by itself)',
+  },
 };
 
 /** The dynamic batcher's options (serve, bench load modes, jobs worker). */
@@ -138,6 +161,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
       ...DETECTOR,
       ...DATASET,
       'skip-unreadable': INPUT['skip-unreadable'],
+      'max-image-pixels': INPUT['max-image-pixels'],
+      'max-batch-pixels': INPUT['max-batch-pixels'],
+      'strict-colour': INPUT['strict-colour'],
       ...COMMON,
     },
   },
@@ -155,6 +181,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       },
       format: { type: 'string', arg: 'csv|json', help: 'output format (default csv, or from --out)' },
       'batch-size': DETECTOR['batch-size'],
+      ...REFERENCED,
       ...INPUT,
       ...COMMON,
     },
@@ -173,6 +200,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       },
       alpha: { type: 'string', arg: 'A', help: 'overlay opacity of the colour map, 0 to 1 (default 0.5)' },
       'batch-size': DETECTOR['batch-size'],
+      ...REFERENCED,
       ...INPUT,
       ...COMMON,
     },
@@ -187,6 +215,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       encoder: { type: 'string', arg: 'FILE', help: 'or an encoder: fit on the training split first' },
       pixel: { type: 'boolean', help: 'pixel-level metrics (MVTec layout; needs localization)' },
       'save-scores': { type: 'string', arg: 'FILE', help: 'also write per-image scores and labels as JSON' },
+      ...REFERENCED,
       ...DETECTOR,
       ...DATASET,
       ...INPUT,
@@ -224,6 +253,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       },
       'max-windows': { type: 'string', arg: 'N', help: 'load mode: give up on stability after N windows (default 10)' },
       ...BATCHER,
+      ...REFERENCED,
       ...INPUT,
       ...COMMON,
     },

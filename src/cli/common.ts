@@ -1,16 +1,17 @@
-/** Helpers shared by the commands: image lists, detector options from flags, model loading. */
-import { existsSync, statSync } from 'node:fs';
+/** Helpers shared by the commands: image lists, detector options from flags, model loading, output paths. */
+import { constants, existsSync, statSync } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { BANDWIDTH_RULES } from '../detectors/kde.js';
 import { METRICS } from '../detectors/knn.js';
 import { GAMMA_RULES } from '../detectors/ocsvm.js';
-import { ENCODER_OUTPUTS, listImageFiles } from '../encoder/index.js';
-import { invalidInput } from '../errors.js';
+import { ENCODER_OUTPUTS, type EncoderLoadOptions, listImageFiles } from '../encoder/index.js';
+import { invalidInput, modelFormat } from '../errors.js';
 import { type DetectorKindName, detectorKinds, type DetectorSpec } from '../pipeline/registry.js';
 import type { FitOptions, Progress } from '../pipeline/detector.js';
 import type { SkippedImage } from '../pipeline/images.js';
-import { IMAGE_SCORE_MODES } from '../pipeline/model-file.js';
+import { IMAGE_SCORE_MODES, PIPELINE_FORMAT } from '../pipeline/model-file.js';
 import { Detector } from '../pipeline/detector.js';
 import { type Device, DEVICES } from '../validate.js';
 import { batchSizeFlag, choice, CliUsageError, num, type ParsedCommandLine, ruleOrNumber, str } from './args.js';
@@ -37,6 +38,18 @@ export function compute(values: Values): { device?: Device; threads?: number } {
   return {
     device: choice(values, 'device', DEVICES),
     threads: num(values, 'threads', { integer: true, min: 0 }),
+  };
+}
+
+/** The encoder's load options from flags: where it runs, the decoded-pixel limits and --strict-colour. */
+export function encoderOptions(values: Values, device: Device | undefined): EncoderLoadOptions {
+  const maxImagePixels = num(values, 'max-image-pixels', { integer: true, min: 1 });
+  const maxBatchPixels = num(values, 'max-batch-pixels', { integer: true, min: 1 });
+  return {
+    device,
+    strictColour: values['strict-colour'] === true,
+    ...(maxImagePixels === undefined ? {} : { maxImagePixels }),
+    ...(maxBatchPixels === undefined ? {} : { maxBatchPixels }),
   };
 }
 
@@ -104,7 +117,7 @@ export function fitOptions(
     batchSize: batchSizeFlag(values),
     onUnreadable: values['skip-unreadable'] ? 'skip' : 'error',
     ...c,
-    encoderOptions: { device: c.device },
+    encoderOptions: encoderOptions(values, c.device),
     onProgress: progressTo(ctx),
   };
 }
@@ -116,11 +129,54 @@ export function progressTo(ctx: CliContext): (p: Progress) => void {
   };
 }
 
-export async function loadDetector(values: Values, encoderOptions: { batchSize?: number } = {}): Promise<Detector> {
+/** The model of --model, with the encoder's flags; `extra` adds load options of the command (serve's --encoder-batch). */
+export async function loadDetector(values: Values, extra: { batchSize?: number } = {}): Promise<Detector> {
   const file = str(values, 'model', true);
-  if (!existsSync(file)) throw invalidInput(file, `Model file not found: ${file}`);
+  if (!existsSync(file)) throw modelFormat(file, `Model file not found: ${file}`);
   const c = compute(values);
-  return Detector.load(file, { ...c, encoderOptions: { device: c.device, ...encoderOptions } });
+  const encoderPath = str(values, 'encoder-file');
+  return Detector.load(file, {
+    ...c,
+    encoderOptions: { ...encoderOptions(values, c.device), ...extra },
+    ...(encoderPath ? { encoderPath } : {}),
+  });
+}
+
+/** True when `file` starts like a oneclass model file (its safetensors header names the format). */
+async function isModelFile(file: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(8, bytesRead).includes(PIPELINE_FORMAT);
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Checks an output file before any work is done, so a run never fits or scores for minutes and
+ * then fails to write: its folder exists and is writable, it is not a folder, and it is not a
+ * model file unless `model` says a model is written there (score --out model.oneclass would
+ * replace the model with a CSV).
+ */
+export async function checkOutputFile(file: string, flag: string, model = false): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const fail = (why: string) => invalidInput(flag, `Cannot write ${flag} ${file}: ${why}`);
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw fail('it is a folder');
+  if (existing && !model && (await isModelFile(file)))
+    throw fail('it is a oneclass model file; choose another output name');
+  const folder = await stat(dir).catch(() => null);
+  if (!folder?.isDirectory()) throw fail(`its folder ${dir} does not exist`);
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    throw fail(`permission denied in ${dir}`);
+  }
 }
 
 export function reportSkipped(ctx: CliContext, skipped: readonly SkippedImage[]): void {

@@ -2,7 +2,8 @@
  * The CLI as a function: parse, dispatch, map errors to exit codes. main.ts only calls this, so
  * tests run commands in-process with their own output streams.
  */
-import { removePendingTempFiles } from '../pipeline/atomic.js';
+import { closeAllPools } from '../encoder/inference-pool.js';
+import { removePendingTempFiles, stopWrites } from '../pipeline/atomic.js';
 import { packageVersion } from '../pipeline/model-file.js';
 import { type ParsedCommandLine, parseCommandLine } from './args.js';
 import { type CliContext, makeContext } from './context.js';
@@ -57,6 +58,8 @@ export async function runCli(
     return await HANDLERS[parsed.command](parsed, ctx);
   } catch (error) {
     ctx.progress.done();
+    // After a signal the command fails because writes stopped; the handler reports and exits.
+    if (interruptedBy) return EXIT.INTERRUPTED;
     const code = exitCodeFor(error);
     const e = error as Error & { code?: string };
     // Usage errors name the flag already; library errors carry their code for scripts and searches.
@@ -67,18 +70,41 @@ export async function runCli(
   }
 }
 
+let interruptedBy: NodeJS.Signals | null = null;
+
+/** True once SIGINT or SIGTERM arrived (the signal handler then ends the process). */
+export function interrupted(): boolean {
+  return interruptedBy !== null;
+}
+
 const onSignal = (signal: NodeJS.Signals) => {
+  if (interruptedBy) {
+    process.stderr.write(`oneclass: ${signal} again; still waiting for the encoder's current batch to finish\n`);
+    return;
+  }
+  interruptedBy = signal;
+  stopWrites();
   const removed = removePendingTempFiles();
   process.stderr.write(
-    `\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} partial file(s)` : ''}; no output file was half-written\n`,
+    `\noneclass: interrupted by ${signal}${removed.length ? `; removed ${removed.length} temporary file(s) or folder(s)` : ''}; no output file was half-written\n`,
   );
-  process.exit(EXIT.INTERRUPTED);
+  void closeAllPools()
+    .catch(() => undefined)
+    .finally(() => {
+      removePendingTempFiles();
+      process.exit(EXIT.INTERRUPTED);
+    });
 };
 
-/** Ctrl-C: remove temporary files of writes in flight, so no half-written output remains. */
+/**
+ * SIGINT / SIGTERM: no new output is started, temporary files and staging folders are removed,
+ * and the process exits 130 once the encoder's worker threads have finished the batch they are
+ * running (ending the process while ONNX Runtime runs in a worker aborts it). A second signal
+ * meanwhile only says what is being waited for.
+ */
 export function installSignalHandlers(): void {
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 /** For long-running commands (serve, jobs worker) that drain on a signal instead of exiting. */

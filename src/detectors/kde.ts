@@ -19,7 +19,14 @@ import {
   expectPositiveNumber,
   type Matrix,
 } from '../validate.js';
-import { COMPUTE_KEYS, computeOptions, type ComputeOptions, ownCopy, type ResolvedCompute } from './common.js';
+import {
+  COMPUTE_KEYS,
+  computeOptions,
+  type ComputeOptions,
+  ownCopy,
+  type ResolvedCompute,
+  warnOnPrecisionLoss,
+} from './common.js';
 
 /**
  * 'scott': n^(-1/(d+4)); 'silverman': (n (d+2) / 4)^(-1/(d+4)) (scikit-learn's rules, which
@@ -98,6 +105,12 @@ export class KernelDensity {
         ? expectPositiveNumber('options.bandwidth', opts.bandwidth)
         : expectOneOf('options.bandwidth', opts.bandwidth, BANDWIDTH_RULES);
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
+    if (!normalize)
+      await warnOnPrecisionLoss(
+        train,
+        'KernelDensity',
+        'Scale the features to similar ranges, or use normalize: true.',
+      );
     return KernelDensity.build(
       ownCopy(train.data),
       train.rows,

@@ -19,7 +19,14 @@ import {
   expectResultSize,
   type Matrix,
 } from '../validate.js';
-import { COMPUTE_KEYS, computeOptions, type ComputeOptions, ownCopy, type ResolvedCompute } from './common.js';
+import {
+  COMPUTE_KEYS,
+  computeOptions,
+  type ComputeOptions,
+  ownCopy,
+  type ResolvedCompute,
+  warnOnPrecisionLoss,
+} from './common.js';
 
 export type Metric = 'euclidean' | 'cosine';
 export const METRICS: readonly Metric[] = ['euclidean', 'cosine'];
@@ -66,6 +73,12 @@ export class NearestNeighbors {
     const opts = expectOptions('options', options);
     expectKnownKeys('options', opts, KEYS);
     const metric = opts.metric === undefined ? 'euclidean' : expectOneOf('options.metric', opts.metric, METRICS);
+    if (metric === 'euclidean')
+      await warnOnPrecisionLoss(
+        train,
+        'NearestNeighbors',
+        "Scale the features to similar ranges, or use metric 'cosine'.",
+      );
     return NearestNeighbors.build(ownCopy(train.data), train.rows, train.cols, metric, computeOptions('options', opts));
   }
 

@@ -23,7 +23,13 @@ import {
   expectPositiveNumber,
   type Matrix,
 } from '../validate.js';
-import { COMPUTE_KEYS, computeOptions, type ComputeOptions, type ResolvedCompute } from './common.js';
+import {
+  COMPUTE_KEYS,
+  computeOptions,
+  type ComputeOptions,
+  type ResolvedCompute,
+  warnOnPrecisionLoss,
+} from './common.js';
 
 /**
  * 'scale': 1 / (d * Var(X)) with Var over all entries; 'auto': 1 / d (scikit-learn's rules);
@@ -141,6 +147,8 @@ export class OneClassSVM {
     const shrinking = opts.shrinking === undefined ? true : expectBoolean('options.shrinking', opts.shrinking);
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
+    if (!normalize)
+      await warnOnPrecisionLoss(train, 'OneClassSVM', 'Scale the features to similar ranges, or use normalize: true.');
     const native = binding();
     const stats = await callNative('OneClassSVM.fit', () => native.columnStats(train, { l2normalize: normalize }));
     let gamma: number;

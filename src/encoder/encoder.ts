@@ -7,18 +7,21 @@
  *
  * The session is always created from the model's bytes, which the encoder keeps: a model file
  * can embed exactly the graph that runs (no second read of a file that may have changed), and
- * loading an encoder out of a model file needs no temporary file (`fromBytes`).
+ * loading an encoder out of a model file needs no temporary file (`fromBytes`). Sessions run in
+ * worker threads (inference-pool.ts): decoding (sharp), preprocessing (native) and inference all
+ * happen off the JS thread.
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { InferenceSession, Tensor } from 'onnxruntime-node';
-
-import { describe, invalidArgument, invalidInput, modelFormat } from '../errors.js';
+import { describe, invalidArgument, invalidInput, modelFormat, OneclassError } from '../errors.js';
 import { prefetched } from '../prefetch.js';
-import { type Backend, expectArray, expectString, type Matrix } from '../validate.js';
+import { type Backend, expectArray, expectBoolean, expectString, type Matrix } from '../validate.js';
+import type { ColourTarget } from './colour.js';
 import { decodeImage, describeInput } from './decode.js';
-import { type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
+import { type GraphInfo, InferencePool } from './inference-pool.js';
+import { colourPolicyOf, type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
+import { type DecodeLimits, imagesWithinBudget } from './pixel-budget.js';
 import { buildNormalizeTable } from './normalize.js';
 import {
   type EmbedOptions,
@@ -29,7 +32,6 @@ import {
   type ResolvedLoadOptions,
 } from './options.js';
 import { preprocessInto } from './preprocess.js';
-import { createSession } from './session.js';
 import { ENCODER_OUTPUTS, type EncoderOutput, type ImageInput, type RawImage } from './types.js';
 
 /** Manifest path for a model path: same folder and name, extension .json. */
@@ -38,15 +40,8 @@ export function manifestPathFor(modelPath: string): string {
   return ext === '.onnx' ? modelPath.slice(0, -ext.length) + '.json' : modelPath + '.json';
 }
 
-function channelWord(c: number): string {
-  return c === 1
-    ? '1 channel (grayscale)'
-    : c === 3
-      ? '3 channels (RGB)'
-      : c === 2 || c === 4
-        ? `${c} channels (with alpha)`
-        : `${c} channels`;
-}
+/** A colour target that names the model in strict mode's refusals. */
+export type ModelColour = ColourTarget & { readonly model: string };
 
 /** Where an encoder's parts came from, for messages and for model files that reference it. */
 interface Origin {
@@ -69,26 +64,34 @@ export class Encoder {
   /** Why CUDA is not used although device 'auto' or 'cuda' asked for it; null otherwise. */
   readonly fallbackReason: string | null;
   readonly batchSize: number;
+  /** Decoded-pixel limits of this encoder's inputs (and of the pipeline's batches). */
+  readonly decodeLimits: DecodeLimits;
+  /** Refuse gray/RGB mismatches and alpha instead of converting (load option strictColour). */
+  readonly strictColour: boolean;
   private readonly label: string;
-  private readonly session: InferenceSession;
+  private readonly pool: InferencePool;
   private readonly normalizeTable: Float32Array;
+  private readonly calls = new Set<Promise<unknown>>();
+  private releasing = false;
 
   private constructor(
     origin: Origin,
     manifest: EncoderManifest,
     modelBytes: Uint8Array,
-    created: Awaited<ReturnType<typeof createSession>>,
-    batchSize: number,
+    pool: InferencePool,
+    opts: ResolvedLoadOptions,
   ) {
     this.modelPath = origin.modelPath;
     this.manifestPath = origin.manifestPath;
     this.label = origin.label;
     this.manifest = manifest;
     this.modelBytes = modelBytes;
-    this.session = created.session;
-    this.backend = created.backend;
-    this.fallbackReason = created.fallbackReason;
-    this.batchSize = batchSize;
+    this.pool = pool;
+    this.backend = pool.graph.backend;
+    this.fallbackReason = pool.graph.fallbackReason;
+    this.batchSize = opts.batchSize;
+    this.decodeLimits = opts.limits;
+    this.strictColour = opts.strictColour;
     this.normalizeTable = buildNormalizeTable(manifest.preprocess.mean, manifest.preprocess.std);
   }
 
@@ -133,18 +136,17 @@ export class Encoder {
     opts: ResolvedLoadOptions,
     origin: Origin,
   ): Promise<Encoder> {
-    let created;
+    const pool = await InferencePool.create(bytes, opts, {
+      label: origin.label,
+      path: origin.modelPath ?? undefined,
+    });
     try {
-      created = await createSession(bytes, opts.device, opts.threads);
-    } catch (cause) {
-      throw modelFormat(
-        origin.modelPath ?? undefined,
-        `Cannot load encoder model ${origin.label}: ${String((cause as Error).message ?? cause).trim()}`,
-        cause,
-      );
+      checkGraphAgainstManifest(pool.graph, manifest, origin);
+    } catch (error) {
+      await pool.release();
+      throw error;
     }
-    checkGraphAgainstManifest(created.session, manifest, origin);
-    return new Encoder(origin, manifest, bytes, created, opts.batchSize);
+    return new Encoder(origin, manifest, bytes, pool, opts);
   }
 
   /** Model input as [channels, height, width]. */
@@ -158,17 +160,33 @@ export class Encoder {
   }
 
   /**
+   * What decodeImage must produce for this model: its channels and the manifest's colour policy
+   * (`decodeImage(input, label, { target: encoder.colourTarget() })` decodes an image the way
+   * embed() does; the pipeline decodes every image so).
+   */
+  colourTarget(strictColour: boolean = this.strictColour): ModelColour {
+    return {
+      channels: this.manifest.input.channels,
+      policy: colourPolicyOf(this.manifest),
+      strict: strictColour,
+      model: `model ${this.label}`,
+    };
+  }
+
+  /**
    * Decodes and preprocesses images into the model's input tensor (N x C x H x W float32), exactly
    * as training did. Exposed for parity tests and for callers that cache inputs.
    */
-  async preprocess(images: readonly ImageInput[]): Promise<Float32Array> {
-    return this.preprocessRange(expectArray('images', images, 'an array of images'), 0);
+  async preprocess(images: readonly ImageInput[], options?: { strictColour?: boolean }): Promise<Float32Array> {
+    const list = expectArray<ImageInput>('images', images, 'an array of images');
+    const { strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return this.preprocessRange(list, 0, this.colourTarget(strictColour));
   }
 
   /** Embeds images; returns an images.length x outputSize(output) row-major matrix. */
   async embed(images: readonly ImageInput[], options?: EmbedOptions): Promise<Matrix> {
-    const { output, batchSize } = resolveEmbedOptions(options, this.batchSize);
-    return (await this.embedBatches(images, [output], batchSize))[output]!;
+    const { output, batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return (await this.embedBatches(images, [output], batchSize, this.colourTarget(strictColour)))[output]!;
   }
 
   /** Embeds images once and returns both outputs. */
@@ -176,34 +194,57 @@ export class Encoder {
     images: readonly ImageInput[],
     options?: Omit<EmbedOptions, 'output'>,
   ): Promise<Record<EncoderOutput, Matrix>> {
-    const { batchSize } = resolveEmbedOptions(options, this.batchSize);
-    return (await this.embedBatches(images, ENCODER_OUTPUTS, batchSize)) as Record<EncoderOutput, Matrix>;
+    const { batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    return (await this.embedBatches(images, ENCODER_OUTPUTS, batchSize, this.colourTarget(strictColour))) as Record<
+      EncoderOutput,
+      Matrix
+    >;
   }
 
   /**
-   * Embeds images that are already decoded (the pipeline decodes them itself, a batch ahead):
-   * preprocessing of the whole list runs concurrently off the JS thread, then inference in
-   * chunks of the encoder's batch size. `labels[i]` names image i in errors.
+   * Embeds images that are already decoded (the pipeline decodes them itself, a batch ahead, to
+   * colourTarget()): preprocessing of the whole list runs concurrently off the JS thread, then
+   * inference in chunks of the encoder's batch size. An image not in the model's colour space is
+   * converted as embed() converts raw pixels (refused in strict mode). `labels[i]` names image i
+   * in errors.
    */
   async embedDecoded(
     images: readonly RawImage[],
     options: EmbedOptions & { labels?: readonly string[] } = {},
   ): Promise<Matrix> {
     const { labels, ...embed } = options;
-    const { output, batchSize } = resolveEmbedOptions(embed, this.batchSize);
+    const { output, batchSize, strictColour } = resolveEmbedOptions(embed, this.batchSize, this.strictColour);
     const list = expectArray<RawImage>('images', images, 'an array of decoded images');
-    const per = this.inputSize();
-    const tensor = new Float32Array(list.length * per);
-    await Promise.all(list.map((image, i) => this.writeInput(image, labels?.[i] ?? `image ${i}`, tensor, i * per)));
-    return this.runTensor(tensor, list.length, output, batchSize);
+    const target = this.colourTarget(strictColour);
+    return this.tracked(async () => {
+      const per = this.inputSize();
+      const tensor = new Float32Array(list.length * per);
+      await Promise.all(
+        list.map(async (image, i) => {
+          const label = labels?.[i] ?? `image ${i}`;
+          // Already in the model's colour space (the pipeline's case) or the same rules as embed().
+          const ready = image.channels === target.channels ? image : await decodeImage(image, label, { target });
+          await this.writeInput(ready, label, tensor, i * per);
+        }),
+      );
+      return this.runTensor(tensor, list.length, output, batchSize, true);
+    });
   }
 
   /**
    * Runs the model on an already preprocessed input (rows x C x H x W float32, e.g. patches cut
-   * from an image resized with resizeU8 and normalized like preprocess()).
+   * from an image resized with resizeU8 and normalized like preprocess()). The input is copied to
+   * the inference thread, unless `transfer: true` hands its buffer over (no copy; the caller's
+   * array is detached) or it is shared memory (read in place: keep it unchanged until the call settles).
    */
-  async embedTensor(input: Float32Array, rows: number, options?: EmbedOptions): Promise<Matrix> {
-    const { output, batchSize } = resolveEmbedOptions(options, this.batchSize);
+  async embedTensor(
+    input: Float32Array,
+    rows: number,
+    options?: EmbedOptions & { transfer?: boolean },
+  ): Promise<Matrix> {
+    const { transfer: given, ...embed } = options ?? {};
+    const transfer = given === undefined ? false : expectBoolean('options.transfer', given);
+    const { output, batchSize } = resolveEmbedOptions(embed, this.batchSize);
     const per = this.inputSize();
     if (!(input instanceof Float32Array)) throw invalidArgument('input', 'Float32Array', input);
     if (!Number.isInteger(rows) || rows < 0 || input.length !== rows * per) {
@@ -212,12 +253,23 @@ export class Encoder {
         `Expected input of rows*${per} floats (C*H*W = ${this.inputShape.join('*')}) but received ${input.length} floats for rows ${describe(rows)}`,
       );
     }
-    return this.runTensor(input, rows, output, batchSize);
+    return this.tracked(() => this.runTensor(input, rows, output, batchSize, transfer));
   }
 
-  /** Releases the ONNX Runtime session. */
+  /**
+   * Releases the ONNX Runtime sessions and ends their worker threads, after the calls in flight.
+   * Calling it again is harmless; embedding afterwards rejects with ERR_RELEASED.
+   */
   async release(): Promise<void> {
-    await this.session.release();
+    this.releasing = true;
+    // Calls begun before release() finish with their results (a call begun after it is refused).
+    await Promise.allSettled([...this.calls]);
+    await this.pool.release();
+  }
+
+  /** True once release() was called. */
+  get released(): boolean {
+    return this.releasing;
   }
 
   private inputSize(): number {
@@ -226,36 +278,35 @@ export class Encoder {
   }
 
   /**
-   * Refuses an image whose channel count is not the model's (no silent conversion: the model
-   * never saw converted images, and a gray/RGB mix-up is more often a wrong folder than a wish;
-   * docs/encoders.md). Every embedding path calls it once per image; `label` names the image.
+   * Resize + normalize an image in the model's colour space into `out` at `offset` (native, off the
+   * JS thread); `label` names the image in errors.
    */
-  checkImage(image: RawImage, label: string): void {
-    const channels = this.manifest.input.channels;
-    if (image.channels !== channels) {
-      throw invalidInput(
-        label,
-        `${label} has ${channelWord(image.channels)} but the model ${this.label} expects ${channelWord(channels)}; ` +
-          'convert the image first (the encoder does not convert colour spaces or drop alpha)',
-      );
+  private async writeInput(image: RawImage, label: string, out: Float32Array, offset: number): Promise<void> {
+    const [, height, width] = this.inputShape;
+    try {
+      await preprocessInto(image, height, width, this.normalizeTable, out, offset);
+    } catch (error) {
+      // The native message names the argument ("image.width ..."); say which image it was.
+      const e = error as OneclassError;
+      throw new OneclassError(e.code ?? 'ERR_INTERNAL', `${label}: ${e.message}`, { path: label, cause: error });
     }
   }
 
-  /** checkImage, then resize + normalize into `out` at `offset` (native, off the JS thread). */
-  private async writeInput(image: RawImage, label: string, out: Float32Array, offset: number): Promise<void> {
-    this.checkImage(image, label);
-    const [, height, width] = this.inputShape;
-    await preprocessInto(image, height, width, this.normalizeTable, out, offset);
-  }
-
   /** preprocess() for a slice of a larger call; `firstIndex` keeps "image i" in messages global. */
-  private async preprocessRange(images: readonly ImageInput[], firstIndex: number): Promise<Float32Array> {
+  private async preprocessRange(
+    images: readonly ImageInput[],
+    firstIndex: number,
+    target: ModelColour,
+  ): Promise<Float32Array> {
     const per = this.inputSize();
     const out = new Float32Array(images.length * per);
     await Promise.all(
       images.map(async (input, i) => {
+        // Converted to the model's colour space as the manifest says (python-export/colour.py
+        // does the same in training), or refused in strict mode (docs/encoders.md).
         const label = describeInput(input, firstIndex + i);
-        await this.writeInput(await decodeImage(input, label), label, out, i * per);
+        const decoded = await decodeImage(input, label, { target, maxPixels: this.decodeLimits.maxImagePixels });
+        await this.writeInput(decoded, label, out, i * per);
       }),
     );
     return out;
@@ -265,16 +316,39 @@ export class Encoder {
     images: readonly ImageInput[],
     outputs: readonly EncoderOutput[],
     batchSize: number,
+    target: ModelColour,
   ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const list = expectArray<ImageInput>('images', images, 'an array of images');
+    return this.tracked(() => this.embedList(list, outputs, batchSize, target));
+  }
+
+  private async embedList(
+    list: readonly ImageInput[],
+    outputs: readonly EncoderOutput[],
+    batchSize: number,
+    target: ModelColour,
+  ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const n = list.length;
     const result: Partial<Record<EncoderOutput, Matrix>> = {};
     for (const o of outputs)
       result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
-    // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime.
-    const steps = prefetched(n, batchSize, (start, end) => this.preprocessRange(list.slice(start, end), start));
-    for await (const { start, end, value: input } of steps) {
-      const res = await this.run(input, end - start, outputs);
+    // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime; a batch stops
+    // short of the decoded-pixel budget (pixel-budget.ts).
+    const steps = prefetched(
+      n,
+      batchSize,
+      async (start, end) => {
+        const taken = await imagesWithinBudget(list.slice(start, end), this.decodeLimits);
+        return { taken, input: await this.preprocessRange(list.slice(start, start + taken), start, target) };
+      },
+      (step) => step.taken,
+    );
+    for await (const {
+      start,
+      end,
+      value: { input },
+    } of steps) {
+      const res = await this.run(input, end - start, outputs, batchSize, true);
       for (const o of outputs) result[o]!.data.set(res[o]!, start * result[o]!.cols);
     }
     return result;
@@ -285,48 +359,53 @@ export class Encoder {
     rows: number,
     output: EncoderOutput,
     batchSize: number,
+    transfer: boolean,
   ): Promise<Matrix> {
-    const per = this.inputSize();
     const cols = this.outputSize(output);
-    const data = new Float32Array(rows * cols);
-    for (let start = 0; start < rows; start += batchSize) {
-      const count = Math.min(batchSize, rows - start);
-      const res = await this.run(input.subarray(start * per, (start + count) * per), count, [output]);
-      data.set(res[output]!, start * cols);
-    }
-    return { data, rows, cols };
+    if (rows === 0) return { data: new Float32Array(0), rows, cols };
+    const res = await this.run(input, rows, [output], batchSize, transfer);
+    return { data: res[output]!, rows, cols };
   }
 
+  /** Inference in a worker thread, `batchSize` images per ONNX Runtime call. */
   private async run(
     input: Float32Array,
     count: number,
     outputs: readonly EncoderOutput[],
+    batchSize: number,
+    transfer: boolean,
   ): Promise<Partial<Record<EncoderOutput, Float32Array>>> {
     const [c, h, w] = this.inputShape;
-    const feeds = { [this.manifest.input.name]: new Tensor('float32', input, [count, c, h, w]) };
-    let res;
+    return this.pool.run({
+      input,
+      transfer,
+      count,
+      dims: [c, h, w],
+      inputName: this.manifest.input.name,
+      outputs: outputs.map((name) => ({ name, cols: this.outputSize(name) })),
+      batchSize,
+    });
+  }
+
+  /** Runs an embedding call, counted so that release() can wait for it. */
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
+    this.requireUsable();
+    const call = work();
+    this.calls.add(call);
     try {
-      res = await this.session.run(feeds, outputs as EncoderOutput[]);
-    } catch (cause) {
-      throw modelFormat(
-        this.modelPath ?? undefined,
-        `Inference failed for model ${this.label}: ${(cause as Error).message}`,
-        cause,
-      );
+      return await call;
+    } finally {
+      this.calls.delete(call);
     }
-    const out: Partial<Record<EncoderOutput, Float32Array>> = {};
-    for (const o of outputs) {
-      const t = res[o];
-      const size = this.outputSize(o);
-      if (!t || !(t.data instanceof Float32Array) || t.data.length !== count * size) {
-        throw modelFormat(
-          this.modelPath ?? undefined,
-          `Model ${this.label} returned ${t ? `${t.type} [${t.dims.join(', ')}]` : 'nothing'} for output '${o}', manifest says float32 [${count}, ${size}]`,
-        );
-      }
-      out[o] = t.data;
+  }
+
+  /** Fails fast, before any decoding, once the encoder was released. */
+  private requireUsable(): void {
+    if (this.releasing) {
+      throw new OneclassError('ERR_RELEASED', `The encoder ${this.label} was released; load it again to use it`, {
+        path: this.modelPath ?? undefined,
+      });
     }
-    return out;
   }
 }
 
@@ -347,7 +426,7 @@ async function readModelBytes(file: string): Promise<Uint8Array> {
 }
 
 /** The graph must take the manifest's input shape and produce the named outputs with the manifest's sizes. */
-function checkGraphAgainstManifest(session: InferenceSession, manifest: EncoderManifest, origin: Origin): void {
+function checkGraphAgainstManifest(session: GraphInfo, manifest: EncoderManifest, origin: Origin): void {
   const mismatch = (what: string) =>
     modelFormat(
       origin.modelPath ?? undefined,
@@ -362,7 +441,7 @@ function checkGraphAgainstManifest(session: InferenceSession, manifest: EncoderM
   const meta = session.inputMetadata[inputIndex];
   const { channels, height, width } = manifest.input;
   if (meta?.isTensor) {
-    const shape = meta.shape;
+    const shape = meta.shape ?? [];
     const expected = [channels, height, width];
     // Symbolic (string) dimensions accept any size; numeric ones must agree.
     const bad = shape.length !== 4 || expected.some((v, i) => typeof shape[i + 1] === 'number' && shape[i + 1] !== v);
@@ -376,7 +455,7 @@ function checkGraphAgainstManifest(session: InferenceSession, manifest: EncoderM
     if (idx < 0) throw mismatch(`output '${o}' is not among the graph outputs [${session.outputNames.join(', ')}]`);
     const om = session.outputMetadata[idx];
     const size = outputSize(manifest, o);
-    if (om?.isTensor && om.shape.length === 2 && typeof om.shape[1] === 'number' && om.shape[1] !== size) {
+    if (om?.isTensor && om.shape?.length === 2 && typeof om.shape[1] === 'number' && om.shape[1] !== size) {
       throw mismatch(`graph output '${o}' has ${om.shape[1]} columns, manifest says ${size}`);
     }
   }

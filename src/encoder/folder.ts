@@ -1,5 +1,5 @@
 /** Embedding every image of a folder (or a list of files) in a stable order. */
-import { readdir } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { invalidArgument, invalidInput } from '../errors.js';
@@ -15,18 +15,41 @@ export interface FolderOptions extends EmbedOptions {
   readonly recursive?: boolean;
 }
 
-/** Image files of a folder, sorted by path (byte order, so the row order does not depend on locale). */
+/**
+ * Image files of a folder, sorted by path (byte order, so the row order does not depend on locale).
+ * Symbolic links are followed: a link to an image is listed under the link's path, a link to a
+ * folder is walked when `recursive` (each real folder once, so a link back to a parent cannot
+ * loop), and a broken link with an image extension is listed so that decoding reports it instead
+ * of the image vanishing without a word.
+ */
 export async function listImageFiles(folder: string, recursive = false): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(folder, { withFileTypes: true, recursive });
-  } catch (cause) {
-    throw invalidInput(folder, `Cannot list image folder ${folder}: ${(cause as Error).message}`, cause);
-  }
-  return entries
-    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
-    .map((e) => path.join(e.parentPath ?? folder, e.name))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const found: string[] = [];
+  const walked = new Set<string>();
+  const isImage = (name: string) => IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    let real;
+    try {
+      real = await realpath(dir);
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (cause) {
+      throw invalidInput(dir, `Cannot list image folder ${dir}: ${(cause as Error).message}`, cause);
+    }
+    if (walked.has(real)) return;
+    walked.add(real);
+    for (const e of entries) {
+      const file = path.join(dir, e.name);
+      let kind: 'file' | 'folder' | 'other' | 'broken' = e.isFile() ? 'file' : e.isDirectory() ? 'folder' : 'other';
+      if (e.isSymbolicLink()) {
+        const target = await stat(file).catch(() => null);
+        kind = !target ? 'broken' : target.isFile() ? 'file' : target.isDirectory() ? 'folder' : 'other';
+      }
+      if (kind === 'folder' && recursive) await walk(file);
+      else if ((kind === 'file' || kind === 'broken') && isImage(e.name)) found.push(file);
+    }
+  };
+  await walk(folder);
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**

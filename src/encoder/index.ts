@@ -1,7 +1,15 @@
 /** Stage 1 of the two-stage framework: self-supervised image encoders exported from python-export/. */
 export { Encoder, manifestPathFor } from './encoder.js';
 export { embedFolder, listImageFiles, IMAGE_EXTENSIONS, type FolderOptions } from './folder.js';
-export { type EncoderManifest, readManifest, validateManifest, MANIFEST_FORMAT, MANIFEST_VERSION } from './manifest.js';
+export {
+  type EncoderManifest,
+  type ManifestDecode,
+  colourPolicyOf,
+  readManifest,
+  validateManifest,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+} from './manifest.js';
 export {
   type EncoderLoadOptions,
   type EncoderFromBytesOptions,
@@ -11,5 +19,6 @@ export {
 export { resizeU8, triangleTaps, RESIZE_METHOD } from './resize.js';
 export { gridPatches, cropU8, type PatchGrid } from './patches.js';
 export { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
-export { decodeImage } from './decode.js';
+export { decodeImage, type DecodeOptions } from './decode.js';
+export { type AlphaMode, type ColourPolicy, type ColourTarget, DEFAULT_COLOUR_POLICY, DECODE_RULES } from './colour.js';
 export { type RawImage, type ImageInput, type EncoderOutput, ENCODER_OUTPUTS } from './types.js';

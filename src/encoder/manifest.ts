@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { modelFormat } from '../errors.js';
+import { type AlphaMode, type ColourPolicy, DECODE_RULES, DEFAULT_COLOUR_POLICY } from './colour.js';
 import { RESIZE_METHOD } from './resize.js';
 import type { EncoderOutput } from './types.js';
 
@@ -28,6 +29,12 @@ export interface EncoderManifest {
     readonly colorSpace: 'rgb' | 'gray';
   };
   readonly preprocess: {
+    /**
+     * How images are decoded to the input colour space (colour.ts). Old manifests have a
+     * description string here (or nothing); they decode with the defaults, which give today's
+     * pixels for every image the encoder accepted before it converted colours.
+     */
+    readonly decode?: string | ManifestDecode;
     readonly resize: { readonly method: typeof RESIZE_METHOD; readonly height: number; readonly width: number };
     readonly scale: '1/255';
     readonly mean: readonly number[];
@@ -39,6 +46,18 @@ export interface EncoderManifest {
   readonly metrics?: Readonly<Record<string, unknown>>;
 }
 
+/** preprocess.decode: the alpha policy, and the names of the fixed rules (checked, so that a rule
+ * a later version adds is refused here instead of being decoded differently). */
+export interface ManifestDecode {
+  readonly alpha?: AlphaMode;
+  readonly background?: readonly [number, number, number];
+  readonly bitDepth?: (typeof DECODE_RULES)['bitDepth'];
+  readonly cmyk?: (typeof DECODE_RULES)['cmyk'];
+  readonly toGray?: (typeof DECODE_RULES)['toGray'];
+  readonly iccProfile?: (typeof DECODE_RULES)['iccProfile'];
+  readonly exifOrientation?: (typeof DECODE_RULES)['exifOrientation'];
+}
+
 function fail(file: string, field: string, expected: string, received: unknown): never {
   throw modelFormat(
     file,
@@ -46,8 +65,15 @@ function fail(file: string, field: string, expected: string, received: unknown):
   );
 }
 
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+/**
+ * Sizes that drive allocations are bounded even in a manifest that is otherwise valid (one
+ * travelling inside a crafted model file): an image side, an embedding width.
+ */
+export const MAX_INPUT_SIDE = 4096;
+export const MAX_EMBEDDING_SIZE = 65536;
+
+function isPositiveInt(v: unknown, max = MAX_INPUT_SIDE): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
@@ -66,8 +92,8 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (input.layout !== 'NCHW') fail(file, 'input.layout', "'NCHW'", input.layout);
   if (input.dtype !== 'float32') fail(file, 'input.dtype', "'float32'", input.dtype);
   if (input.channels !== 1 && input.channels !== 3) fail(file, 'input.channels', '1 or 3', input.channels);
-  if (!isPositiveInt(input.height)) fail(file, 'input.height', 'a positive integer', input.height);
-  if (!isPositiveInt(input.width)) fail(file, 'input.width', 'a positive integer', input.width);
+  if (!isPositiveInt(input.height)) fail(file, 'input.height', `an integer in [1, ${MAX_INPUT_SIDE}]`, input.height);
+  if (!isPositiveInt(input.width)) fail(file, 'input.width', `an integer in [1, ${MAX_INPUT_SIDE}]`, input.width);
   const expectedSpace = input.channels === 3 ? 'rgb' : 'gray';
   if (input.colorSpace !== expectedSpace) fail(file, 'input.colorSpace', `'${expectedSpace}'`, input.colorSpace);
 
@@ -77,6 +103,7 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (resize.height !== input.height || resize.width !== input.width) {
     fail(file, 'preprocess.resize', `height/width equal to input (${input.height}x${input.width})`, resize);
   }
+  validateDecode(pre.decode, file);
   if (pre.scale !== '1/255') fail(file, 'preprocess.scale', "'1/255'", pre.scale);
   for (const key of ['mean', 'std'] as const) {
     const arr = pre[key];
@@ -92,7 +119,12 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   if (pre.patchFrom !== undefined) {
     const from = obj(obj(pre.patchFrom)?.resize);
     if (!from || !isPositiveInt(from.height) || !isPositiveInt(from.width)) {
-      fail(file, 'preprocess.patchFrom.resize', 'an object with positive integer height and width', pre.patchFrom);
+      fail(
+        file,
+        'preprocess.patchFrom.resize',
+        `an object with integer height and width in [1, ${MAX_INPUT_SIDE}]`,
+        pre.patchFrom,
+      );
     }
   }
 
@@ -100,9 +132,41 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
   for (const name of ['pooled', 'projection']) {
     const out = (m.outputs as unknown[]).map(obj).find((o) => o?.name === name);
     if (!out) fail(file, 'outputs', `an entry named '${name}'`, m.outputs);
-    if (!isPositiveInt(out.size)) fail(file, `outputs['${name}'].size`, 'a positive integer', out.size);
+    if (!isPositiveInt(out.size, MAX_EMBEDDING_SIZE))
+      fail(file, `outputs['${name}'].size`, `an integer in [1, ${MAX_EMBEDDING_SIZE}]`, out.size);
   }
   return m as unknown as EncoderManifest;
+}
+
+function validateDecode(value: unknown, file: string): void {
+  if (value === undefined || typeof value === 'string') return;
+  const d = obj(value) ?? fail(file, 'preprocess.decode', 'an object (or a description string)', value);
+  if (d.alpha !== undefined && d.alpha !== 'flatten' && d.alpha !== 'drop') {
+    fail(file, 'preprocess.decode.alpha', "'flatten' or 'drop'", d.alpha);
+  }
+  if (
+    d.background !== undefined &&
+    !(
+      Array.isArray(d.background) &&
+      d.background.length === 3 &&
+      d.background.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)
+    )
+  ) {
+    fail(file, 'preprocess.decode.background', 'three integers 0 to 255 (R, G, B)', d.background);
+  }
+  for (const [key, rule] of Object.entries(DECODE_RULES)) {
+    if (d[key] !== undefined && d[key] !== rule) fail(file, `preprocess.decode.${key}`, `'${rule}'`, d[key]);
+  }
+}
+
+/** The colour policy a manifest asks for (defaults for old manifests). */
+export function colourPolicyOf(manifest: EncoderManifest): ColourPolicy {
+  const d = manifest.preprocess.decode;
+  if (d === undefined || typeof d === 'string') return DEFAULT_COLOUR_POLICY;
+  return {
+    alpha: d.alpha ?? DEFAULT_COLOUR_POLICY.alpha,
+    background: d.background ?? DEFAULT_COLOUR_POLICY.background,
+  };
 }
 
 /** Reads and validates a manifest file; every failure is ERR_MODEL_FORMAT naming the file. */

@@ -2,12 +2,15 @@
 import {
   type Device,
   expectBatchSize,
+  expectBoolean,
   expectDevice,
+  expectInteger,
   expectKnownKeys,
   expectOneOf,
   expectOptions,
   expectThreads,
 } from '../validate.js';
+import { type DecodeLimits, resolveDecodeLimits } from './pixel-budget.js';
 import { ENCODER_OUTPUTS, type EncoderOutput } from './types.js';
 
 export interface EncoderLoadOptions {
@@ -15,8 +18,28 @@ export interface EncoderLoadOptions {
   readonly device?: Device;
   /** Images per inference call (default 64). */
   readonly batchSize?: number;
-  /** ONNX Runtime intra-op threads; 0 or undefined: ONNX Runtime's choice (one per physical core). */
+  /**
+   * ONNX Runtime intra-op threads of each worker; 0 or undefined: ONNX Runtime's choice (one per
+   * physical core) with one worker, cores / workers with several.
+   */
   readonly threads?: number;
+  /**
+   * Worker threads running the model (default 1), each with its own session: more than one helps
+   * concurrent callers (a server), not one call (which always runs on one worker).
+   */
+  readonly workers?: number;
+  /**
+   * Largest width x height an image may decode to (default 2^26, e.g. 8192 x 8192); a larger one is
+   * unreadable (ERR_IMAGE_DECODE) before it is decoded. Also used by the pipeline's batches.
+   */
+  readonly maxImagePixels?: number;
+  /** Largest total width x height of one batch's images (default 2^27); a batch stops short of it. */
+  readonly maxBatchPixels?: number;
+  /**
+   * Refuse images whose colour family differs from the model's (gray vs RGB) or that have alpha,
+   * instead of converting them as the manifest says (default false; docs/encoders.md).
+   */
+  readonly strictColour?: boolean;
 }
 
 export interface EncoderFromBytesOptions extends EncoderLoadOptions {
@@ -31,16 +54,24 @@ export interface EmbedOptions {
   readonly output?: EncoderOutput;
   /** Overrides the encoder's batch size for this call. */
   readonly batchSize?: number;
+  /** Overrides the encoder's strictColour for this call. */
+  readonly strictColour?: boolean;
 }
 
 export interface ResolvedLoadOptions {
   readonly device: Device;
   readonly batchSize: number;
   readonly threads: number | undefined;
+  readonly workers: number;
+  readonly limits: DecodeLimits;
+  readonly strictColour: boolean;
 }
 
+/** Worker threads per encoder: each holds a copy of the model and its own session. */
+export const MAX_WORKERS = 64;
+
 export const DEFAULT_BATCH_SIZE = 64;
-const LOAD_KEYS = ['device', 'batchSize', 'threads'];
+const LOAD_KEYS = ['device', 'batchSize', 'threads', 'workers', 'maxImagePixels', 'maxBatchPixels', 'strictColour'];
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = expectOptions('options', options);
@@ -50,17 +81,22 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
     device: expectDevice('device', o.device),
     batchSize: expectBatchSize('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     threads: threads === 0 ? undefined : threads,
+    workers: o.workers === undefined ? 1 : expectInteger('workers', o.workers, 1, MAX_WORKERS),
+    limits: resolveDecodeLimits('options', o),
+    strictColour: o.strictColour === undefined ? false : expectBoolean('strictColour', o.strictColour),
   };
 }
 
 export function resolveEmbedOptions(
   options: unknown,
   defaultBatchSize: number,
-): { output: EncoderOutput; batchSize: number } {
+  defaultStrictColour = false,
+): { output: EncoderOutput; batchSize: number; strictColour: boolean } {
   const o = expectOptions('options', options);
-  expectKnownKeys('options', o, ['output', 'batchSize']);
+  expectKnownKeys('options', o, ['output', 'batchSize', 'strictColour']);
   return {
     output: o.output === undefined ? 'pooled' : expectOneOf('output', o.output, ENCODER_OUTPUTS),
     batchSize: expectBatchSize('batchSize', o.batchSize, defaultBatchSize),
+    strictColour: o.strictColour === undefined ? defaultStrictColour : expectBoolean('strictColour', o.strictColour),
   };
 }

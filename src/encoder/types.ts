@@ -5,7 +5,7 @@ export interface RawImage {
   readonly data: Uint8Array;
   readonly width: number;
   readonly height: number;
-  /** 1 (grayscale) or 3 (RGB). Alpha channels are not accepted. */
+  /** 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA; the encoder converts to its model's colour space (colour.ts). */
   readonly channels: number;
 }
 

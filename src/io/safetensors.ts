@@ -21,7 +21,7 @@ export interface Tensor {
 }
 
 const BYTES: Record<DType, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1 };
-const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 function dtypeOf(data: TensorData): DType {
   if (data instanceof Float32Array) return 'F32';
@@ -64,6 +64,29 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
 
 function bad(source: string, why: string): OneclassError {
   return new OneclassError('ERR_MODEL_FORMAT', `${source} is not a valid safetensors file: ${why}`, { path: source });
+}
+
+/**
+ * Where the data section ends according to a header (the largest tensor end offset), or null
+ * when the header does not parse (decodeSafetensors then says why). Lets a reader take from a
+ * file exactly the bytes its header accounts for.
+ */
+export function dataSectionLength(header: Uint8Array): number | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  let end = 0;
+  for (const [name, info] of Object.entries(parsed as Record<string, unknown>)) {
+    if (name === '__metadata__') continue;
+    const offsets = (info as { data_offsets?: unknown } | null)?.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !Number.isSafeInteger(offsets[1])) return null;
+    end = Math.max(end, offsets[1] as number);
+  }
+  return end;
 }
 
 export function decodeSafetensors(

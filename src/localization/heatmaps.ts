@@ -19,7 +19,7 @@ import {
   expectDevice,
   expectInteger,
   expectKnownKeys,
-  expectNonNegativeNumber,
+  expectNumber,
   expectOneOf,
   expectOptions,
   expectResultSize,
@@ -42,7 +42,7 @@ export interface UpsampleOptions {
   /** Output size in pixels. */
   height: number;
   width: number;
-  /** Gaussian sigma in output pixels. Default 4. 0 disables the blur in 'bilinear' mode. */
+  /** Gaussian sigma in output pixels, 0 to 4096. Default 4. 0 disables the blur in 'bilinear' mode. */
   sigma?: number;
   mode?: HeatmapMode;
   /** 'receptive-field' mode: patch side and stride in output pixels (both required). */
@@ -61,6 +61,15 @@ export interface UpsampleOptions {
 
 const KEYS = ['height', 'width', 'sigma', 'mode', 'patchSize', 'stride', 'device', 'threads', 'out'];
 
+/**
+ * Bounds of every size and of sigma, checked before anything is allocated (the same as the
+ * native plan's, native/core/include/oneclass/heatmap.h). Without them sigma 3e8 asked for a
+ * 19 GB kernel and 1e307 silently skipped the blur.
+ */
+export const MAX_HEATMAP_SIDE = 16384;
+export const MAX_GRID_SIDE = 4096;
+export const MAX_SIGMA = 4096;
+
 export async function upsampleHeatmaps(
   grids: HeatmapBatch,
   options: UpsampleOptions,
@@ -69,8 +78,8 @@ export async function upsampleHeatmaps(
     throw invalidArgumentFor('grids', 'an object { data, batch, height, width }', grids);
   if (!(grids.data instanceof Float32Array)) throw invalidArgumentFor('grids.data', 'Float32Array', grids.data);
   const batch = expectInteger('grids.batch', grids.batch, 0);
-  const gh = expectInteger('grids.height', grids.height, 1, 1 << 20);
-  const gw = expectInteger('grids.width', grids.width, 1, 1 << 20);
+  const gh = expectInteger('grids.height', grids.height, 1, MAX_GRID_SIDE);
+  const gw = expectInteger('grids.width', grids.width, 1, MAX_GRID_SIDE);
   if (batch * gh * gw !== grids.data.length) {
     throw new OneclassError(
       'ERR_INVALID_ARGUMENT',
@@ -80,9 +89,9 @@ export async function upsampleHeatmaps(
   }
   const opts = expectOptions('options', options);
   expectKnownKeys('options', opts, KEYS);
-  const height = expectInteger('options.height', opts.height, 1, 16384);
-  const width = expectInteger('options.width', opts.width, 1, 16384);
-  const sigma = opts.sigma === undefined ? 4 : expectNonNegativeNumber('options.sigma', opts.sigma);
+  const height = expectInteger('options.height', opts.height, 1, MAX_HEATMAP_SIDE);
+  const width = expectInteger('options.width', opts.width, 1, MAX_HEATMAP_SIDE);
+  const sigma = opts.sigma === undefined ? 4 : expectNumber('options.sigma', opts.sigma, { min: 0, max: MAX_SIGMA });
   const mode =
     opts.mode === undefined
       ? 'bilinear'
@@ -90,8 +99,8 @@ export async function upsampleHeatmaps(
   let patchSize = 0;
   let stride = 0;
   if (mode === 'receptive-field') {
-    patchSize = expectInteger('options.patchSize', opts.patchSize, 1, 1 << 20);
-    stride = expectInteger('options.stride', opts.stride, 1, 1 << 20);
+    patchSize = expectInteger('options.patchSize', opts.patchSize, 1, MAX_HEATMAP_SIDE);
+    stride = expectInteger('options.stride', opts.stride, 1, MAX_HEATMAP_SIDE);
     if (sigma === 0) throw invalidArgumentFor('options.sigma', "a positive number in 'receptive-field' mode", sigma);
   }
   expectResultSize('upsampleHeatmaps', batch * height * width);

@@ -66,17 +66,29 @@ export async function encodeBatch(
   needs: FeatureNeeds,
 ): Promise<Features> {
   if (images.length === 0) return { image: null, patches: null };
+  // decodeBatch decoded them to the encoder's colour space, which the patch path relies on.
   const raws = images.map((d) => d.raw);
-  // embedDecoded checks each image's channels; the patch path alone has to ask for it.
   const image = needs.image ? await encoder.embedDecoded(raws, { output, labels: images.map((d) => d.id) }) : null;
-  if (!needs.image) for (const d of images) encoder.checkImage(d.raw, d.id);
-  const patches = needs.patches ? await patchEmbeddings(encoder, raws, needs.patches, output) : null;
+  const patches = needs.patches
+    ? await patchEmbeddings(
+        encoder,
+        raws,
+        needs.patches,
+        output,
+        images.map((d) => d.id),
+      )
+    : null;
   return { image, patches };
 }
 
 export async function* encodedBatches(images: readonly NamedImage[], plan: BatchPlan): AsyncGenerator<EncodedBatch> {
-  const decoded = prefetched(images.length, plan.batchSize, (start, end) =>
-    decodeBatch(images.slice(start, end), start, plan.onUnreadable, plan.size),
+  const colour = plan.encoder.colourTarget();
+  const decoded = prefetched(
+    images.length,
+    plan.batchSize,
+    (start, end) =>
+      decodeBatch(images.slice(start, end), start, plan.onUnreadable, plan.size, colour, plan.encoder.decodeLimits),
+    (batch) => batch.taken,
   );
   for await (const { end, value } of decoded) {
     const features = await encodeBatch(plan.encoder, value.decoded, plan.output, plan.needs);

@@ -373,6 +373,7 @@ function assembleConfig(
     encoder: {
       file: encoder.modelPath ? path.basename(encoder.modelPath) : 'encoder.onnx',
       sha256: sha256(encoder.modelBytes),
+      size: encoder.modelBytes.length,
       embedded: plan.embedEncoder,
       ...(plan.embedEncoder ? {} : { path: encoder.modelPath! }),
       manifest: encoder.manifest,

@@ -3,10 +3,13 @@
  * policies: unreadable images are an error (default) or skipped and reported; images whose size
  * differs from the training images' are an error when the model was fitted on one fixed size
  * (a 28x28 image given to a 1024x1024 inspection model is a mistake more often than not).
- * The channel count is the encoder's to check (Encoder.embedDecoded), once.
+ * Every image is decoded to the encoder's colour space (Encoder.colourTarget: gray <-> RGB,
+ * alpha, 16-bit, CMYK as the manifest says, or refused in strict mode), so what the encode
+ * stage and the patch path read is already in the model's colour space.
  */
 import type { DatasetItem } from '../datasets/types.js';
-import { decodeImage, type ImageInput, type RawImage } from '../encoder/index.js';
+import { type ColourTarget, decodeImage, type ImageInput, type RawImage } from '../encoder/index.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits, imagesWithinBudget } from '../encoder/pixel-budget.js';
 import { invalidInput } from '../errors.js';
 import { expectArray, expectOneOf } from '../validate.js';
 
@@ -56,16 +59,28 @@ export function nameImages(images: readonly (ImageInput | DatasetItem)[], path =
 }
 
 /**
- * Decodes a batch; `offset` is the batch's position in the whole list (for messages), `size`
- * the one size every image must have (null: any).
+ * Decodes a batch to `colour` (the encoder's colourTarget(); null: each image's own colours);
+ * `offset` is the batch's position in the whole list (for messages), `size` the one size every
+ * image must have (null: any). The batch stops short of the decoded-pixel budget (`taken` images
+ * of `offered` are decoded or skipped; the rest belongs to the next batch).
  */
 export async function decodeBatch(
-  batch: readonly NamedImage[],
+  offered: readonly NamedImage[],
   offset: number,
   policy: UnreadablePolicy,
-  size: ImageSize | null = null,
-): Promise<{ decoded: DecodedImage[]; skipped: SkippedImage[] }> {
-  const results = await Promise.allSettled(batch.map((item) => decodeImage(item.image, item.id)));
+  size: ImageSize | null,
+  colour: ColourTarget | null,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<{ decoded: DecodedImage[]; skipped: SkippedImage[]; taken: number }> {
+  const taken = await imagesWithinBudget(
+    offered.map((i) => i.image),
+    limits,
+  );
+  const batch = offered.slice(0, taken);
+  const target = colour ?? undefined;
+  const results = await Promise.allSettled(
+    batch.map((item) => decodeImage(item.image, item.id, { target, maxPixels: limits.maxImagePixels })),
+  );
   const decoded: DecodedImage[] = [];
   const skipped: SkippedImage[] = [];
   results.forEach((r, i) => {
@@ -90,7 +105,7 @@ export async function decodeBatch(
     }
     decoded.push({ id, index, raw });
   });
-  return { decoded, skipped };
+  return { decoded, skipped, taken };
 }
 
 /**

@@ -1,17 +1,28 @@
 /**
- * Reading a model file back into a fitted pipeline. The file is read once; the embedded encoder
- * goes to ONNX Runtime straight from those bytes (Encoder.fromBytes), so loading writes nothing
- * and reads nothing else. A referenced encoder is read from its path (or `encoderPath`) and must
- * match the sha256 the model was fitted with.
+ * Reading a model file back into a fitted pipeline. The file is read once (model-file.ts: a
+ * regular file, exactly the bytes its header accounts for); the embedded encoder goes to ONNX
+ * Runtime straight from those bytes (Encoder.fromBytes), so loading writes nothing and reads
+ * nothing else.
+ *
+ * A model file fitted with `embedEncoder: false` only references its encoder by path, size and
+ * sha256. That path is followed only with the caller's consent, `encoderPath` (the CLI's
+ * --encoder-file): model files travel between people, and one must never make oneclass read a
+ * path of its author's choosing (/dev/zero, a FIFO, someone's private file). The referenced file
+ * must be a regular file of the recorded size (or, in files written before the size was recorded,
+ * at most MAX_MODEL_FILE_BYTES), and its sha256 must match.
+ *
+ * Every fault of the file, found while it is read or while its parts are rebuilt, is
+ * ERR_MODEL_FORMAT naming the file (exit 4); faults of the caller's own options keep their codes.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ComputeOptions } from '../detectors/common.js';
 import { Encoder, type EncoderLoadOptions } from '../encoder/index.js';
-import { modelFormat } from '../errors.js';
-import type { Device } from '../validate.js';
-import { type PipelineConfig, readModelFile, sha256 } from './model-file.js';
+import { resolveLoadOptions } from '../encoder/options.js';
+import { modelFormat, OneclassError } from '../errors.js';
+import { openRegularFile, readExactly } from '../io/regular-file.js';
+import { type Device, expectDevice, expectKnownKeys, expectOptions, expectString, expectThreads } from '../validate.js';
+import { MAX_MODEL_FILE_BYTES, type PipelineConfig, readModelFile, sha256 } from './model-file.js';
 import { type FittedDetector, restoreDetector } from './registry.js';
 import type { FittedPipeline } from './scoring.js';
 
@@ -19,28 +30,57 @@ export interface LoadOptions {
   /** Where the detectors (and, unless encoderOptions says otherwise, the encoder) run. */
   device?: Device;
   threads?: number;
-  /** Where a referenced (not embedded) encoder is now, if it moved. */
+  /**
+   * The encoder file of a model that references its encoder instead of embedding it; giving it is
+   * the consent to read it (the path stored in the model is never followed by itself).
+   */
   encoderPath?: string;
   encoderOptions?: EncoderLoadOptions;
 }
 
+const LOAD_KEYS = ['device', 'threads', 'encoderPath', 'encoderOptions'];
+
+/** Codes that, raised while a file's parts are rebuilt, mean the file is at fault. */
+const FILE_FAULTS = new Set(['ERR_INVALID_ARGUMENT', 'ERR_NUMERICAL', 'ERR_INTERNAL', 'ERR_IMAGE_DECODE']);
+
 export async function loadPipeline(file: string, options: LoadOptions = {}): Promise<FittedPipeline> {
+  expectString('file', file, 'the path of a model file');
+  // The caller's options first: a mistake there is theirs (ERR_INVALID_ARGUMENT), not the file's.
+  const o = expectOptions('options', options);
+  expectKnownKeys('options', o, LOAD_KEYS);
+  const compute: ComputeOptions = {
+    device: expectDevice('options.device', o.device),
+    threads: expectThreads('options.threads', o.threads),
+  };
+  const encoderPath = o.encoderPath === undefined ? undefined : expectString('options.encoderPath', o.encoderPath);
+  const encoderOptions = { device: options.device, threads: options.threads, ...options.encoderOptions };
+  resolveLoadOptions(encoderOptions);
+
   const parts = await readModelFile(file);
   const { config } = parts;
-  const compute: ComputeOptions = { device: options.device, threads: options.threads };
-  // Detectors first: cheap, and a bad one should fail before an ONNX session is created.
-  const imageDetector = await restoreDetector(config.detector, parts.imageDetector, compute, 'detector');
-  const patchDetectors: FittedDetector[] = [];
-  for (const bytes of parts.patchDetectors)
-    patchDetectors.push(await restoreDetector(config.localization!.detector, bytes, compute, 'localization.detector'));
-  const encoderOptions = { device: options.device, threads: options.threads, ...options.encoderOptions };
-  const encoder = parts.encoderBytes
-    ? await Encoder.fromBytes(parts.encoderBytes, config.encoder.manifest, {
-        ...encoderOptions,
-        label: `${config.encoder.file} (embedded in ${file})`,
-      })
-    : await referencedEncoder(file, config, options.encoderPath, encoderOptions);
-  return { encoder, config, imageDetector, patchDetectors };
+  const detectors: FittedDetector[] = [];
+  try {
+    // Detectors first: cheap, and a bad one should fail before an ONNX session is created.
+    const imageDetector = await restoreDetector(config.detector, parts.imageDetector, compute, 'detector');
+    detectors.push(imageDetector);
+    const patchDetectors: FittedDetector[] = [];
+    for (const bytes of parts.patchDetectors)
+      patchDetectors.push(
+        await restoreDetector(config.localization!.detector, bytes, compute, 'localization.detector'),
+      );
+    const encoder = parts.encoderBytes
+      ? await Encoder.fromBytes(parts.encoderBytes, config.encoder.manifest, {
+          ...encoderOptions,
+          label: `${config.encoder.file} (embedded in ${file})`,
+        })
+      : await referencedEncoder(file, config, encoderPath, encoderOptions);
+    return { encoder, config, imageDetector, patchDetectors };
+  } catch (error) {
+    const e = error as OneclassError;
+    if (e instanceof OneclassError && FILE_FAULTS.has(e.code))
+      throw modelFormat(file, `${file} is not a usable oneclass model: ${e.message}`, e);
+    throw error;
+  }
 }
 
 async function referencedEncoder(
@@ -49,16 +89,29 @@ async function referencedEncoder(
   encoderPath: string | undefined,
   options: EncoderLoadOptions,
 ): Promise<Encoder> {
-  const where = encoderPath ?? config.encoder.path!;
+  const stored = config.encoder.path!;
+  if (encoderPath === undefined) {
+    throw modelFormat(
+      file,
+      `${file} references its encoder (${stored}, ${config.encoder.size ?? 'unrecorded'} bytes, sha256 ` +
+        `${config.encoder.sha256.slice(0, 12)}...) instead of embedding it. A model file never makes oneclass read ` +
+        'another file by itself: pass that file as encoderPath (command line: --encoder-file FILE).',
+    );
+  }
+  const where = path.resolve(encoderPath);
+  const expected = config.encoder.size;
+  const { handle, size } = await openRegularFile(where, `the encoder of ${file}`, MAX_MODEL_FILE_BYTES);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(where));
-  } catch (cause) {
-    throw modelFormat(
-      where,
-      `${file} references the encoder ${where}, which cannot be read: ${(cause as Error).message}`,
-      cause,
-    );
+    if (expected !== undefined && size !== expected) {
+      throw modelFormat(
+        where,
+        `${file} was fitted with an encoder of ${expected} bytes; ${where} holds ${size} (a different model)`,
+      );
+    }
+    bytes = await readExactly(handle, size, 0, () => `Cannot read the encoder ${where}`);
+  } finally {
+    await handle.close();
   }
   if (sha256(bytes) !== config.encoder.sha256) {
     throw modelFormat(
@@ -67,5 +120,5 @@ async function referencedEncoder(
     );
   }
   // The manifest the model was fitted with travels in the model file.
-  return Encoder.fromBytes(bytes, config.encoder.manifest, { ...options, path: path.resolve(where) });
+  return Encoder.fromBytes(bytes, config.encoder.manifest, { ...options, path: where });
 }

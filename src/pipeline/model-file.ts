@@ -16,13 +16,23 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 
 import { type EncoderManifest, type EncoderOutput, validateManifest } from '../encoder/index.js';
-import { invalidInput, modelFormat, type OneclassError } from '../errors.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor, tensor } from '../io/safetensors.js';
+import { modelFormat, type OneclassError } from '../errors.js';
+import { openRegularFile, readExactly } from '../io/regular-file.js';
+import {
+  dataSectionLength,
+  decodeSafetensors,
+  encodeSafetensors,
+  MAX_HEADER_BYTES,
+  type Tensor,
+  tensor,
+} from '../io/safetensors.js';
+import { MAX_SIGMA } from '../localization/heatmaps.js';
 import { type Calibration, checkCalibration } from './calibration.js';
-import type { PatchGeometry } from './features.js';
+import { MAX_RESIZE, type PatchGeometry, patchGridProblem } from './features.js';
 import type { ExpectedInput } from './images.js';
 import { isDetectorKind } from './registry.js';
 
@@ -31,8 +41,8 @@ export const PIPELINE_VERSION = 1;
 /** Refuse to read model files larger than this (a hostile size must not become a huge allocation). */
 export const MAX_MODEL_FILE_BYTES = 2 ** 31;
 
-/** Largest image side (encoder input, localization resize) a model file may ask for. */
-const MAX_SIDE = 4096;
+/** Largest image side (fixed training size) a model file may record. */
+const MAX_IMAGE_SIDE = 1 << 20;
 
 export type ImageScoreMode = 'image' | 'heatmap-max';
 export const IMAGE_SCORE_MODES: readonly ImageScoreMode[] = ['image', 'heatmap-max'];
@@ -52,6 +62,8 @@ export interface PipelineConfig {
     embedded: boolean;
     /** Where the referenced encoder lives (absolute path at fit time); only when not embedded. */
     path?: string;
+    /** Bytes of the ONNX model (absent in files written before it was recorded). */
+    size?: number;
     manifest: EncoderManifest;
     output: EncoderOutput;
   };
@@ -158,6 +170,11 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): Mode
       : 1
     : 0;
   const encoderBytes = config.encoder.embedded ? u8('encoder.onnx') : null;
+  if (encoderBytes && config.encoder.size !== undefined && encoderBytes.length !== config.encoder.size)
+    throw bad(
+      source,
+      `the embedded encoder holds ${encoderBytes.length} bytes, the config says ${config.encoder.size}`,
+    );
   if (encoderBytes && sha256(encoderBytes) !== config.encoder.sha256)
     throw bad(source, 'the embedded encoder does not match its sha256');
   return {
@@ -183,9 +200,12 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
   } catch (cause) {
     throw bad(source, (cause as Error).message);
   }
-  // Sizes that drive allocations are bounded even in a file whose checksum is valid (a crafted one).
-  if (!(e.manifest.input.height <= MAX_SIDE && e.manifest.input.width <= MAX_SIDE))
-    fail('encoder.manifest.input (larger than 4096 px)');
+  // Everything that drives an allocation or a loop later (scoring, heatmaps) is bounded here, even
+  // in a file whose checksum is valid (a crafted file is re-hashed): a bad value is this file's
+  // fault (ERR_MODEL_FORMAT, exit 4), found before any detector or session exists.
+  if (e.size !== undefined && !(Number.isSafeInteger(e.size) && e.size > 0 && e.size <= MAX_MODEL_FILE_BYTES))
+    fail('encoder.size');
+  if (!e.embedded && !path.isAbsolute(e.path!)) fail('encoder.path (not an absolute path)');
   const storedDetector = (d: StoredDetector | undefined) =>
     d && isDetectorKind(d.kind) && d.options !== null && typeof d.options === 'object';
   if (!storedDetector(c.detector)) fail('detector');
@@ -193,17 +213,22 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
   checkCalibration(c.image, 'image');
   const input = c.input;
   if (!input || !(input.channels === 1 || input.channels === 3)) fail('input.channels');
-  if (input.size !== null && !(Number.isInteger(input.size?.width) && Number.isInteger(input.size?.height)))
-    fail('input.size');
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_IMAGE_SIDE;
+  if (input.size !== null && !(side(input.size?.width) && side(input.size?.height))) fail('input.size');
   const loc = c.localization;
   if (loc !== null) {
     if (typeof loc !== 'object') fail('localization');
     const g = loc.geometry;
     const ints = [g?.resize, g?.patchSize, g?.stride, g?.gridRows, g?.gridCols];
-    if (!ints.every((v) => Number.isInteger(v) && v > 0 && v <= MAX_SIDE)) fail('localization.geometry');
+    if (!ints.every((v) => Number.isInteger(v) && v > 0 && v <= MAX_RESIZE)) fail('localization.geometry');
+    if (g.patchSize > g.resize || g.stride > g.resize) fail('localization.geometry');
     if (g.gridRows !== Math.floor((g.resize - g.patchSize) / g.stride) + 1 || g.gridCols !== g.gridRows)
       fail('localization.geometry');
-    if (typeof loc.perPosition !== 'boolean' || !(loc.sigma > 0)) fail('localization');
+    const { channels, height, width } = e.manifest.input;
+    const problem = patchGridProblem(g, channels * height * width);
+    if (problem) throw bad(source, `config field 'localization.geometry' is too large: ${problem}`);
+    if (typeof loc.perPosition !== 'boolean') fail('localization.perPosition');
+    if (!(typeof loc.sigma === 'number' && loc.sigma > 0 && loc.sigma <= MAX_SIGMA)) fail('localization.sigma');
     if (!storedDetector(loc.detector)) fail('localization.detector');
     checkCalibration(loc.calibration, 'localization.calibration');
     // Every tensor the config implies must exist and nothing else (checked by u8() above for presence).
@@ -214,15 +239,36 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
   } else if (c.imageScore === 'heatmap-max') fail('imageScore (heatmap-max needs localization)');
 }
 
+/**
+ * Reads a model file: a regular file only (never a device or FIFO: /dev/zero as a model once grew
+ * to 16 GB), at most MAX_MODEL_FILE_BYTES, and of it exactly the bytes its header accounts for
+ * (length prefix, header, data up to the last tensor's end).
+ */
 export async function readModelFile(file: string): Promise<ModelParts> {
-  let size: number;
+  const { handle, size } = await openRegularFile(file, 'model file', MAX_MODEL_FILE_BYTES);
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new Error('not a regular file');
-    size = st.size;
-  } catch (cause) {
-    throw invalidInput(file, `Cannot read model file ${file}: ${(cause as Error).message}`, cause);
+    return decodeModelFile(await headerBoundedBytes(handle, size, file), file);
+  } finally {
+    await handle.close();
   }
-  if (size > MAX_MODEL_FILE_BYTES) throw bad(file, `${size} bytes, larger than the ${MAX_MODEL_FILE_BYTES}-byte limit`);
-  return decodeModelFile(new Uint8Array(await readFile(file)), file);
+}
+
+async function headerBoundedBytes(handle: FileHandle, size: number, file: string): Promise<Uint8Array> {
+  const where = () => `Cannot read model file ${file}`;
+  if (size < 8) throw bad(file, `only ${size} bytes, shorter than the 8-byte header length`);
+  const prefix = await readExactly(handle, 8, 0, where);
+  const headerLength = new DataView(prefix.buffer).getBigUint64(0, true);
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, size - 8)))
+    throw bad(file, `header length ${headerLength} exceeds the ${size - 8} bytes that follow it (truncated?)`);
+  const n = Number(headerLength);
+  const header = await readExactly(handle, n, 8, where);
+  // A header that does not parse is read whole so decodeSafetensors can say what is wrong.
+  const data = dataSectionLength(header) ?? size - 8 - n;
+  if (8 + n + data > size)
+    throw bad(file, `its header describes ${8 + n + data} bytes but the file holds ${size} (truncated?)`);
+  const bytes = new Uint8Array(8 + n + data);
+  bytes.set(prefix, 0);
+  bytes.set(header, 8);
+  bytes.set(await readExactly(handle, data, 8 + n, where), 8 + n);
+  return bytes;
 }

@@ -80,8 +80,11 @@ const KINDS: { [K in DetectorKindName]: DetectorKind<K> } = {
       const neighbours = expectInteger(`${path}.k`, k, 1, x.rows);
       return knnAdapter(await NearestNeighbors.fit(x, { ...o, ...compute }), neighbours);
     },
-    fromBytes: async (b, stored, compute, path) =>
-      knnAdapter(await NearestNeighbors.fromBytes(b, compute), expectInteger(`${path}.k`, stored.k, 1)),
+    fromBytes: async (b, stored, compute, path) => {
+      const model = await NearestNeighbors.fromBytes(b, compute);
+      // A stored k beyond the stored rows would fail at every score, not at load.
+      return knnAdapter(model, expectInteger(`${path}.k`, stored.k, 1, model.nSamples));
+    },
   },
   ocsvm: {
     // The official deep one-class code's setting: nu = 0.5 and the KDE's gamma ('droc') on

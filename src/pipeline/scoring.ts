@@ -186,8 +186,9 @@ async function heatmapsOf(
     // Coverage-normalized spreading steps wherever a patch's support begins or ends (every
     // `stride` pixels); a Gaussian of half a stride (in output pixels) smooths those steps away.
     const sigma = (g.stride / 2) * (Math.min(width, height) / g.resize);
+    // A view, not a copy: the native call copies its input itself.
     const resized = await upsampleHeatmaps(
-      { data: one.slice(), batch: 1, height: g.resize, width: g.resize },
+      { data: one, batch: 1, height: g.resize, width: g.resize },
       { height, width, sigma },
     );
     out.push({ width, height, data: resized.data });

@@ -70,6 +70,8 @@ interface Pending {
   readonly images: readonly NamedImage[];
   readonly policy: UnreadablePolicy;
   readonly enqueuedAt: number;
+  /** Arrival order (the queue's order, kept when images are given back to it). */
+  readonly seq: number;
   /** First image not yet put into a batch. */
   next: number;
   /** Parts in batches that have not finished. */
@@ -115,6 +117,7 @@ export class Batcher {
   private closing = false;
   private flushing = false;
   private idleWaiters: (() => void)[] = [];
+  private arrivals = 0;
 
   constructor(detector: Detector, options: BatcherOptions = {}) {
     this.model = detector.pipeline;
@@ -224,6 +227,7 @@ export class Batcher {
         images: named,
         policy,
         enqueuedAt: now(),
+        seq: this.arrivals++,
         next: 0,
         running: 0,
         settled: false,
@@ -335,6 +339,28 @@ export class Batcher {
     void this.run(mode, parts, formedAt);
   }
 
+  /**
+   * The images of a part that did not fit its batch's decoded-pixel budget (decodeParts) go back
+   * to the front of the request's remaining images, to be batched next: none is dropped or scored
+   * twice. No batch of any mode is formed while this one decodes (pump waits for the decode
+   * stage), so they are exactly the images just before the request's `next`.
+   */
+  private giveBack(part: Part, taken: number): void {
+    const r = part.request;
+    const back = part.end - part.start - taken;
+    if (back === 0) return;
+    part.end = part.start + taken;
+    if (r.settled) return;
+    r.next = part.end;
+    this.waiting[r.mode] += back;
+    const q = this.queues[r.mode];
+    // head() drops a request from the queue once all its images are batched: put it back in order.
+    if (!q.includes(r)) {
+      const at = q.findIndex((other) => other.seq > r.seq);
+      q.splice(at < 0 ? q.length : at, 0, r);
+    }
+  }
+
   private async run(mode: BatchMode, parts: Part[], formedAt: number): Promise<void> {
     this.inflight++;
     this.decoding = true;
@@ -368,6 +394,7 @@ export class Batcher {
       decoded.forEach((d, i) => {
         const part = parts[i];
         if (!d.ok) return this.fail(part.request, d.error);
+        this.giveBack(part, d.taken);
         part.request.skipped.push(...d.skipped);
         for (const image of d.decoded) {
           images.push(image);

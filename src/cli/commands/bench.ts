@@ -65,7 +65,9 @@ export async function benchCommand(args: ParsedCommandLine, ctx: CliContext): Pr
     for (let r = 0; r < repeat; r++) {
       for (let start = 0; start < named.length; start += batchSize) {
         const batch = named.slice(start, start + batchSize);
-        const { decoded } = await time('decode', batch.length, () => decodeBatch(batch, start, policy));
+        const { decoded } = await time('decode', batch.length, () =>
+          decodeBatch(batch, start, policy, null, det.encoder.colourTarget()),
+        );
         const raws = decoded.map((d) => d.raw);
         const features = await time('encode', raws.length, () =>
           encodeBatch(det.encoder, decoded, det.config.encoder.output, { image: true, patches: null }),

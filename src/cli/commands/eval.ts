@@ -4,7 +4,7 @@ import { evaluateDetector, type EvaluationResult } from '../../eval/evaluate.js'
 import { writeFileAtomic } from '../../pipeline/atomic.js';
 import { Detector } from '../../pipeline/detector.js';
 import { batchSizeFlag, choice, CliUsageError, type ParsedCommandLine, str } from '../args.js';
-import { fitOptions, loadDetector, progressTo, reportSkipped } from '../common.js';
+import { checkOutputFile, fitOptions, loadDetector, progressTo, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
 import { datasetSpec } from './fit.js';
 
@@ -45,6 +45,8 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
     throw new CliUsageError('Give exactly one of --model (a fitted model) or --encoder (fit first)');
   const pixel = values.pixel === true;
   if (pixel && kind !== 'mvtec') throw new CliUsageError('--pixel needs --dataset mvtec (ground-truth masks)');
+  const saveScores = str(values, 'save-scores');
+  if (saveScores) await checkOutputFile(saveScores, '--save-scores');
   const split = await openDataset(datasetSpec(values, kind));
   ctx.info(split.description);
   const started = Date.now();
@@ -64,7 +66,6 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
     });
     reportSkipped(ctx, r.skipped);
     const seconds = { fit: modelFile ? 0 : fitSeconds, evaluate: (Date.now() - t0) / 1000 };
-    const saveScores = str(values, 'save-scores');
     if (saveScores)
       await writeFileAtomic(
         saveScores,

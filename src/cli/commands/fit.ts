@@ -2,7 +2,7 @@
 import { type DatasetKind, DATASET_KINDS, openDataset } from '../../datasets/index.js';
 import { Detector, type PipelineImage } from '../../pipeline/detector.js';
 import { choice, CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
-import { collectImages, fitOptions, reportSkipped } from '../common.js';
+import { checkOutputFile, collectImages, fitOptions, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
 
 /** Training images from --train DIR or --dataset/--data (the dataset's training split). */
@@ -55,6 +55,7 @@ export async function fitCommand(args: ParsedCommandLine, ctx: CliContext): Prom
   const encoder = str(values, 'encoder', true);
   const out = str(values, 'out', true);
   const options = fitOptions(values, ctx);
+  await checkOutputFile(out, '--out', true);
   const { images, description } = await trainingImages(values);
   const validation = await validationSet(values);
   ctx.info(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ScoredImage } from '../../pipeline/detector.js';
 import { writeFileAtomic } from '../../pipeline/atomic.js';
 import { batchSizeFlag, choice, type ParsedCommandLine, str } from '../args.js';
-import { collectImages, csvCell, loadDetector, progressTo, reportSkipped } from '../common.js';
+import { checkOutputFile, collectImages, csvCell, loadDetector, progressTo, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
 
 export function scoresCsv(items: readonly ScoredImage[], threshold: number): string {
@@ -38,6 +38,7 @@ export async function scoreCommand(args: ParsedCommandLine, ctx: CliContext): Pr
     choice(values, 'format', ['csv', 'json'] as const) ??
     (ctx.json || (out && path.extname(out).toLowerCase() === '.json') ? 'json' : 'csv');
   const images = await collectImages(args.positionals);
+  if (out) await checkOutputFile(out, '--out');
   const det = await loadDetector(values);
   try {
     const r = await det.score(images, {

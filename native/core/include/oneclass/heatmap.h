@@ -21,6 +21,12 @@ struct BandOperator {
 
 enum class HeatmapMode { Bilinear, ReceptiveField };
 
+// Bounds checked by makeHeatmapPlan before anything is allocated (src/localization/heatmaps.ts
+// states the same ones to callers).
+constexpr int64_t kMaxHeatmapSide = 16384;     // output height / width, patchSize, stride
+constexpr int64_t kMaxHeatmapGridSide = 4096;  // grid height / width
+constexpr double kMaxHeatmapSigma = 4096;      // Gaussian sigma, output pixels
+
 struct HeatmapOptions {
   HeatmapMode mode = HeatmapMode::Bilinear;
   int64_t outHeight = 0, outWidth = 0;

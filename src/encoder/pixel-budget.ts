@@ -1,0 +1,73 @@
+/**
+ * Decoded-pixel limits: how many pixels one image may decode to, and how many the images of one
+ * batch may decode to together. A 250 KB PNG can declare 16000 x 16000 pixels (256 MB decoded):
+ * without limits a folder of 24 of them took 6.2 GB. Both limits are checked on the images'
+ * headers, before anything is decoded; an image over the per-image limit is unreadable
+ * (ERR_IMAGE_DECODE, skippable), and a batch stops before the image that would take it over the
+ * per-batch limit (the rest goes into the next batch; a batch always holds at least one image).
+ */
+import sharp from 'sharp';
+
+import { expectInteger, expectKnownKeys, expectOptions } from '../validate.js';
+import type { ImageInput } from './types.js';
+
+export interface DecodeLimits {
+  /** Largest width x height one image may decode to (default 2^26 = 67,108,864, e.g. 8192 x 8192). */
+  readonly maxImagePixels: number;
+  /** Largest sum of width x height over the images of one batch (default 2^27 = 134,217,728). */
+  readonly maxBatchPixels: number;
+}
+
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxImagePixels: 2 ** 26, maxBatchPixels: 2 ** 27 };
+/** sharp's own ceiling (0x3FFF x 0x3FFF). */
+const MAX_PIXELS = 0x3fff * 0x3fff;
+
+export function resolveDecodeLimits(path: string, o: Record<string, unknown>): DecodeLimits {
+  const image =
+    o.maxImagePixels === undefined
+      ? DEFAULT_DECODE_LIMITS.maxImagePixels
+      : expectInteger(`${path}.maxImagePixels`, o.maxImagePixels, 1, MAX_PIXELS);
+  const batch =
+    o.maxBatchPixels === undefined
+      ? Math.max(image, DEFAULT_DECODE_LIMITS.maxBatchPixels)
+      : expectInteger(`${path}.maxBatchPixels`, o.maxBatchPixels, image, Number.MAX_SAFE_INTEGER);
+  return { maxImagePixels: image, maxBatchPixels: batch };
+}
+
+/** Checks an options object holding only the two limits (used where nothing else is accepted). */
+export function decodeLimitsOption(path: string, value: unknown): DecodeLimits {
+  const o = expectOptions(path, value);
+  expectKnownKeys(path, o, ['maxImagePixels', 'maxBatchPixels']);
+  return resolveDecodeLimits(path, o);
+}
+
+/** Pixels an input will decode to, from its header; 0 when the header cannot be read (decoding says why). */
+export async function declaredPixels(input: ImageInput): Promise<number> {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    const raw = input as { width?: unknown; height?: unknown };
+    return typeof raw?.width === 'number' && typeof raw?.height === 'number' ? raw.width * raw.height : 0;
+  }
+  try {
+    const meta = await sharp(input, { limitInputPixels: false }).metadata();
+    return (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * How many of `inputs`, from the first, fit in `maxBatchPixels` together (at least one; images
+ * over the per-image limit count nothing, as they will not be decoded).
+ */
+export async function imagesWithinBudget(inputs: readonly ImageInput[], limits: DecodeLimits): Promise<number> {
+  // Each image counts at most maxImagePixels: when all of them at that size fit, no header need be read.
+  if (inputs.length * limits.maxImagePixels <= limits.maxBatchPixels) return inputs.length;
+  const pixels = await Promise.all(inputs.map(declaredPixels));
+  let sum = 0;
+  for (let i = 0; i < pixels.length; i++) {
+    const p = pixels[i] > limits.maxImagePixels ? 0 : pixels[i];
+    if (i > 0 && sum + p > limits.maxBatchPixels) return i;
+    sum += p;
+  }
+  return inputs.length;
+}

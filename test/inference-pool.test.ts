@@ -1,0 +1,181 @@
+/**
+ * ONNX inference in worker threads (src/encoder/inference-pool.ts, inference-worker.mjs): the
+ * event loop turns while a model runs, results equal the ones before, every failure of a worker
+ * comes back as a coded error (never a hang or an unhandled exception), and release() ends the
+ * workers after the calls in flight and is harmless twice.
+ */
+import { readFileSync } from 'node:fs';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { Encoder } from '../src/encoder/index.js';
+import { InferencePool, type RunRequest } from '../src/encoder/inference-pool.js';
+import { OneclassError } from '../src/errors.js';
+import { CIFAR_ENCODER, exampleFiles, TILE_ENCODER } from './fixtures/eval/pipeline-helpers.js';
+
+const FAULTY = new URL('./fixtures/inference/faulty-worker.mjs', import.meta.url);
+const name = { label: 'test model', path: '/models/test.onnx' };
+
+function request(mode: number, count = 2): RunRequest {
+  const input = new Float32Array(count * 3);
+  input[0] = mode;
+  return {
+    input,
+    transfer: true,
+    count,
+    dims: [3, 1, 1],
+    inputName: 'x',
+    outputs: [{ name: 'pooled', cols: 4 }],
+    batchSize: 8,
+  };
+}
+
+async function faultyPool(device = 'cpu', workers = 1): Promise<InferencePool> {
+  return InferencePool.create(new Uint8Array(4), { device: device as 'cpu', threads: undefined, workers }, name, {
+    script: FAULTY,
+    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
+  });
+}
+
+describe('Encoder in worker threads', () => {
+  let encoder: Encoder;
+  beforeAll(async () => {
+    encoder = await Encoder.load(TILE_ENCODER, { device: 'cpu' });
+  });
+  afterAll(async () => {
+    await encoder.release();
+  });
+
+  it('timers fire while a model runs (inference is off the JS thread)', async () => {
+    const [c, h, w] = encoder.inputShape;
+    const rows = 256;
+    const input = new Float32Array(rows * c * h * w).map((_, i) => Math.sin(i));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    // One call: on the JS thread ONNX Runtime would hold it for the whole run (no tick at all).
+    const m = await encoder.embedTensor(input, rows, { batchSize: rows });
+    clearInterval(timer);
+    expect(m.rows).toBe(rows);
+    expect(ticks).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a caller-owned input is copied, a transferred one moves, shared memory is read in place', async () => {
+    const [c, h, w] = encoder.inputShape;
+    const per = c * h * w;
+    const input = new Float32Array(4 * per).map((_, i) => Math.cos(i));
+    const copied = await encoder.embedTensor(input, 4);
+    expect(input.length).toBe(4 * per);
+    const shared = new Float32Array(new SharedArrayBuffer(input.byteLength));
+    shared.set(input);
+    expect(Array.from((await encoder.embedTensor(shared, 4)).data)).toEqual(Array.from(copied.data));
+    const moved = input.slice();
+    expect(Array.from((await encoder.embedTensor(moved, 4, { transfer: true })).data)).toEqual(Array.from(copied.data));
+    expect(moved.length).toBe(0);
+  });
+
+  it('several workers serve concurrent calls with the results of one', async () => {
+    const two = await Encoder.load(TILE_ENCODER, { device: 'cpu', workers: 2, threads: 1 });
+    try {
+      const files = exampleFiles('train/good', 6);
+      const [a, b] = await Promise.all([two.embed(files.slice(0, 3)), two.embed(files.slice(3))]);
+      const one = await encoder.embed(files);
+      expect(Array.from(a.data).concat(Array.from(b.data))).toEqual(Array.from(one.data));
+    } finally {
+      await two.release();
+    }
+  });
+
+  it('release() waits for calls in flight, is harmless twice, and later calls get ERR_RELEASED', async () => {
+    const e = await Encoder.load(CIFAR_ENCODER, { device: 'cpu' });
+    const [c, h, w] = e.inputShape;
+    const pending = e.embedTensor(new Float32Array(64 * c * h * w), 64);
+    const released = e.release();
+    await expect(pending).resolves.toMatchObject({ rows: 64 });
+    await released;
+    await e.release();
+    expect(e.released).toBe(true);
+    await expect(e.embedTensor(new Float32Array(c * h * w), 1)).rejects.toMatchObject({ code: 'ERR_RELEASED' });
+    await expect(e.embed(exampleFiles('train/good', 1))).rejects.toMatchObject({ code: 'ERR_RELEASED' });
+  });
+
+  it('a model ONNX Runtime cannot load is ERR_MODEL_FORMAT', async () => {
+    const manifest = JSON.parse(readFileSync(TILE_ENCODER.replace(/\.onnx$/, '.json'), 'utf8'));
+    const e = await Encoder.fromBytes(new Uint8Array(1000).fill(7), manifest, { device: 'cpu' }).catch((x) => x);
+    expect(e).toBeInstanceOf(OneclassError);
+    expect(e.code).toBe('ERR_MODEL_FORMAT');
+  });
+
+  it('an error inside the real worker (an input the graph does not have) comes back coded', async () => {
+    const pool = await InferencePool.create(
+      readFileSync(TILE_ENCODER),
+      { device: 'cpu', threads: 1, workers: 1 },
+      name,
+    );
+    try {
+      const err = await pool
+        .run({ ...request(0), dims: [1, 128, 128], input: new Float32Array(2 * 128 * 128), inputName: 'nope' })
+        .catch((x) => x);
+      expect(err).toBeInstanceOf(OneclassError);
+      expect(err.code).toBe('ERR_MODEL_FORMAT');
+      expect(err.message).toMatch(/Inference failed for model test model/);
+      expect(err.path).toBe(name.path);
+    } finally {
+      await pool.release();
+    }
+  });
+});
+
+describe('worker failures come back as coded errors', () => {
+  it('a worker that fails to load its session, or ends before it is ready, rejects the creation', async () => {
+    await expect(faultyPool('fail')).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+      message: expect.stringMatching(/Cannot load encoder model test model: Load model from memory failed/),
+    });
+    await expect(faultyPool('exit')).rejects.toMatchObject({
+      code: 'ERR_MODEL_FORMAT',
+      message: expect.stringMatching(/exited with code 7 before its session was ready/),
+    });
+  });
+
+  it('a worker that exits, throws or runs out of memory rejects its calls; the next call gets a fresh worker', async () => {
+    const pool = await faultyPool();
+    try {
+      expect((await pool.run(request(0))).pooled).toHaveLength(8);
+      await expect(pool.run(request(1))).rejects.toMatchObject({
+        code: 'ERR_INTERNAL',
+        message: expect.stringMatching(/inference worker thread of test model exited with code 3/),
+      });
+      expect((await pool.run(request(0))).pooled).toHaveLength(8);
+      await expect(pool.run(request(2))).rejects.toMatchObject({
+        code: 'ERR_INTERNAL',
+        message: expect.stringMatching(/failed: something broke in the worker/),
+      });
+      await expect(pool.run(request(3))).rejects.toMatchObject({
+        code: 'ERR_OUT_OF_MEMORY',
+        message: expect.stringMatching(/ran out of memory/),
+      });
+      // Three restarts used: the fourth crash leaves the pool without workers, and it says so.
+      expect((await pool.run(request(0))).pooled).toHaveLength(8);
+      await expect(pool.run(request(1))).rejects.toMatchObject({ code: 'ERR_INTERNAL' });
+      await expect(pool.run(request(0))).rejects.toMatchObject({
+        code: 'ERR_INTERNAL',
+        message: expect.stringMatching(/failed 4 times; not starting another/),
+      });
+    } finally {
+      await pool.release();
+    }
+  });
+
+  it('calls in flight on a worker that dies are all rejected, those on other workers are not', async () => {
+    const pool = await faultyPool('cpu', 2);
+    try {
+      const results = await Promise.allSettled([pool.run(request(0)), pool.run(request(1)), pool.run(request(0))]);
+      expect(results.map((r) => r.status)).toContain('rejected');
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+      for (const r of results)
+        if (r.status === 'rejected') expect((r.reason as OneclassError).code).toBe('ERR_INTERNAL');
+    } finally {
+      await pool.release();
+    }
+  });
+});
