@@ -15,7 +15,7 @@
 #include "oneclass/parallel.h"
 #include "simd.h"
 
-namespace oneclass::cpu {
+namespace ONECLASS_CPU_NAMESPACE {
 
 template <typename T>
 constexpr int panelRows() {
@@ -134,4 +134,4 @@ void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi
   epi.finish();
 }
 
-}  // namespace oneclass::cpu
+}  // namespace ONECLASS_CPU_NAMESPACE
