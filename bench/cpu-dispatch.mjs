@@ -100,7 +100,12 @@ const gamma = 1 / (2 * 0.25 * d); // bandwidth sqrt(d) / 2, as bench/stage2.mjs
 for (const b of builds) {
   const a = b.addon;
   b.kdeSet = await a.prepare(train, { device: 'cpu', l2normalize: false });
-  const fit = await a.fitGaussian(test, { shrinkageKind: 'ledoit-wolf', shrinkage: 0, regCovar: 1e-6, l2normalize: false });
+  const fit = await a.fitGaussian(test, {
+    shrinkageKind: 'ledoit-wolf',
+    shrinkage: 0,
+    regCovar: 1e-6,
+    l2normalize: false,
+  });
   b.gdeSet = await a.prepare(
     { data: Float32Array.from(fit.choleskyInverse), rows: d, cols: d },
     { device: 'cpu', l2normalize: false, center: Float32Array.from(fit.mean), transformRows: false },
@@ -193,7 +198,10 @@ print(json.dumps({"median": t[len(t) // 2], "best": t[0], "coretype": ${JSON.str
 const flops = 2 * n * m * d;
 console.log(
   `CPU levels benchmark: N=${n} M=${m} D=${d}, ${rounds} rounds alternating, medians (s); ` +
-    `load average ${(await import('node:os')).loadavg().map((v) => v.toFixed(1)).join(' ')}`,
+    `load average ${(await import('node:os'))
+      .loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}`,
 );
 console.log(
   [

@@ -25,7 +25,14 @@ if (!existsSync(join(build, 'CMakeCache.txt'))) {
 }
 if (run('cmake', ['--build', build, '--parallel', '2']) !== 0) process.exit(1);
 let failed = 0;
-for (const test of ['test_ops', 'test_fitting', 'test_preprocess', 'test_cuda_vs_cpu', 'test_ocsvm', 'test_cpu_levels']) {
+for (const test of [
+  'test_ops',
+  'test_fitting',
+  'test_preprocess',
+  'test_cuda_vs_cpu',
+  'test_ocsvm',
+  'test_cpu_levels',
+]) {
   const bin = join(build, test);
   if (!existsSync(bin)) continue;
   console.log(`\n== ${test}`);

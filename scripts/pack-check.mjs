@@ -97,7 +97,10 @@ const env = {
 // 3. Install the tarball into a fresh project.
 const app = join(work, 'app');
 mkdirSync(app);
-writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'oneclass-pack-check', version: '1.0.0', private: true }));
+writeFileSync(
+  join(app, 'package.json'),
+  JSON.stringify({ name: 'oneclass-pack-check', version: '1.0.0', private: true }),
+);
 const install = spawnSync(
   'npm',
   ['install', join(work, pack.filename), '--no-audit', '--no-fund', '--foreground-scripts', '--prefer-offline'],

@@ -102,7 +102,12 @@ const versions = [...run('objdump', ['-T', built]).matchAll(/GLIBC_(\d+)\.(\d+)(
   Number(m[3] ?? 0),
 ]);
 versions.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-const glibc = versions.length ? versions.at(-1).filter((v, i) => i < 2 || v > 0).join('.') : null;
+const glibc = versions.length
+  ? versions
+      .at(-1)
+      .filter((v, i) => i < 2 || v > 0)
+      .join('.')
+  : null;
 
 // It loads, and reports its levels and CUDA build.
 const probe =

@@ -60,7 +60,8 @@ export function checkPrebuilt(root, tag = platformTag()) {
   const path = join(dir, 'oneclass.node');
   if (!existsSync(path)) return { ok: false, path, manifest: null, reason: `no prebuilt binary for ${tag}` };
   const manifest = readManifest(dir);
-  if (!manifest) return { ok: false, path, manifest, reason: `the prebuilt binary for ${tag} has no readable manifest` };
+  if (!manifest)
+    return { ok: false, path, manifest, reason: `the prebuilt binary for ${tag} has no readable manifest` };
   const napi = Number(process.versions.napi ?? 0);
   if (Number(manifest.napiVersion) > napi)
     return {

@@ -52,7 +52,8 @@ if (values.levels) {
 
 const suites = [];
 if (!values['vitest-only']) suites.push(['C++ tests', process.execPath, [join(root, 'scripts', 'native-tests.mjs')]]);
-if (!values['cpp-only']) suites.push(['vitest', process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run']]);
+if (!values['cpp-only'])
+  suites.push(['vitest', process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run']]);
 
 let passed = 0,
   failed = 0,

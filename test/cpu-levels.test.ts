@@ -77,9 +77,7 @@ describe('CPU levels', () => {
         within('covariance', TOLERANCES.gdeCovariance);
         within('mahalanobis', TOLERANCES.gdeScore);
         within('heatmaps', TOLERANCES.heatmap);
-        expect(Math.abs(a.ocsvm.objective - b.ocsvm.objective) / Math.abs(b.ocsvm.objective)).toBeLessThanOrEqual(
-          1e-5,
-        );
+        expect(Math.abs(a.ocsvm.objective - b.ocsvm.objective) / Math.abs(b.ocsvm.objective)).toBeLessThanOrEqual(1e-5);
       },
     );
     it.skipIf(level.supported)(`${level.name} is refused on this CPU, naming what it lacks`, async () => {

@@ -13,11 +13,11 @@
 // Each compiled level's entry points (cpu_backend.cpp and dot_engine.cpp, in the level's
 // namespace). CMake defines ONECLASS_CPU_LEVELS_X86 (baseline, avx2, avx512),
 // ONECLASS_CPU_LEVEL_NATIVE (one level, -march=native) or neither (one baseline level).
-#define ONECLASS_DECLARE_CPU_LEVEL(ns)                                                                       \
-  namespace oneclass::cpu::ns {                                                                              \
-  Backend& backend();                                                                                        \
-  const char* simd();                                                                                        \
-  void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads);                \
+#define ONECLASS_DECLARE_CPU_LEVEL(ns)                                                        \
+  namespace oneclass::cpu::ns {                                                               \
+  Backend& backend();                                                                         \
+  const char* simd();                                                                         \
+  void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads); \
   }
 #if defined(ONECLASS_CPU_LEVELS_X86)
 ONECLASS_DECLARE_CPU_LEVEL(baseline)
@@ -120,8 +120,9 @@ Resolved resolve() {
   info.requested = env ? env : "";
   const bool automatic = info.requested.empty() || info.requested == "auto";
   if (!best) {
-    info.error = std::string("this CPU lacks ") + join(info.levels.front().missing) + ", which the lowest CPU level of " +
-                 "this build (" + r.levels.front().name + ", " + r.levels.front().isa + ") needs (cpuid)";
+    info.error = std::string("this CPU lacks ") + join(info.levels.front().missing) +
+                 ", which the lowest CPU level of this build (" + r.levels.front().name + ", " + r.levels.front().isa +
+                 ") needs (cpuid)";
     return r;
   }
   if (automatic) {
@@ -129,11 +130,11 @@ Resolved resolve() {
     info.reason = std::string("automatic: ") + best->name + " (" + best->isa +
                   ") is the highest CPU level of this build that this CPU runs (cpuid)";
     const CpuLevelStatus& top = info.levels.back();
-    if (!top.supported)
-      info.reason += "; " + top.name + " would need " + join(top.missing) + ", which this CPU lacks";
+    if (!top.supported) info.reason += "; " + top.name + " would need " + join(top.missing) + ", which this CPU lacks";
     if (r.levels.size() == 1 && std::string(best->name) == "native")
-      info.reason = "this build has one CPU level, compiled with -march=native for the machine that built it "
-                    "(ONECLASS_NATIVE_ARCH=ON)";
+      info.reason =
+          "this build has one CPU level, compiled with -march=native for the machine that built it "
+          "(ONECLASS_NATIVE_ARCH=ON)";
   } else {
     for (size_t i = 0; i < r.levels.size(); ++i) {
       if (info.requested != r.levels[i].name) continue;
@@ -194,8 +195,7 @@ const char* cpuSimd() {
 
 Backend& cpuBackendAt(const std::string& level) { return levelNamed(level).backend(); }
 
-void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, int64_t depth, double* out,
-                     int threads) {
+void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, int64_t depth, double* out, int threads) {
   levelNamed(level).gram(a, rows, depth, out, threads);
 }
 

@@ -39,8 +39,7 @@ Backend& cpuBackendAt(const std::string& level);
 
 // out (rows x rows) += A A^T at one compiled level (cpu/gram.h's addGramOfRows runs at the
 // chosen one); fails like cpuBackendAt.
-void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, int64_t depth, double* out,
-                     int threads);
+void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, int64_t depth, double* out, int threads);
 
 // True when the chosen level may use AVX-512 (for code outside the kernel files with an AVX-512
 // path of its own, such as the OC-SVM's working-set selection). False after a level error.
