@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The packed package installs and runs without a compiler: `npm pack` (which builds the prebuilt
 // addon, scripts/prebuild.mjs, unless it is up to date), then `npm install <tarball>` into a fresh
-// folder with a PATH that holds only node and npm (no cc, c++, cmake, make or nvcc), then
+// folder with a PATH that holds only node, npm and sh (no cc, c++, cmake, make or nvcc), then
 // `oneclass demo` and `oneclass info` from there. Checks that the install used the prebuilt binary
 // (no build/ folder, its log line) and that backendInfo() names the CPU level, also when forced.
 // Dependencies come from npm's cache when it has them (--prefer-offline), else from the registry.
@@ -70,10 +70,11 @@ check(
     (stray.length ? `; build output ${stray.slice(0, 3).join(', ')}` : ''),
 );
 
-// 2. A PATH with node and npm only.
+// 2. A PATH with node, npm and sh only (npm runs install scripts through sh).
 const bin = join(work, 'bin');
 mkdirSync(bin);
 symlinkSync(process.execPath, join(bin, 'node'));
+symlinkSync('/bin/sh', join(bin, 'sh'));
 const npmCli = realpathSync(
   spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim() || '/usr/bin/npm',
 );

@@ -4,7 +4,12 @@
 // suites load: build/ or the prebuilt). Levels this CPU cannot run are reported as skipped with
 // the features it lacks (test_cpu_levels --list).
 //
-//   node scripts/test-cpu-levels.mjs [--cpp-only] [--vitest-only] [--levels baseline,avx2]
+//   node scripts/test-cpu-levels.mjs [--cpp-only] [--vitest-only] [--levels baseline,avx2] [--qemu]
+//
+// --qemu: also runs the C++ tests on an emulated x86-64-v2 CPU without AVX (QEMU user mode,
+// `qemu-x86_64 -cpu Nehalem`, Debian's qemu-user), where any instruction above the baseline
+// outside a level's kernels dies with SIGILL, and the automatic choice must be the baseline level.
+// QEMU 7.2 emulates up to AVX2, not AVX-512, so the avx512 kernels cannot run there either.
 //
 // Closes with one line per level and "N passed, N failed, N skipped" counting (level, suite)
 // runs. Exit code 1 when a run failed.
@@ -20,6 +25,7 @@ const { values } = parseArgs({
     'cpp-only': { type: 'boolean', default: false },
     'vitest-only': { type: 'boolean', default: false },
     levels: { type: 'string' },
+    qemu: { type: 'boolean', default: false },
   },
 });
 const build = join(root, 'build-native');
@@ -74,6 +80,18 @@ for (const level of levels) {
     results.push(`${name} ${ok ? 'passed' : 'FAILED'}`);
   }
   summary.push(`${level.name}: ${results.join(', ')}`);
+}
+if (values.qemu) {
+  const results = [];
+  for (const test of ['test_ops', 'test_fitting', 'test_preprocess', 'test_cpu_levels']) {
+    console.log(`\n==== qemu-x86_64 -cpu Nehalem (x86-64-v2, no AVX): ${test}`);
+    const ok =
+      run('qemu-x86_64', ['-cpu', 'Nehalem', join(build, test)], { ONECLASS_CPU_LEVEL: '', QEMU_LOG: '' }) === 0;
+    if (ok) passed++;
+    else failed++;
+    results.push(`${test} ${ok ? 'passed' : 'FAILED'}`);
+  }
+  summary.push(`emulated x86-64-v2 CPU: ${results.join(', ')}`);
 }
 console.log(`\n${summary.join('\n')}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
