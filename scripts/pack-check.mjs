@@ -43,7 +43,10 @@ const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', work], 
 });
 let pack;
 try {
-  pack = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0];
+  // npm's JSON closes its output; lifecycle scripts (the prebuild's build log) print before it.
+  const out = packed.stdout;
+  const start = out.startsWith('[\n') ? 0 : out.lastIndexOf('\n[\n') + 1;
+  pack = JSON.parse(out.slice(start))[0];
 } catch {
   pack = null;
 }
