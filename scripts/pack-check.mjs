@@ -34,9 +34,15 @@ function finish() {
 }
 const tail = (text, lines = 15) => text.trim().split('\n').slice(-lines).join('\n');
 
-// 1. Pack (prepack builds or reuses the prebuilt; prepare compiles the TypeScript).
+// 1. Pack (prepack builds or reuses the prebuilt; prepare compiles the TypeScript). Without nvcc
+// the prebuilt is built without the CUDA backend, which this check does not need.
+const hasNvcc =
+  spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' }).status === 0 ||
+  existsSync('/usr/local/cuda/bin/nvcc');
+if (!hasNvcc) console.log('pack-check: no nvcc here; the prebuilt is built without the CUDA backend');
 const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', work], {
   cwd: root,
+  env: hasNvcc ? process.env : { ...process.env, ONECLASS_PREBUILD_CUDA: 'OFF' },
   encoding: 'utf8',
   maxBuffer: 1 << 28,
   stdio: ['ignore', 'pipe', 'inherit'],
