@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { checkPrebuilt, type PrebuiltManifest } from '../scripts/prebuilt.mjs';
 import type { RawImage } from './encoder/types.js';
 import { OneclassError } from './errors.js';
 import type { Device, Matrix } from './validate.js';
@@ -46,8 +47,32 @@ export interface NativeOneClassSvm {
   backend: 'cpu' | 'cuda';
 }
 
+/** One compiled CPU level of the kernels (docs/native.md, "CPU levels"). */
+export interface NativeCpuLevel {
+  name: 'baseline' | 'avx2' | 'avx512' | 'native';
+  /** 'x86-64-v2', 'x86-64-v3', 'x86-64-v4', '-march=native' */
+  isa: string;
+  simd: string;
+  /** This CPU runs it (cpuid). */
+  supported: boolean;
+  /** The CPU features it needs that this CPU lacks. */
+  missing: string[];
+}
+
 export interface NativeBackendInfo {
-  cpu: { threads: number; simd: string };
+  cpu: {
+    threads: number;
+    /** Vector instructions of the kernels that run ('avx512', 'avx2', 'sse4.2', 'neon'...). */
+    simd: string;
+    /** The CPU level the kernels run at; null when ONECLASS_CPU_LEVEL names one that cannot run. */
+    level: NativeCpuLevel['name'] | null;
+    /** Why that level: chosen from cpuid, or forced by ONECLASS_CPU_LEVEL. */
+    levelReason: string;
+    /** Set when ONECLASS_CPU_LEVEL names a level this build lacks or this CPU cannot run: CPU ops fail with it. */
+    levelError?: string;
+    /** The compiled levels, lowest first. */
+    levels: NativeCpuLevel[];
+  };
   cuda: {
     compiled: boolean;
     usable: boolean;
@@ -205,25 +230,70 @@ function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..');
 }
 
-let cached: Binding | undefined;
+/** Which addon file was loaded, and why that one. */
+export interface AddonLocation {
+  /**
+   * 'env': the path in ONECLASS_ADDON; 'source': a build from source (build/Release, made by
+   * `npm run build:native` or by the install step); 'prebuilt': prebuilds/<platform>-<arch>.
+   */
+  kind: 'env' | 'source' | 'prebuilt';
+  path: string;
+  /** The prebuilt's manifest (sourceHash, toolchain, CUDA architectures...). */
+  manifest?: PrebuiltManifest;
+}
 
-/** Loads build/Release/oneclass.node once; ONECLASS_ADDON overrides the path. */
+/**
+ * The addon to load: ONECLASS_ADDON when set; else a source build when there is one (it exists
+ * only when someone built it: a developer, `npm install --build-from-source`, or the install step
+ * because no prebuilt matched); else the prebuilt binary of this platform, if it was built from
+ * exactly the native sources in this package (scripts/prebuilt.mjs).
+ */
+export function locateAddon(): AddonLocation {
+  if (process.env.ONECLASS_ADDON) return { kind: 'env', path: process.env.ONECLASS_ADDON };
+  const root = packageRoot();
+  const source = join(root, 'build', 'Release', 'oneclass.node');
+  if (existsSync(source)) return { kind: 'source', path: source };
+  const prebuilt = checkPrebuilt(root);
+  if (prebuilt.ok && prebuilt.manifest) return { kind: 'prebuilt', path: prebuilt.path, manifest: prebuilt.manifest };
+  throw new OneclassError(
+    'ERR_BACKEND_UNAVAILABLE',
+    `The native addon is missing: no source build at ${source}, and ${prebuilt.reason}. Build it from source ` +
+      'with `npm rebuild oneclass --build-from-source` (needs cmake and a C++17 compiler; nvcc for the CUDA backend).',
+  );
+}
+
+let cached: Binding | undefined;
+let cachedLocation: AddonLocation | undefined;
+
+/** Loads the addon once (locateAddon says which file). */
 export function binding(): Binding {
   if (cached) return cached;
-  const path = process.env.ONECLASS_ADDON ?? join(packageRoot(), 'build', 'Release', 'oneclass.node');
-  if (!existsSync(path)) {
+  const location = locateAddon();
+  if (!existsSync(location.path)) {
     throw new OneclassError(
       'ERR_BACKEND_UNAVAILABLE',
-      `The native addon was not found at ${path}. It is built on install; run \`npm rebuild oneclass\` ` +
-        '(needs cmake and a C++17 compiler).',
+      `The native addon was not found at ${location.path} (ONECLASS_ADDON).`,
     );
   }
   try {
-    cached = createRequire(import.meta.url)(path) as Binding;
+    cached = createRequire(import.meta.url)(location.path) as Binding;
   } catch (cause) {
-    throw new OneclassError('ERR_BACKEND_UNAVAILABLE', `The native addon at ${path} failed to load: ${String(cause)}`, {
-      cause,
-    });
+    const needs =
+      location.kind === 'prebuilt' && location.manifest?.glibc
+        ? ` (it needs glibc ${location.manifest.glibc} or newer; build from source with \`npm rebuild oneclass --build-from-source\`)`
+        : '';
+    throw new OneclassError(
+      'ERR_BACKEND_UNAVAILABLE',
+      `The native addon at ${location.path} failed to load${needs}: ${String(cause)}`,
+      { cause },
+    );
   }
+  cachedLocation = location;
   return cached;
+}
+
+/** Where the loaded addon came from (loads it if needed). */
+export function addonLocation(): AddonLocation {
+  binding();
+  return cachedLocation as AddonLocation;
 }

@@ -11,8 +11,17 @@ describe('backends', () => {
   it('reports the CPU, the CUDA build and why CUDA is or is not used', () => {
     expect(info.cpu.threads).toBeGreaterThanOrEqual(1);
     expect(typeof info.cpu.simd).toBe('string');
+    // The CPU level the kernels run at (test/cpu-levels.test.ts checks the choice itself).
+    expect(info.cpu.levels.map((l) => l.name)).toContain(info.cpu.level);
+    expect(info.cpu.levelReason).toMatch(/\S/);
     expect(info.auto).toBe(info.cuda.usable ? 'cuda' : 'cpu');
     if (!info.cuda.usable) expect(info.cudaUnavailableReason).toMatch(/\S/);
+  });
+
+  it('names the addon file it loaded: a source build, the prebuilt, or ONECLASS_ADDON', () => {
+    expect(['source', 'prebuilt', 'env']).toContain(info.addon.kind);
+    expect(info.addon.path).toMatch(/\.node$/);
+    if (info.addon.kind === 'prebuilt') expect(info.addon.sourceHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("'auto' runs where backendInfo says", async () => {

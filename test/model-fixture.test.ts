@@ -1,8 +1,11 @@
 /**
  * A model file written before the Detector refactor (scripts/make-model-fixture.mjs at commit
  * 2720982, layout v1: OC-SVM image detector, k-NN patch detector, embedded encoder) must still
- * load and give the scores and heatmaps it gave then. Scores are compared exactly up to float
- * rounding of the stage-2 sums; heatmaps within the heatmap tolerance.
+ * load and give the scores and heatmaps it gave then. Scores are compared up to the rounding of
+ * the stage-2 sums, which depends on the CPU level the kernels run at (the fixture was written by
+ * a -march=native build; vector width and fused multiply-adds change the float32 dot products'
+ * last bits; below 1e-6 relative between the levels here), with 1e-5 relative; heatmaps within
+ * the heatmap tolerance.
  */
 import { join } from 'node:path';
 
@@ -36,10 +39,10 @@ describe('model file written before the refactor (layout v1)', () => {
     const raw = Float64Array.from(r.items.map((i) => i.raw));
     const score = Float64Array.from(r.items.map((i) => i.score));
     expect(
-      toleranceRatio(raw, expected.tensors.raw.data as Float64Array, { atol: 1e-9, rtol: 1e-9 }),
+      toleranceRatio(raw, expected.tensors.raw.data as Float64Array, { atol: 1e-9, rtol: 1e-5 }),
     ).toBeLessThanOrEqual(1);
     expect(
-      toleranceRatio(score, expected.tensors.score.data as Float64Array, { atol: 1e-7, rtol: 1e-7 }),
+      toleranceRatio(score, expected.tensors.score.data as Float64Array, { atol: 1e-5, rtol: 1e-5 }),
     ).toBeLessThanOrEqual(1);
   });
 

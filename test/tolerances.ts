@@ -15,6 +15,13 @@ export const TOLERANCES = {
   knnDistance: { atol: 1e-6, rtol: 1e-6 },
   /** Heatmaps vs PyTorch float64: float32 banded operators. */
   heatmap: { atol: 2e-6, rtol: 1e-5 },
+  /**
+   * OC-SVM kernel sums (float64 sums of float32-GEMM distances) of one CPU level against another:
+   * the dots round differently with wider vectors and fused multiply-adds.
+   */
+  kernelSumLevels: { atol: 1e-9, rtol: 1e-7 },
+  /** OC-SVM kernel rows exp(-gamma d) in float32, one CPU level against another. */
+  kernelRowsLevels: { atol: 5e-6, rtol: 1e-5 },
 } as const;
 
 export type Tolerance = { atol: number; rtol: number };

@@ -1,10 +1,11 @@
-// backendInfo(): the CPU the kernels were compiled for and what the CUDA probe found.
+// backendInfo(): the CPU level the kernels run at and why, and what the CUDA probe found.
 #include <napi.h>
 
 #include <string>
 
 #include "exports.h"
 #include "oneclass/backend.h"
+#include "oneclass/cpu_dispatch.h"
 #include "oneclass/parallel.h"
 
 namespace oneclass::addon {
@@ -14,7 +15,29 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("threads", defaultThreads());
+  const CpuDispatch& dispatch = cpuDispatch();
   cpu.Set("simd", cpuSimd());
+  if (dispatch.error.empty()) {
+    cpu.Set("level", dispatch.level);
+  } else {
+    cpu.Set("level", env.Null());
+    cpu.Set("levelError", dispatch.error);
+  }
+  cpu.Set("levelReason", dispatch.reason);
+  Napi::Array levels = Napi::Array::New(env, dispatch.levels.size());
+  for (size_t i = 0; i < dispatch.levels.size(); ++i) {
+    const CpuLevelStatus& l = dispatch.levels[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", l.name);
+    o.Set("isa", l.isa);
+    o.Set("simd", l.simd);
+    o.Set("supported", l.supported);
+    Napi::Array missing = Napi::Array::New(env, l.missing.size());
+    for (size_t k = 0; k < l.missing.size(); ++k) missing.Set(static_cast<uint32_t>(k), l.missing[k]);
+    o.Set("missing", missing);
+    levels.Set(static_cast<uint32_t>(i), o);
+  }
+  cpu.Set("levels", levels);
   const CudaStatus& s = cudaStatus();
   Napi::Object cuda = Napi::Object::New(env);
   cuda.Set("compiled", s.compiled);

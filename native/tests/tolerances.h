@@ -37,4 +37,15 @@ constexpr Tolerance kCudaKernelRows{5e-6, 1e-5};
 constexpr Tolerance kCudaWeightedSum{1e-9, 1e-7};
 constexpr Tolerance kCudaHeatmap{1e-5, 1e-5};
 
+// Each CPU level against the baseline level (test_cpu_levels): the same float32 GEMM with wider
+// vectors and fused multiply-adds, so a different rounding of each dot product (about 1e-7
+// relative to |x||y|) and a different order of the float32 tile sums; bounds as for CUDA.
+constexpr Tolerance kLevelLogSum{2e-4, 1e-5};
+constexpr Tolerance kLevelSquaredNorm{2e-3, 1e-4};
+constexpr Tolerance kLevelKernelRows{5e-6, 1e-5};
+constexpr Tolerance kLevelWeightedSum{1e-9, 1e-7};
+constexpr Tolerance kLevelHeatmap{1e-5, 1e-5};
+constexpr Tolerance kLevelGram{1e-10, 1e-10};  // float64 Gram product: summation order only
+constexpr double kLevelOcsvmObjectiveRel = 1e-5;
+
 }  // namespace oneclass::testing

@@ -1,5 +1,6 @@
 // CPU backend: each op transforms a superblock of query rows, then runs the dot engine with
 // the op's epilogue. All epilogues keep per-(chunk,row) partial results that finish() merges.
+// Compiled once per CPU level (cpu_level.h); cpu_dispatch.cpp's cpuBackend() returns one of them.
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -10,8 +11,7 @@
 #include "oneclass/errors.h"
 #include "oneclass/transform.h"
 
-namespace oneclass {
-namespace cpu {
+namespace ONECLASS_CPU_NAMESPACE {
 namespace {
 
 constexpr int NR = PackedPanels<float>::kPanelRows;
@@ -336,25 +336,29 @@ class CpuBackend final : public Backend {
 };
 
 }  // namespace
-}  // namespace cpu
 
-const char* cpuSimd() {
-#if defined(__AVX512F__)
-  return "avx512";
-#elif defined(__AVX2__)
-  return "avx2";
-#elif defined(__AVX__)
-  return "avx";
-#elif defined(__ARM_NEON)
-  return "neon";
-#else
-  return "sse";
-#endif
-}
-
-Backend& cpuBackend() {
-  static cpu::CpuBackend backend;
+// This level's entry points, looked up by cpu_dispatch.cpp.
+Backend& backend() {
+  static CpuBackend backend;
   return backend;
 }
 
-}  // namespace oneclass
+const char* simd() {
+#if ONECLASS_SIMD_AVX512
+  return "avx512";
+#elif defined(ONECLASS_CPU_LEVEL) && ONECLASS_CPU_LEVEL == 1
+  return "avx2";
+#elif defined(__AVX2__)
+  return "avx2";
+#elif ONECLASS_SIMD_AVX
+  return "avx";
+#elif defined(__ARM_NEON)
+  return "neon";
+#elif defined(__SSE4_2__)
+  return "sse4.2";
+#else
+  return "sse2";
+#endif
+}
+
+}  // namespace ONECLASS_CPU_NAMESPACE

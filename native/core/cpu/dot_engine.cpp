@@ -1,9 +1,8 @@
 // Non-template entry points of the dot engine used outside the backend (float64 Gram products).
+// Compiled once per CPU level (cpu_level.h); gram.h's addGramOfRows dispatches to one of them.
 #include "dot_engine.h"
 
-#include "gram.h"
-
-namespace oneclass::cpu {
+namespace ONECLASS_CPU_NAMESPACE {
 namespace {
 
 struct AccumulateEpilogue {
@@ -26,4 +25,4 @@ void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, in
   runDotEngine(packed, a, rows, epi, threads, -1, /*lowerOnly=*/true);
 }
 
-}  // namespace oneclass::cpu
+}  // namespace ONECLASS_CPU_NAMESPACE

@@ -15,7 +15,7 @@
 #include "oneclass/parallel.h"
 #include "simd.h"
 
-namespace oneclass::cpu {
+namespace ONECLASS_CPU_NAMESPACE {
 
 template <typename T>
 constexpr int panelRows() {
@@ -52,9 +52,14 @@ PackedPanels<T> packPanels(const T* rows, int64_t m, int64_t depth, int threads)
   return out;
 }
 
-// c (kMicroRows x kPanelRows, row-major) = a-strip . b-panel over `depth`.
+// c (kMicroRows x kPanelRows, row-major) = a-strip . b-panel over `depth`. Never inlined: it
+// needs 15 of the 16 ymm registers, and inlined into an epilogue's loop it competed with the
+// epilogue's hoisted constants; with GCC's generic tuning one accumulator of the OC-SVM decision
+// function's instance then lived on the stack, and that op ran 18% slower than a -march=native
+// build on Zen 3 (a call per tile costs nothing measurable; docs/benchmarks.md).
 template <typename T>
-inline void microKernel(const T* __restrict a, const T* __restrict b, int64_t depth, T* __restrict c) {
+__attribute__((noinline)) void microKernel(const T* __restrict a, const T* __restrict b, int64_t depth,
+                                           T* __restrict c) {
   using V = typename Simd<T>::V;
   constexpr int L = Simd<T>::kLanes, NR = 2 * L, MR = kMicroRows;
   V acc0[MR], acc1[MR];
@@ -134,4 +139,4 @@ void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi
   epi.finish();
 }
 
-}  // namespace oneclass::cpu
+}  // namespace ONECLASS_CPU_NAMESPACE

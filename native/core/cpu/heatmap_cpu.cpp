@@ -1,3 +1,4 @@
+// The CPU heatmap operator, compiled once per CPU level (cpu_level.h).
 #include "heatmap_cpu.h"
 
 #include <algorithm>
@@ -7,7 +8,7 @@
 #include "oneclass/parallel.h"
 #include "simd.h"
 
-namespace oneclass::cpu {
+namespace ONECLASS_CPU_NAMESPACE {
 namespace {
 
 // The x-axis operator regrouped by blocks of kFloatLanes output pixels: block v reads grid
@@ -95,4 +96,4 @@ void applyHeatmapPlan(const HeatmapPlan& plan, const float* grids, int64_t batch
   });
 }
 
-}  // namespace oneclass::cpu
+}  // namespace ONECLASS_CPU_NAMESPACE

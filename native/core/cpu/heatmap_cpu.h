@@ -1,11 +1,12 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu_level.h"
 #include "oneclass/heatmap.h"
 
-namespace oneclass::cpu {
+namespace ONECLASS_CPU_NAMESPACE {
 
 // out[b] = rows-operator * grids[b] * cols-operator^T for each of `batch` grids, in float32.
 void applyHeatmapPlan(const HeatmapPlan& plan, const float* grids, int64_t batch, float* out, int threads);
 
-}  // namespace oneclass::cpu
+}  // namespace ONECLASS_CPU_NAMESPACE

@@ -1,18 +1,15 @@
 // Portable SIMD through GCC/Clang vector extensions: the compiler maps them to AVX-512, AVX2,
-// SSE or NEON for the machine the addon is built on (-march=native), so no intrinsics are needed.
+// SSE or NEON for the CPU level the including file is compiled for (cpu_level.h), so no
+// intrinsics are needed.
 #pragma once
-#include <cstdint>
-#include <cstring>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "cpu_level.h"
 
-namespace oneclass::cpu {
+namespace ONECLASS_CPU_NAMESPACE {
 
-#if defined(__AVX512F__)
+#if ONECLASS_SIMD_AVX512
 constexpr int kVectorBytes = 64;
 constexpr int kMicroRows = 12;  // 12 x 2 accumulators + 2 loads + 1 broadcast fit 32 registers
-#elif defined(__AVX__)
+#elif ONECLASS_SIMD_AVX
 constexpr int kVectorBytes = 32;
 constexpr int kMicroRows = 6;  // 16 ymm registers
 #else
@@ -150,9 +147,9 @@ inline void streamCopy(float* dst, const float* src, int64_t n) {
     ++i;
   }
   for (; i + kFloatLanes <= n; i += kFloatLanes) {
-#if defined(__AVX512F__)
+#if ONECLASS_SIMD_AVX512
     _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
-#elif defined(__AVX__)
+#elif ONECLASS_SIMD_AVX
     _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
 #else
     _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
@@ -171,4 +168,4 @@ inline void streamFence() {
 #endif
 }
 
-}  // namespace oneclass::cpu
+}  // namespace ONECLASS_CPU_NAMESPACE

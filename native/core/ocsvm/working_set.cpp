@@ -2,7 +2,11 @@
 // rows it asks for: a miss fetches, with the row needed, the rows SMO is likely to need next.
 #include <algorithm>
 
-#if defined(__AVX512F__)
+#include "common.h"
+#include "oneclass/cpu_dispatch.h"
+#include "solver.h"
+
+#if defined(ONECLASS_OCSVM_DENSE_AVX512)
 #include <immintrin.h>
 // GCC 12 reports the deliberately undefined pass-through operands inside the AVX-512 conversion
 // intrinsics (_mm512_cvtepu8_epi64, _mm512_cvtps_pd) as maybe-uninitialized: a false positive.
@@ -10,9 +14,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #endif
-
-#include "common.h"
-#include "solver.h"
 
 namespace oneclass::ocsvm {
 namespace {
@@ -84,8 +85,8 @@ const float* Solver::row(int64_t k) {
 // WSS 2 of Fan et al. for y = +1 everywhere. Returns false when the active set is optimal
 // within eps (libsvm's select_working_set returning 1).
 bool Solver::selectWorkingSet(int64_t& outI, int64_t& outJ) {
-#if defined(__AVX512F__)
-  if (allActive()) return selectWorkingSetDense(outI, outJ);
+#if defined(ONECLASS_OCSVM_DENSE_AVX512)
+  if (allActive() && cpuLevelHasAvx512()) return selectWorkingSetDense(outI, outJ);
 #endif
   double gmax = -kInf;
   int64_t iBest = -1;
@@ -108,7 +109,9 @@ bool Solver::selectWorkingSet(int64_t& outI, int64_t& outJ) {
   return true;
 }
 
-#if defined(__AVX512F__)
+#if defined(ONECLASS_OCSVM_DENSE_AVX512)
+#pragma GCC push_options
+#pragma GCC target("avx,avx2,fma,bmi,bmi2,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")
 // selectWorkingSet over all l variables, eight at a time. Each lane keeps its best value and
 // the last index reaching it; merging lanes by (value, then larger index) reproduces the
 // scalar loops' ">=" / "<=" tie-breaking (last index wins), so both paths pick the same pair.
@@ -194,6 +197,7 @@ bool Solver::selectWorkingSetDense(int64_t& outI, int64_t& outJ) {
   outJ = j.best;
   return true;
 }
+#pragma GCC pop_options
 #endif
 
 }  // namespace oneclass::ocsvm

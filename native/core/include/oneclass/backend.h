@@ -88,9 +88,12 @@ class Backend {
                         const ExecOptions& exec) = 0;
 };
 
-// The CPU backend always exists.
+// The CPU backend, at the CPU level chosen at run time (oneclass/cpu_dispatch.h). It always
+// exists, unless ONECLASS_CPU_LEVEL forces a level this CPU cannot run: then it fails with
+// BackendUnavailable saying why.
 Backend& cpuBackend();
-// The SIMD instruction set the CPU kernels were compiled for ("avx512", "avx2", "neon", ...).
+// The SIMD instruction set of the chosen level's kernels ("avx512", "avx2", "sse4.2", "neon",
+// ...; "none" after a level error).
 const char* cpuSimd();
 
 struct CudaDeviceInfo {
