@@ -29,11 +29,11 @@ if [ $? -ne 0 ]; then
 fi
 
 status=0
-for t in test_ops test_fitting test_preprocess test_cuda_vs_cpu test_ocsvm; do
+for t in test_ops test_fitting test_preprocess test_cuda_vs_cpu test_ocsvm test_coreset test_positional_gaussian; do
   [ -x "$build/$t" ] || continue
   echo "== $t" | tee -a "$log"
   args=()
-  [ "$t" = test_ocsvm ] && args=(test/fixtures)
+  case "$t" in test_ocsvm | test_coreset | test_positional_gaussian) args=(test/fixtures) ;; esac
   "$build/$t" "${args[@]}" 2>&1 | tee -a "$log" "$OUT/$t.txt" || status=1
 done
 

@@ -12,6 +12,7 @@ enum class ErrorCode {
   OutOfMemory,         // ERR_OUT_OF_MEMORY
   NumericalError,      // ERR_NUMERICAL (e.g. a covariance that is not positive definite)
   CudaError,           // ERR_CUDA
+  Aborted,             // ERR_ABORTED (the caller cancelled a long call)
   Internal,            // ERR_INTERNAL
 };
 
