@@ -1,24 +1,38 @@
-// Greedy k-center selection on the CPU, exact and pruned by the triangle inequality (the
-// "clusters" form of Gonzalez's farthest-point algorithm). Every unselected row belongs to the
-// cluster of its nearest selected row and carries that squared distance. When row c is selected,
-// a row p of the cluster of a can only come closer to c than to a if |a - c| < 2 |p - a| <= 2
-// radius(a), so whole clusters are skipped: in particular every cluster whose radius is below half
-// the distance of c to the selection (all distances to c are at least that). What is skipped
-// could not have changed any distance, so the result is the plain algorithm's; a relative margin
-// (kMargin) keeps float64 rounding from turning a skipped near-tie into a difference.
+// Greedy k-center selection on the CPU: the plain algorithm's result, with most of its distance
+// computations proven unnecessary before they are made. Three tests, each exact:
 //
-// Per step the work is the rows of the clusters near c, not all n rows: on patch features, whose
-// clusters are tight, a few percent of the rows per step. A max-tree over the clusters' farthest
-// rows gives the next row in O(log count).
+//  1. Clusters (Gonzalez). Every unselected row belongs to the cluster of its nearest selected row
+//     and carries that squared distance. When row c is selected, a row p of the cluster of a can
+//     only come nearer to c if |a - c| < 2 |p - a| (triangle inequality): whole clusters with
+//     |a - c| >= 2 radius(a) are skipped, and every cluster with 4 radius(a)^2 below c's own
+//     distance to the selection without computing |a - c| (every centre is at least that far).
+//  2. The same test per row, which reads only the row's stored distance.
+//  3. Partial distances on principal axes. Rows are stored rotated onto the principal axes of a
+//     sample (distances do not change under a rotation), so the first 8 coordinates, kept beside
+//     each row's distance, carry most of every distance (about 75% of the variance of patch
+//     features); a squared distance summed over some coordinates only is a lower bound of the
+//     whole, so the sum stops as soon as it reaches the row's distance to the selection.
+//
+// What is skipped could not have changed any distance, so the selection is the plain
+// algorithm's. The rotation, and summing in another order, change distances by float64 rounding
+// only (about 1e-16 relative): the selection equals a float64 reference except for rows whose
+// distances tie at that level; a relative margin (kMargin) on the triangle tests keeps rounding
+// from turning a skipped near-tie into a difference.
+//
+// Rows of a cluster sit together in its member list (row index, distance, first coordinates), so a
+// step streams through memory and only fetches the rows that survive the tests, ahead of use. A
+// max-tree over the clusters' farthest rows gives the next row in O(log count).
 #include "coreset_cpu.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
 #include "dot_engine.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
+#include "principal_axes.h"
 #include "simd.h"
 
 namespace oneclass::cpu {
@@ -27,45 +41,27 @@ namespace {
 constexpr double kMargin = 1e-7;
 // Below this many multiply-adds a parallel loop costs more than it saves.
 constexpr int64_t kParallelWork = 1 << 16;
-constexpr int64_t kChunkRows = 1024;
+constexpr int64_t kChunkRows = 2048;
+constexpr int64_t kAhead = 16;      // rows fetched ahead of the one being compared
+constexpr int kBlock = 8;           // coordinates per partial sum: one 64-byte line of float64
+constexpr int kHeadBlocks = 2;      // blocks kept in the member lists
+constexpr int64_t kSample = 20000;  // rows the principal axes are estimated from
 
-// |a - b|^2 accumulated in float64, for float32 or float64 rows. Symmetric in a and b bit for bit.
-inline double squaredDistance(const double* a, const double* b, int64_t d) {
-  VD acc0{}, acc1{};
-  int64_t k = 0;
-  for (; k + 2 * kDoubleLanes <= d; k += 2 * kDoubleLanes) {
-    const VD u = loadVec<VD>(a + k) - loadVec<VD>(b + k);
-    const VD v = loadVec<VD>(a + k + kDoubleLanes) - loadVec<VD>(b + k + kDoubleLanes);
-    acc0 += u * u;
-    acc1 += v * v;
-  }
-  const VD acc = acc0 + acc1;
-  double s = 0;
-  for (int i = 0; i < kDoubleLanes; ++i) s += acc[i];
-  for (; k < d; ++k) s += (a[k] - b[k]) * (a[k] - b[k]);
-  return s;
+typedef double D4 __attribute__((vector_size(32)));
+
+// Sum of squared differences over one block of kBlock coordinates.
+inline double blockSquares(const double* a, const double* b) {
+  const D4 u = loadVec<D4>(a) - loadVec<D4>(b), v = loadVec<D4>(a + 4) - loadVec<D4>(b + 4);
+  const D4 t = u * u + v * v;
+  return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
-inline double squaredDistance(const float* a, const float* b, int64_t d) {
-  typedef float HalfVF __attribute__((vector_size(kVectorBytes / 2)));
-  VD acc0{}, acc1{};
-  int64_t k = 0;
-  for (; k + 2 * kDoubleLanes <= d; k += 2 * kDoubleLanes) {
-    const VD u =
-        __builtin_convertvector(loadVec<HalfVF>(a + k), VD) - __builtin_convertvector(loadVec<HalfVF>(b + k), VD);
-    const VD v = __builtin_convertvector(loadVec<HalfVF>(a + k + kDoubleLanes), VD) -
-                 __builtin_convertvector(loadVec<HalfVF>(b + k + kDoubleLanes), VD);
-    acc0 += u * u;
-    acc1 += v * v;
-  }
-  const VD acc = acc0 + acc1;
-  double s = 0;
-  for (int i = 0; i < kDoubleLanes; ++i) s += acc[i];
-  for (; k < d; ++k) {
-    const double u = static_cast<double>(a[k]) - static_cast<double>(b[k]);
-    s += u * u;
-  }
-  return s;
+// Continues a squared distance over blocks [from, blocks), stopping once it reaches `bound`.
+// Block sums are >= 0 and added in order, so every partial sum is <= the whole.
+inline double distanceFrom(const double* a, const double* b, int64_t from, int64_t blocks, double partial,
+                           double bound) {
+  for (int64_t k = from; k < blocks && partial < bound; ++k) partial += blockSquares(a + k * kBlock, b + k * kBlock);
+  return partial;
 }
 
 // Whether (va, ia) ranks before (vb, ib): farther first, then the lower row index.
@@ -78,201 +74,56 @@ class MaxTree {
     size_ = 1;
     while (size_ < capacity) size_ *= 2;
     value_.assign(static_cast<size_t>(2 * size_), -std::numeric_limits<double>::infinity());
-    index_.assign(static_cast<size_t>(2 * size_), std::numeric_limits<int32_t>::max());
+    row_.assign(static_cast<size_t>(2 * size_), std::numeric_limits<int32_t>::max());
+    leaf_.assign(static_cast<size_t>(2 * size_), -1);
   }
-  void set(int64_t leaf, double value, int32_t index) {
+  void set(int64_t leaf, double value, int32_t row) {
     int64_t i = leaf + size_;
     value_[i] = value;
-    index_[i] = index;
+    row_[i] = row;
+    leaf_[i] = static_cast<int32_t>(leaf);
     for (i /= 2; i >= 1; i /= 2) {
       const int64_t l = 2 * i, r = 2 * i + 1;
-      const int64_t best = ranksBefore(value_[r], index_[r], value_[l], index_[l]) ? r : l;
+      const int64_t best = ranksBefore(value_[r], row_[r], value_[l], row_[l]) ? r : l;
       value_[i] = value_[best];
-      index_[i] = index_[best];
+      row_[i] = row_[best];
+      leaf_[i] = leaf_[best];
     }
   }
   double topValue() const { return value_[1]; }
-  int32_t topIndex() const { return index_[1]; }
+  int32_t topRow() const { return row_[1]; }
+  int32_t topLeaf() const { return leaf_[1]; }
 
  private:
   int64_t size_;
   std::vector<double> value_;
-  std::vector<int32_t> index_;
+  std::vector<int32_t> row_, leaf_;
 };
 
-template <typename T>
-class Greedy {
- public:
-  Greedy(const T* rows, int64_t n, int64_t d, int threads, int64_t count)
-      : rows_(rows), n_(n), d_(d), threads_(threads), tree_(count) {
-    mind_.assign(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
-    owner_.assign(static_cast<size_t>(n), -1);
-    members_.reserve(static_cast<size_t>(count));
-    radius_.reserve(static_cast<size_t>(count));
-    far_.reserve(static_cast<size_t>(count));
-  }
-
-  KCenterResult run(int64_t count, int64_t start, Progress* progress) {
-    KCenterResult result;
-    result.indices.reserve(static_cast<size_t>(count));
-    int32_t c = static_cast<int32_t>(start);
-    for (int64_t step = 0; step < count; ++step) {
-      throwIfCancelled(progress, "k-center selection");
-      result.indices.push_back(c);
-      add(c);
-      if (progress) progress->report(step + 1, count);
-      c = tree_.topIndex();
-    }
-    result.coveringRadius = std::sqrt(std::max(0.0, tree_.topValue()));
-    return result;
-  }
-
- private:
-  const T* row(int64_t i) const { return rows_ + i * d_; }
-
-  // Selects row c: scans the clusters that may hold rows nearer to c than to their centre.
-  void add(int32_t c) {
-    const int32_t id = static_cast<int32_t>(centers_.size());
-    const double reach = mind_[c];   // +inf for the first row
-    const int32_t home = owner_[c];  // the cluster c leaves (-1 for the first row)
-    centers_.push_back(c);
-    members_.emplace_back();
-    radius_.push_back(-1);
-    far_.push_back(std::numeric_limits<int32_t>::max());
-    mind_[c] = -1;  // selected: never a candidate, never moves
-    owner_[c] = id;
-
-    scanned_.clear();
-    if (id == 0) {
-      scanAllRows(c, id);
-    } else {
-      findScannedClusters(c, id, reach, home);
-      items_.clear();
-      for (int32_t a : scanned_) {
-        const int64_t size = static_cast<int64_t>(members_[a].size());
-        for (int64_t b = 0; b < size; b += kChunkRows) items_.push_back({a, b, std::min(size, b + kChunkRows)});
-      }
-      int64_t work = 0;
-      for (const Item& it : items_) work += (it.end - it.begin) * d_;
-      auto body = [&](int64_t i, int) {
-        const Item& it = items_[i];
-        const int32_t* m = members_[it.cluster].data();
-        for (int64_t j = it.begin; j < it.end; ++j) update(m[j], c, id);
-      };
-      runItems(static_cast<int64_t>(items_.size()), work, body);
-    }
-    regroup(id);
-  }
-
-  struct Item {
-    int32_t cluster;
-    int64_t begin, end;
-  };
-
-  void update(int32_t p, int32_t c, int32_t id) {
-    if (mind_[p] < 0) return;
-    const double dist = squaredDistance(row(p), row(c), d_);
-    if (dist < mind_[p]) {
-      mind_[p] = dist;
-      owner_[p] = id;
-    }
-  }
-
-  template <typename Body>
-  void runItems(int64_t items, int64_t work, Body&& body) {
-    if (work < kParallelWork || threads_ <= 1) {
-      for (int64_t i = 0; i < items; ++i) body(i, 0);
-    } else {
-      parallelFor(items, threads_, body);
-    }
-  }
-
-  // Every row is compared with the first selected row and joins its cluster.
-  void scanAllRows(int32_t c, int32_t id) {
-    const int64_t chunks = (n_ + kChunkRows - 1) / kChunkRows;
-    runItems(chunks, n_ * d_, [&](int64_t b, int) {
-      for (int64_t p = b * kChunkRows, end = std::min(n_, (b + 1) * kChunkRows); p < end; ++p)
-        update(static_cast<int32_t>(p), c, id);
-    });
-    std::vector<int32_t>& all = members_[id];
-    all.reserve(static_cast<size_t>(n_ - 1));
-    for (int64_t p = 0; p < n_; ++p)
-      if (mind_[p] >= 0) all.push_back(static_cast<int32_t>(p));
-  }
-
-  // The clusters whose rows may be nearer to c than to their centre: |a - c|^2 <= 4 radius(a)
-  // (up to the margin). Every centre is at least `reach` from c, so clusters with 4 radius below
-  // reach are skipped without computing their distance. The cluster c leaves is always scanned (it
-  // passes the test anyway: |home - c|^2 = reach <= 4 radius(home)), so c leaves its member list.
-  void findScannedClusters(int32_t c, int32_t id, double reach, int32_t home) {
-    candidates_.clear();
-    scanned_.push_back(home);
-    for (int32_t a = 0; a < id; ++a)
-      if (a != home && 4 * radius_[a] * (1 + kMargin) >= reach) candidates_.push_back(a);
-    keep_.assign(candidates_.size(), 0);
-    auto body = [&](int64_t i, int) {
-      const int32_t a = candidates_[i];
-      const double dc = squaredDistance(row(centers_[a]), row(c), d_);
-      keep_[i] = dc <= 4 * radius_[a] * (1 + kMargin);
-    };
-    runItems(static_cast<int64_t>(candidates_.size()), static_cast<int64_t>(candidates_.size()) * d_, body);
-    for (size_t i = 0; i < candidates_.size(); ++i)
-      if (keep_[i]) scanned_.push_back(candidates_[i]);
-  }
-
-  // Moves the rows that came nearest to the new centre `id` into its cluster, drops selected rows,
-  // and refreshes the radius and farthest row of every cluster that changed.
-  void regroup(int32_t id) {
-    std::vector<int32_t>& fresh = members_[id];
-    double freshRadius = radius_[id];
-    int32_t freshFar = far_[id];
-    auto consider = [](double v, int32_t p, double& r, int32_t& f) {
-      if (ranksBefore(v, p, r, f)) r = v, f = p;
-    };
-    for (int32_t p : fresh) consider(mind_[p], p, freshRadius, freshFar);  // every row after the first step
-    for (int32_t a : scanned_) {
-      std::vector<int32_t>& m = members_[a];
-      double r = -1;
-      int32_t f = std::numeric_limits<int32_t>::max();
-      size_t kept = 0;
-      for (int32_t p : m) {
-        if (mind_[p] < 0) continue;  // selected
-        if (owner_[p] == a) {
-          m[kept++] = p;
-          consider(mind_[p], p, r, f);
-        } else {
-          fresh.push_back(p);
-          consider(mind_[p], p, freshRadius, freshFar);
-        }
-      }
-      m.resize(kept);
-      if (m.capacity() > 4 * kept + 64) m.shrink_to_fit();
-      radius_[a] = r;
-      far_[a] = f;
-      tree_.set(a, kept ? r : -std::numeric_limits<double>::infinity(), f);
-    }
-    radius_[id] = freshRadius;
-    far_[id] = freshFar;
-    tree_.set(id, fresh.empty() ? -std::numeric_limits<double>::infinity() : freshRadius, freshFar);
-  }
-
-  const T* rows_;
-  int64_t n_, d_;
-  int threads_;
-  MaxTree tree_;
-  std::vector<double> mind_;    // squared distance to the nearest selected row; -1 once selected
-  std::vector<int32_t> owner_;  // the cluster (index into centers_) of that row
-  std::vector<int32_t> centers_;
-  std::vector<std::vector<int32_t>> members_;
-  std::vector<double> radius_;  // largest mind_ among a cluster's members (-1: none)
-  std::vector<int32_t> far_;    // the member with that distance, lowest index on ties
-  std::vector<int32_t> scanned_, candidates_;
-  std::vector<char> keep_;
-  std::vector<Item> items_;
+// A row of a cluster: its index, its squared distance to the cluster's centre (its distance to the
+// selection) and its first coordinates.
+struct Member {
+  int32_t row;
+  int32_t moved;  // set when the row came nearer to the newest centre during a step
+  double dist;
+  double head[kHeadBlocks * kBlock];
 };
 
-// Writes each tile of dot products (row x projection row) into the projected matrix.
-struct ProjectEpilogue {
+// Member lists are kept nearest first, the farthest (lowest row on ties) last: a cluster's radius
+// and farthest row are its last member, the members that test 2 cannot rule out are a suffix, and
+// the rows that leave a cluster are mostly near its end.
+inline bool memberBefore(const Member& a, const Member& b) { return ranksBefore(b.dist, b.row, a.dist, a.row); }
+
+// The rows rotated onto principal axes (after the projection, when there is one), float64,
+// zero-padded to whole blocks so every block of a row is one aligned cache line.
+struct RotatedRows {
+  std::vector<double> data;
+  int64_t blocks = 0, stride = 0;
+  const double* row(int64_t i) const { return data.data() + i * stride; }
+};
+
+// Writes each tile of dot products (row x map row) into the mapped rows.
+struct MapEpilogue {
   double* out;
   int64_t ld;
   void begin(int64_t, int) {}
@@ -284,11 +135,10 @@ struct ProjectEpilogue {
   void finish() {}
 };
 
-}  // namespace
-
-std::vector<double> projectRows(const float* x, int64_t n, int64_t d, const double* r, int64_t outDim, int threads) {
-  PackedPanels<double> packed = packPanels<double>(r, outDim, d, threads);
-  std::vector<double> out(static_cast<size_t>(n * outDim));
+// out (n rows of stride ld, the first outDim values written) = x m^T, in float64.
+void mapRows(const float* x, int64_t n, int64_t d, const double* m, int64_t outDim, double* out, int64_t ld,
+             int threads) {
+  PackedPanels<double> packed = packPanels<double>(m, outDim, d, threads);
   const int64_t block = std::max<int64_t>(64, (int64_t{8} << 20) / (8 * d));  // 8 MB of float64 rows
   std::vector<double> a(static_cast<size_t>(std::min(n, block) * d));
   for (int64_t s = 0; s < n; s += block) {
@@ -297,22 +147,276 @@ std::vector<double> projectRows(const float* x, int64_t n, int64_t d, const doub
       for (int64_t i = b * 256 * d, end = std::min(count, (b + 1) * 256) * d; i < end; ++i)
         a[i] = static_cast<double>(x[s * d + i]);
     });
-    ProjectEpilogue epi{out.data() + s * outDim, outDim};
+    MapEpilogue epi{out + s * ld, ld};
     runDotEngine(packed, a.data(), count, epi, threads);
   }
+}
+
+// Projects (when r is given) and rotates the rows onto the principal axes of an evenly spaced
+// sample of them: one float64 map W = V^T R applied to every row.
+RotatedRows rotateRows(const float* x, int64_t n, int64_t d, const double* r, int64_t projection, int threads) {
+  const int64_t dim = r ? projection : d;
+  const int64_t m = std::min(n, kSample);
+  std::vector<float> sample(static_cast<size_t>(m * d));
+  for (int64_t i = 0; i < m; ++i) {
+    const float* src = x + (i * n / m) * d;
+    std::copy(src, src + d, sample.begin() + i * d);
+  }
+  std::vector<double> base(static_cast<size_t>(m * dim));
+  if (r) {
+    mapRows(sample.data(), m, d, r, dim, base.data(), dim, threads);
+  } else {
+    std::copy(sample.begin(), sample.end(), base.begin());
+  }
+  const std::vector<double> v = principalAxes(base.data(), m, dim, threads);
+  std::vector<double> w(static_cast<size_t>(dim * d), 0.0);  // V^T R, or V^T
+  for (int64_t i = 0; i < dim; ++i)
+    for (int64_t k = 0; k < dim; ++k) {
+      const double vki = v[k * dim + i];
+      if (r) {
+        for (int64_t j = 0; j < d; ++j) w[i * d + j] += vki * r[k * d + j];
+      } else {
+        w[i * d + k] = vki;
+      }
+    }
+  RotatedRows out;
+  out.blocks = std::max<int64_t>(kHeadBlocks, (dim + kBlock - 1) / kBlock);
+  out.stride = out.blocks * kBlock;
+  out.data.assign(static_cast<size_t>(n * out.stride), 0.0);
+  mapRows(x, n, d, w.data(), dim, out.data.data(), out.stride, threads);
+  return out;
+}
+
+class Greedy {
+ public:
+  Greedy(const RotatedRows& rows, int64_t n, int threads, int64_t count)
+      : rows_(rows), n_(n), blocks_(rows.blocks), stride_(rows.stride), threads_(threads), tree_(count) {
+    members_.reserve(static_cast<size_t>(count));
+    radius_.reserve(static_cast<size_t>(count));
+    centers_.reserve(static_cast<size_t>(count * stride_));
+  }
+
+  KCenterResult run(int64_t count, int64_t start, Progress* progress) {
+    KCenterResult result;
+    result.indices.reserve(static_cast<size_t>(count));
+    int32_t c = static_cast<int32_t>(start);
+    for (int64_t step = 0; step < count; ++step) {
+      throwIfCancelled(progress, "k-center selection");
+      result.indices.push_back(c);
+      if (step == 0) {
+        first(c);
+      } else {
+        add(c, tree_.topLeaf(), tree_.topValue());
+      }
+      if (progress) progress->report(step + 1, count);
+      c = tree_.topRow();
+    }
+    result.coveringRadius = std::sqrt(std::max(0.0, tree_.topValue()));
+    result.distanceEvaluations = evaluations_;
+    return result;
+  }
+
+ private:
+  const double* row(int64_t i) const { return rows_.row(i); }
+  const double* center(int64_t a) const { return centers_.data() + a * stride_; }
+
+  int32_t newCluster(int32_t c) {
+    centers_.insert(centers_.end(), row(c), row(c) + stride_);
+    members_.emplace_back();
+    radius_.push_back(-1);
+    return static_cast<int32_t>(members_.size() - 1);
+  }
+
+  // The first block after the member list's: most partial sums reach the row's distance within
+  // one or two more blocks.
+  void prefetchRow(int32_t p) const {
+    if (blocks_ > kHeadBlocks) __builtin_prefetch(row(p) + kHeadBlocks * kBlock);
+  }
+
+  template <typename Body>
+  void runItems(int64_t items, int64_t work, Body&& body) {
+    if (work < kParallelWork || threads_ <= 1) {
+      for (int64_t i = 0; i < items; ++i) body(i, 0);
+    } else {
+      parallelFor(items, threads_, body);
+    }
+  }
+
+  // Tells the tree a cluster's radius and farthest row: its last member.
+  void refresh(int32_t a) {
+    const std::vector<Member>& m = members_[a];
+    radius_[a] = m.empty() ? -1 : m.back().dist;
+    tree_.set(a, m.empty() ? -std::numeric_limits<double>::infinity() : m.back().dist,
+              m.empty() ? std::numeric_limits<int32_t>::max() : m.back().row);
+  }
+
+  // The first row: every other row joins its cluster.
+  void first(int32_t c) {
+    const int32_t id = newCluster(c);
+    std::vector<Member>& all = members_[id];
+    all.resize(static_cast<size_t>(n_ - 1));
+    const int64_t chunks = (n_ + kChunkRows - 1) / kChunkRows;
+    const double* cr = center(id);
+    runItems(chunks, n_ * stride_, [&](int64_t b, int) {
+      for (int64_t p = b * kChunkRows, end = std::min(n_, (b + 1) * kChunkRows); p < end; ++p) {
+        if (p == c) continue;
+        Member& e = all[p < c ? p : p - 1];
+        e.row = static_cast<int32_t>(p);
+        e.moved = 0;
+        std::copy(row(p), row(p) + kHeadBlocks * kBlock, e.head);
+        e.dist = distanceFrom(row(p), cr, 0, blocks_, 0.0, std::numeric_limits<double>::infinity());
+      }
+    });
+    evaluations_ += n_ - 1;
+    std::sort(all.begin(), all.end(), memberBefore);
+    refresh(id);
+  }
+
+  struct Item {
+    int32_t cluster;
+    int64_t begin, end;  // members before `begin` cannot move (test 2)
+    int64_t moved;       // members that came nearer to the new centre
+  };
+
+  // Selects row c, the farthest row (the last member) of cluster `home`, at squared distance
+  // `reach`.
+  void add(int32_t c, int32_t home, double reach) {
+    const int32_t id = newCluster(c);
+    findScannedClusters(id, reach, home);
+    items_.clear();
+    int64_t work = 0;
+    for (size_t s = 0; s < scanned_.size(); ++s) {
+      const int32_t a = scanned_[s];
+      const std::vector<Member>& m = members_[a];
+      // Test 2: a member p with |a - c| >= 2 |p - a| is no nearer to c; the others are a suffix.
+      const double limit = centerDistance_[s] / (4 * (1 + kMargin));
+      const int64_t size = static_cast<int64_t>(m.size());
+      const int64_t from =
+          std::partition_point(m.begin(), m.end(), [&](const Member& e) { return e.dist <= limit; }) - m.begin();
+      for (int64_t b = from; b < size; b += kChunkRows) items_.push_back({a, b, std::min(size, b + kChunkRows), 0});
+      work += (size - from) * kBlock;
+    }
+    std::atomic<int64_t> computed{0};
+    const double* cr = center(id);
+    runItems(static_cast<int64_t>(items_.size()), work, [&](int64_t i, int) {
+      Item& it = items_[i];
+      Member* m = members_[it.cluster].data();
+      // Test 3 on the first block, from the member list alone; then the surviving rows.
+      thread_local std::vector<int32_t> survivors;
+      thread_local std::vector<double> partial;
+      survivors.clear();
+      partial.clear();
+      for (int64_t j = it.begin; j < it.end; ++j) {
+        const Member& e = m[j];
+        const double s = distanceFrom(e.head, cr, 0, kHeadBlocks, 0.0, e.dist);
+        if (s >= e.dist) continue;
+        survivors.push_back(static_cast<int32_t>(j));
+        partial.push_back(s);
+      }
+      const int64_t count = static_cast<int64_t>(survivors.size());
+      for (int64_t t = 0; t < std::min(count, kAhead); ++t) prefetchRow(m[survivors[t]].row);
+      for (int64_t t = 0; t < count; ++t) {
+        if (t + kAhead < count) prefetchRow(m[survivors[t + kAhead]].row);
+        Member& e = m[survivors[t]];
+        const double dist = distanceFrom(row(e.row), cr, kHeadBlocks, blocks_, partial[t], e.dist);
+        if (dist < e.dist) e.dist = dist, e.moved = 1, ++it.moved;
+      }
+      computed += count;
+    });
+    evaluations_ += computed.load();
+    regroup(c, id);
+  }
+
+  // The clusters whose rows may be nearer to c than to their centre (test 1): |a - c|^2 <=
+  // 4 radius(a) (up to the margin). Every centre is at least `reach` from c, so clusters with
+  // 4 radius below reach are skipped without computing their distance. The cluster c leaves is
+  // always scanned (it passes the test anyway: |home - c|^2 = reach <= 4 radius(home)), so c
+  // leaves its member list.
+  void findScannedClusters(int32_t id, double reach, int32_t home) {
+    scanned_.assign(1, home);
+    centerDistance_.assign(1, reach);
+    candidates_.clear();
+    for (int32_t a = 0; a < id; ++a)
+      if (a != home && 4 * radius_[a] * (1 + kMargin) >= reach) candidates_.push_back(a);
+    candidateDistance_.resize(candidates_.size());
+    const double* cr = center(id);
+    runItems(static_cast<int64_t>(candidates_.size()), static_cast<int64_t>(candidates_.size()) * stride_,
+             [&](int64_t i, int) {
+               const int32_t a = candidates_[i];
+               candidateDistance_[i] = distanceFrom(center(a), cr, 0, blocks_, 0.0, 4 * radius_[a] * (1 + kMargin));
+             });
+    evaluations_ += static_cast<int64_t>(candidates_.size());
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+      const int32_t a = candidates_[i];
+      if (candidateDistance_[i] <= 4 * radius_[a] * (1 + kMargin)) {
+        scanned_.push_back(a);
+        centerDistance_.push_back(candidateDistance_[i]);
+      }
+    }
+  }
+
+  // Moves the rows that came nearest to the new centre `id` into its cluster, drops the selected
+  // row c (the last member of its cluster), and refreshes the clusters that changed. Kept members
+  // keep their distances, so every list stays sorted; only the new one is sorted.
+  void regroup(int32_t c, int32_t id) {
+    std::vector<Member>& fresh = members_[id];
+    moved_.assign(members_.size(), 0);
+    firstMoved_.resize(members_.size());
+    for (const Item& it : items_) {
+      if (it.moved == 0) continue;
+      firstMoved_[it.cluster] = moved_[it.cluster] ? std::min(firstMoved_[it.cluster], it.begin) : it.begin;
+      moved_[it.cluster] += it.moved;
+    }
+    for (int32_t a : scanned_) {
+      std::vector<Member>& m = members_[a];
+      if (moved_[a] == 0 && (m.empty() || m.back().row != c)) continue;
+      size_t kept = moved_[a] ? static_cast<size_t>(firstMoved_[a]) : m.size() - 1;
+      for (size_t j = kept; j < m.size(); ++j) {
+        const Member& e = m[j];
+        if (e.row == c) continue;
+        if (e.moved) {
+          fresh.push_back(e);
+          fresh.back().moved = 0;
+        } else {
+          m[kept++] = e;
+        }
+      }
+      m.resize(kept);
+      if (m.capacity() > 4 * kept + 64) m.shrink_to_fit();
+      refresh(a);
+    }
+    std::sort(fresh.begin(), fresh.end(), memberBefore);
+    refresh(id);
+  }
+
+  const RotatedRows& rows_;
+  int64_t n_, blocks_, stride_;
+  int threads_;
+  MaxTree tree_;
+  std::vector<double> centers_;  // the selected rows, contiguous (count x stride)
+  std::vector<std::vector<Member>> members_;
+  std::vector<double> radius_;  // largest distance among a cluster's members (-1: none)
+  std::vector<int32_t> scanned_, candidates_;
+  std::vector<double> centerDistance_, candidateDistance_;  // |a - c|^2 of scanned_ / candidates_
+  std::vector<Item> items_;
+  std::vector<int64_t> moved_, firstMoved_;  // per cluster, during regroup
+  int64_t evaluations_ = 0;
+};
+
+}  // namespace
+
+std::vector<double> projectRows(const float* x, int64_t n, int64_t d, const double* r, int64_t outDim, int threads) {
+  std::vector<double> out(static_cast<size_t>(n * outDim));
+  mapRows(x, n, d, r, outDim, out.data(), outDim, threads);
   return out;
 }
 
 KCenterResult kCenterGreedy(const float* x, int64_t n, int64_t d, const double* projection,
                             const KCenterOptions& options, Progress* progress) {
   const int threads = resolveThreads(options.threads);
-  if (projection) {
-    const std::vector<double> rows = projectRows(x, n, d, projection, options.projection, threads);
-    throwIfCancelled(progress, "k-center selection");
-    return Greedy<double>(rows.data(), n, options.projection, threads, options.count)
-        .run(options.count, options.start, progress);
-  }
-  return Greedy<float>(x, n, d, threads, options.count).run(options.count, options.start, progress);
+  const RotatedRows rows = rotateRows(x, n, d, projection, options.projection, threads);
+  throwIfCancelled(progress, "k-center selection");
+  return Greedy(rows, n, threads, options.count).run(options.count, options.start, progress);
 }
 
 }  // namespace oneclass::cpu

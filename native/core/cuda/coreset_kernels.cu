@@ -180,6 +180,7 @@ KCenterResult run(const T* rows, int64_t n, int64_t d, const KCenterOptions& opt
   ONECLASS_CUDA_CHECK(cudaMemcpy(&top, reach.get(), 8, cudaMemcpyDeviceToHost));
   result.indices.assign(indices.begin(), indices.end());
   result.coveringRadius = std::sqrt(std::max(0.0, top));
+  result.distanceEvaluations = n * count;
   return result;
 }
 
