@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_NUMERICAL'
   | 'ERR_CUDA'
+  | 'ERR_ABORTED'
   | 'ERR_INTERNAL';
 
 export interface ErrorDetails {
@@ -82,6 +83,7 @@ const NATIVE_CODES = new Set<ErrorCode>([
   'ERR_OUT_OF_MEMORY',
   'ERR_NUMERICAL',
   'ERR_CUDA',
+  'ERR_ABORTED',
   'ERR_INTERNAL',
 ]);
 

@@ -65,6 +65,7 @@ describe('exit codes', () => {
       ERR_CUDA: 5,
       ERR_NUMERICAL: 6,
       ERR_OUT_OF_MEMORY: 6,
+      ERR_ABORTED: 130,
       ERR_INTERNAL: 1,
     };
     for (const [code, exit] of Object.entries(byCode))

@@ -37,6 +37,8 @@ export function exitCodeFor(error: unknown): number {
     case 'ERR_NUMERICAL':
     case 'ERR_OUT_OF_MEMORY':
       return EXIT.NUMERICAL;
+    case 'ERR_ABORTED':
+      return EXIT.INTERRUPTED;
     default:
       return EXIT.INTERNAL;
   }

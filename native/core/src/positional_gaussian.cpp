@@ -81,14 +81,6 @@ int64_t positionalGaussianBytes(int64_t positions, int64_t dim, int threads) {
   return covariance + factors + means + scratch;
 }
 
-void requireMemory(int64_t bytes, int64_t limit, const std::string& what) {
-  if (limit > 0 && bytes > limit) {
-    fail(ErrorCode::OutOfMemory, what + " would need " + std::to_string(bytes) + " bytes (" +
-                                     std::to_string(bytes / (1 << 20)) + " MiB), over the limit of " +
-                                     std::to_string(limit) + " bytes; nothing was allocated");
-  }
-}
-
 std::unique_ptr<PositionalSet> fitPositionalGaussian(Backend& backend, const float* x, int64_t images,
                                                      int64_t positions, int64_t dim,
                                                      const PositionalGaussianOptions& options, double* mean,

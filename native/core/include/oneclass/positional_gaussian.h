@@ -7,7 +7,7 @@
 //
 // Memory is positions x dim x dim: the covariance (float64, what a model stores) and the packed
 // float32 factors; positionalGaussianBytes says how much, and callers refuse sizes over their
-// limit before allocating (requireMemory).
+// limit before allocating (requireMemory, errors.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -41,9 +41,6 @@ struct PositionalGaussianOptions {
 // Bytes a fit (or a restored model) allocates for positions x dim statistics: the float64
 // covariance, the float32 factors the backend keeps, the float64 means and the factoring scratch.
 int64_t positionalGaussianBytes(int64_t positions, int64_t dim, int threads);
-
-// Throws Error(OutOfMemory) when bytes exceeds limit (limit <= 0: no limit), naming `what`.
-void requireMemory(int64_t bytes, int64_t limit, const std::string& what);
 
 // Fits on x = images x positions x dim (images >= 2; NaN/Infinity named by image, position and
 // dim). Writes mean (positions x dim), the regularized covariance (positions x dim x dim) and
