@@ -8,9 +8,11 @@ selected rows excluded, ties to the lowest index as numpy's argmax does):
   gemv_f64        |x|^2 - 2 x.c + |c|^2 with a matrix-vector product (BLAS), float64
   gemv_f32        the same in float32, as PatchCore's own sampler computes on float32 tensors
 
-A variant runs at most `max_steps` steps (its per-step cost is the same at every step, so the
-time of `count` steps is extrapolated linearly when it stops early; the JSON says so), after
-projecting the rows with the documented Gaussian projection (timed too).
+A variant runs at most `max_steps` steps or `max_seconds` (its per-step cost is the same at every
+step, so the time of `count` steps is extrapolated linearly when it stops early; the JSON says so),
+after projecting the rows with the documented Gaussian projection (timed too). Each variant's
+selection is compared with oneclass's (cfg["ours"], int32): same_output says whether the steps it
+ran selected the same rows.
 """
 import json
 import os
@@ -65,17 +67,23 @@ def main():
         "gemv_f64": lambda c: norms64 - 2.0 * (rows64 @ rows64[c]) + norms64[c],
         "gemv_f32": lambda c: norms32 - np.float32(2) * (rows32 @ rows32[c]) + norms32[c],
     }
+    ours = np.fromfile(cfg["ours"], dtype=np.int32) if cfg.get("ours") else None
     for name in cfg["variants"]:
         deadline = time.perf_counter() + cfg["max_seconds"]
         indices, seconds = greedy(variants[name], n, count, start, cfg["max_steps"], deadline)
         steps = len(indices)
-        np.save(os.path.join(cfg["dir"], f"numpy_{name}.npy"), indices)
-        out["variants"][name] = {
+        entry = {
             "steps": steps,
             "seconds": seconds,
             "seconds_for_count": seconds * count / steps + out["projection_s"],
             "extrapolated": steps < count,
         }
+        if ours is not None:
+            same = indices == ours[:steps]
+            entry["same_output"] = bool(same.all())
+            if not same.all():
+                entry["first_difference_step"] = int(np.argmin(same))
+        out["variants"][name] = entry
     print(json.dumps(out))
 
 

@@ -2,6 +2,7 @@
 // Gaussian rows, on the CPU and on CUDA when usable. One JSON line per backend.
 //
 //   bench_coreset FILE|- ROWS COLS COUNT [PROJECTION] [THREADS]     ("-": Gaussian rows)
+//   ONECLASS_BENCH_GPU_ONLY=1: CUDA only; ONECLASS_BENCH_INDICES=PATH: the selection to PATH.<backend>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::vector<Backend*> backends{&cpuBackend()};
+  std::vector<Backend*> backends;
+  if (!std::getenv("ONECLASS_BENCH_GPU_ONLY")) backends.push_back(&cpuBackend());
   if (Backend* g = cudaBackend()) backends.push_back(g);
   for (Backend* b : backends) {
     const auto t0 = std::chrono::steady_clock::now();
