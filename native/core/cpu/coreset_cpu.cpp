@@ -111,8 +111,22 @@ struct Member {
 
 // Member lists are kept nearest first, the farthest (lowest row on ties) last: a cluster's radius
 // and farthest row are its last member, the members that test 2 cannot rule out are a suffix, and
-// the rows that leave a cluster are mostly near its end.
-inline bool memberBefore(const Member& a, const Member& b) { return ranksBefore(b.dist, b.row, a.dist, a.row); }
+// the rows that leave a cluster are mostly near its end. Sorted by moving small keys, then each
+// 144-byte member once.
+void sortMembers(std::vector<Member>& m) {
+  if (m.size() < 2) return;
+  struct Key {
+    double dist;
+    int32_t row, at;
+  };
+  std::vector<Key> keys(m.size());
+  for (size_t i = 0; i < m.size(); ++i) keys[i] = {m[i].dist, m[i].row, static_cast<int32_t>(i)};
+  std::sort(keys.begin(), keys.end(),
+            [](const Key& a, const Key& b) { return ranksBefore(b.dist, b.row, a.dist, a.row); });
+  std::vector<Member> sorted(m.size());
+  for (size_t i = 0; i < m.size(); ++i) sorted[i] = m[keys[i].at];
+  m.swap(sorted);
+}
 
 // The rows rotated onto principal axes (after the projection, when there is one), float64,
 // zero-padded to whole blocks so every block of a row is one aligned cache line.
@@ -267,7 +281,7 @@ class Greedy {
       }
     });
     evaluations_ += n_ - 1;
-    std::sort(all.begin(), all.end(), memberBefore);
+    sortMembers(all);
     refresh(id);
   }
 
@@ -361,11 +375,14 @@ class Greedy {
     std::vector<Member>& fresh = members_[id];
     moved_.assign(members_.size(), 0);
     firstMoved_.resize(members_.size());
+    int64_t total = 0;
     for (const Item& it : items_) {
       if (it.moved == 0) continue;
       firstMoved_[it.cluster] = moved_[it.cluster] ? std::min(firstMoved_[it.cluster], it.begin) : it.begin;
       moved_[it.cluster] += it.moved;
+      total += it.moved;
     }
+    fresh.reserve(static_cast<size_t>(total));
     for (int32_t a : scanned_) {
       std::vector<Member>& m = members_[a];
       if (moved_[a] == 0 && (m.empty() || m.back().row != c)) continue;
@@ -381,10 +398,10 @@ class Greedy {
         }
       }
       m.resize(kept);
-      if (m.capacity() > 4 * kept + 64) m.shrink_to_fit();
+      if (m.capacity() > 8 * kept + 1024) m.shrink_to_fit();  // rarely: it copies the list
       refresh(a);
     }
-    std::sort(fresh.begin(), fresh.end(), memberBefore);
+    sortMembers(fresh);
     refresh(id);
   }
 
