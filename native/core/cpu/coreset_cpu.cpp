@@ -42,10 +42,11 @@ constexpr double kMargin = 1e-7;
 // Below this many multiply-adds a parallel loop costs more than it saves.
 constexpr int64_t kParallelWork = 1 << 16;
 constexpr int64_t kChunkRows = 2048;
-constexpr int64_t kAhead = 16;      // rows fetched ahead of the one being compared
-constexpr int kBlock = 8;           // coordinates per partial sum: one 64-byte line of float64
-constexpr int kHeadBlocks = 2;      // blocks kept in the member lists
-constexpr int64_t kSample = 20000;  // rows the principal axes are estimated from
+constexpr int64_t kAhead = 16;        // rows fetched ahead of the one being compared
+constexpr int kBlock = 8;             // coordinates per partial sum: one 64-byte line of float64
+constexpr int kHeadBlocks = 2;        // blocks kept in the member lists
+constexpr int64_t kSample = 20000;    // rows the principal axes are estimated from
+constexpr int64_t kMaxRotated = 512;  // dimensions up to which rows are rotated onto principal axes
 
 typedef double D4 __attribute__((vector_size(32)));
 
@@ -182,7 +183,15 @@ RotatedRows rotateRows(const float* x, int64_t n, int64_t d, const double* r, in
   } else {
     std::copy(sample.begin(), sample.end(), base.begin());
   }
-  const std::vector<double> v = principalAxes(base.data(), m, dim, threads);
+  // Jacobi costs O(dim^3) per sweep: beyond kMaxRotated dimensions the rows keep their axes (the
+  // partial sums stay exact lower bounds, just less tight).
+  std::vector<double> v;
+  if (dim <= kMaxRotated) {
+    v = principalAxes(base.data(), m, dim, threads);
+  } else {
+    v.assign(static_cast<size_t>(dim * dim), 0.0);
+    for (int64_t i = 0; i < dim; ++i) v[i * dim + i] = 1.0;
+  }
   std::vector<double> w(static_cast<size_t>(dim * d), 0.0);  // V^T R, or V^T
   for (int64_t i = 0; i < dim; ++i)
     for (int64_t k = 0; k < dim; ++k) {

@@ -2,6 +2,7 @@
 // backend (cpu/coreset_cpu.cpp, cuda/coreset_kernels.cu).
 #include "oneclass/coreset.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -11,11 +12,15 @@
 namespace oneclass {
 
 int64_t kCenterWorkingBytes(int64_t n, int64_t d, const KCenterOptions& options) {
-  // Projected rows, then per row: the distance to the selection (8), its cluster (4) and its place
-  // in a cluster's member list (4, plus slack of the lists' growth); per selected row: a cluster.
-  const int64_t projected = options.projection > 0 ? n * options.projection * 8 : 0;
-  const int64_t projectionMatrix = options.projection * d * 8;
-  return projected + projectionMatrix + n * 24 + options.count * 64;
+  // The CPU keeps the (projected) rows rotated in float64, padded to whole blocks of 8 (at least 16
+  // values), and per row a member entry of 144 bytes (with slack for the lists' growth); the map,
+  // a sample of 20,000 rows and the selected rows come on top. CUDA needs less (float64 rows and
+  // one distance per row).
+  const int64_t dim = options.projection > 0 ? options.projection : d;
+  const int64_t stride = std::max<int64_t>(16, (dim + 7) / 8 * 8);
+  const int64_t rows = n * stride * 8, members = n * 144 * 3 / 2;
+  const int64_t maps = dim * d * 8 + dim * dim * 16 + std::min<int64_t>(n, 20000) * (d * 4 + dim * 8);
+  return rows + members + maps + options.count * stride * 8 + options.count * 64;
 }
 
 KCenterResult kCenterGreedy(Backend& backend, const float* x, int64_t n, int64_t d, const KCenterOptions& options,
