@@ -22,6 +22,10 @@
 // Rows of a cluster sit together in its member list (row index, distance, first coordinates), so a
 // step streams through memory and only fetches the rows that survive the tests, ahead of use. A
 // max-tree over the clusters' farthest rows gives the next row in O(log count).
+//
+// Rows without structure for the tests (isotropic noise) leave nearly every row to be read whole;
+// when that happens over a window of steps the selection continues with the plain loop (a
+// sequential pass per step, the partial-sum stop kept), which computes the very same distances.
 #include "coreset_cpu.h"
 
 #include <algorithm>
@@ -42,11 +46,13 @@ constexpr double kMargin = 1e-7;
 // Below this many multiply-adds a parallel loop costs more than it saves.
 constexpr int64_t kParallelWork = 1 << 16;
 constexpr int64_t kChunkRows = 2048;
-constexpr int64_t kAhead = 16;        // rows fetched ahead of the one being compared
-constexpr int kBlock = 8;             // coordinates per partial sum: one 64-byte line of float64
-constexpr int kHeadBlocks = 2;        // blocks kept in the member lists
-constexpr int64_t kSample = 20000;    // rows the principal axes are estimated from
-constexpr int64_t kMaxRotated = 512;  // dimensions up to which rows are rotated onto principal axes
+constexpr int64_t kAhead = 16;          // rows fetched ahead of the one being compared
+constexpr int kBlock = 8;               // coordinates per partial sum: one 64-byte line of float64
+constexpr int kHeadBlocks = 2;          // blocks kept in the member lists
+constexpr int64_t kSample = 20000;      // rows the principal axes are estimated from
+constexpr int64_t kMaxRotated = 512;    // dimensions up to which rows are rotated onto principal axes
+constexpr int64_t kWindow = 32;         // steps over which the tests' payoff is judged
+constexpr double kPlainFraction = 0.3;  // rows read whole per step beyond which the plain loop is cheaper
 
 typedef double D4 __attribute__((vector_size(32)));
 
@@ -226,15 +232,19 @@ class Greedy {
     for (int64_t step = 0; step < count; ++step) {
       throwIfCancelled(progress, "k-center selection");
       result.indices.push_back(c);
+      const int64_t before = evaluations_;
       if (step == 0) {
         first(c);
+      } else if (plain_) {
+        addPlain(c);
       } else {
         add(c, tree_.topLeaf(), tree_.topValue());
       }
       if (progress) progress->report(step + 1, count);
-      c = tree_.topRow();
+      if (!plain_ && pruningFails(step, evaluations_ - before)) toPlain();
+      c = plain_ ? plainNext_ : tree_.topRow();
     }
-    result.coveringRadius = std::sqrt(std::max(0.0, tree_.topValue()));
+    result.coveringRadius = std::sqrt(std::max(0.0, plain_ ? plainTop_ : tree_.topValue()));
     result.distanceEvaluations = evaluations_;
     return result;
   }
@@ -414,6 +424,57 @@ class Greedy {
     refresh(id);
   }
 
+  // Whether the tests stopped paying: rows with no structure for them (isotropic noise) leave
+  // most rows to be read whole, through the member lists' indirection. Judged over windows of
+  // kWindow steps once the selection is kWindow steps in.
+  bool pruningFails(int64_t step, int64_t evaluated) {
+    windowEvaluations_ += evaluated;
+    if ((step + 1) % kWindow != 0) return false;
+    const bool fails = windowEvaluations_ > kPlainFraction * static_cast<double>(n_) * kWindow;
+    windowEvaluations_ = 0;
+    return fails;
+  }
+
+  // Leaves the clusters for the plain loop: one distance per row, kept in row order, and a
+  // sequential pass per step (still stopping each sum once it reaches the row's distance).
+  void toPlain() {
+    plainNext_ = tree_.topRow();
+    plainTop_ = tree_.topValue();
+    mind_.assign(static_cast<size_t>(n_), -1.0);  // selected rows stay at -1
+    for (const std::vector<Member>& m : members_)
+      for (const Member& e : m) mind_[e.row] = e.dist;
+    std::vector<std::vector<Member>>().swap(members_);
+    plain_ = true;
+  }
+
+  void addPlain(int32_t c) {
+    mind_[c] = -1;
+    const double* cr = row(c);
+    const int64_t chunks = (n_ + kChunkRows - 1) / kChunkRows;
+    chunkTop_.assign(static_cast<size_t>(chunks), -std::numeric_limits<double>::infinity());
+    chunkRow_.assign(static_cast<size_t>(chunks), std::numeric_limits<int32_t>::max());
+    runItems(chunks, n_ * stride_, [&](int64_t b, int) {
+      double top = -std::numeric_limits<double>::infinity();
+      int32_t far = std::numeric_limits<int32_t>::max();
+      for (int64_t p = b * kChunkRows, end = std::min(n_, (b + 1) * kChunkRows); p < end; ++p) {
+        double& m = mind_[p];
+        if (m >= 0) {
+          const double dist = distanceFrom(row(p), cr, 0, blocks_, 0.0, m);
+          if (dist < m) m = dist;
+        }
+        if (ranksBefore(m, static_cast<int32_t>(p), top, far)) top = m, far = static_cast<int32_t>(p);
+      }
+      chunkTop_[b] = top;
+      chunkRow_[b] = far;
+    });
+    evaluations_ += n_;
+    plainTop_ = -std::numeric_limits<double>::infinity();
+    plainNext_ = std::numeric_limits<int32_t>::max();
+    for (int64_t b = 0; b < chunks; ++b)
+      if (ranksBefore(chunkTop_[b], chunkRow_[b], plainTop_, plainNext_))
+        plainTop_ = chunkTop_[b], plainNext_ = chunkRow_[b];
+  }
+
   const RotatedRows& rows_;
   int64_t n_, blocks_, stride_;
   int threads_;
@@ -425,7 +486,13 @@ class Greedy {
   std::vector<double> centerDistance_, candidateDistance_;  // |a - c|^2 of scanned_ / candidates_
   std::vector<Item> items_;
   std::vector<int64_t> moved_, firstMoved_;  // per cluster, during regroup
-  int64_t evaluations_ = 0;
+  int64_t evaluations_ = 0, windowEvaluations_ = 0;
+  // The plain loop, once the tests stop paying (toPlain).
+  bool plain_ = false;
+  std::vector<double> mind_, chunkTop_;  // distance to the selection per row (-1: selected)
+  std::vector<int32_t> chunkRow_;
+  int32_t plainNext_ = 0;
+  double plainTop_ = 0;
 };
 
 }  // namespace
