@@ -68,10 +68,11 @@ FeaturesArg featuresArg(const Napi::CallbackInfo& info, size_t index, int64_t mi
   return r;
 }
 
-void checkMemory(Napi::Env env, const ObjectArg& options, int64_t positions, int64_t dim, int threads) {
+// `input`: the bytes of the call's own copy of its input, on top of the statistics.
+void checkMemory(Napi::Env env, const ObjectArg& options, int64_t positions, int64_t dim, int threads, int64_t input) {
   const int64_t maxBytes = options.integer("maxBytes", 0, kMaxIndex, 0);
   try {
-    requireMemory(positionalGaussianBytes(positions, dim, resolveThreads(threads)), maxBytes,
+    requireMemory(positionalGaussianBytes(positions, dim, resolveThreads(threads)) + input, maxBytes,
                   "per-position statistics of " + std::to_string(positions) + " positions x " + std::to_string(dim) +
                       " dimensions");
   } catch (const Error& e) {
@@ -89,8 +90,10 @@ class FitWorker final : public PromiseWorker {
     device_ = options.string("device");
     // The shape, then the memory check, then the copies and the result arrays.
     ObjectArg shape(info, 0, "features");
+    const int64_t images = shape.integer("images", 2, kMaxIndex);
     const int64_t positions = shape.integer("positions", 1, 1 << 24), dim = shape.integer("dim", 1, 1 << 14);
-    checkMemory(env, options, positions, dim, options_.threads);
+    checkMemory(env, options, positions, dim, options_.threads,
+                checkedProduct(env, "features", {images, positions, dim, 4}));
     x_ = featuresArg(info, 0, 2);
     mean_.allocate(env, static_cast<size_t>(positions * dim));
     covariance_.allocate(env, static_cast<size_t>(checkedProduct(env, "the covariances", {positions, dim, dim})));
@@ -129,7 +132,7 @@ class PrepareWorker final : public PromiseWorker {
     dim_ = options.integer("dim", 1, 1 << 14);
     threads_ = options.exec().threads;
     device_ = options.string("device");
-    checkMemory(env, options, positions_, dim_, threads_);
+    checkMemory(env, options, positions_, dim_, threads_, positions_ * dim_ * (dim_ + 1) * 8);
     mean_ = inputArray<double>(env, info[0], "mean", positions_ * dim_);
     covariance_ = inputArray<double>(env, info[1], "covariance", positions_ * dim_ * dim_);
     logDet_.allocate(env, static_cast<size_t>(positions_));
