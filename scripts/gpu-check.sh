@@ -29,11 +29,11 @@ if [ $? -ne 0 ]; then
 fi
 
 status=0
-for t in test_ops test_fitting test_preprocess test_cuda_vs_cpu test_ocsvm; do
+for t in test_ops test_fitting test_preprocess test_cuda_vs_cpu test_ocsvm test_coreset test_positional_gaussian; do
   [ -x "$build/$t" ] || continue
   echo "== $t" | tee -a "$log"
   args=()
-  [ "$t" = test_ocsvm ] && args=(test/fixtures)
+  case "$t" in test_ocsvm | test_coreset | test_positional_gaussian) args=(test/fixtures) ;; esac
   "$build/$t" "${args[@]}" 2>&1 | tee -a "$log" "$OUT/$t.txt" || status=1
 done
 
@@ -43,6 +43,13 @@ echo "== bench_native $SIZES" | tee -a "$log"
 ONECLASS_BENCH_GPU_ONLY=1 "$build/bench_native" 50000 20000 512 3 2>&1 | tee -a "$log" "$OUT/bench_native_large.jsonl" || status=1
 # OC-SVM fit at M = 20,000 (goal: GPU kernel rows at least 5x our CPU solver), both backends.
 "$build/bench_native" 1000 20000 512 1 2>&1 | tee -a "$log" "$OUT/bench_native_ocsvm20k.jsonl" || status=1
+# k-center coreset of 770,000 rows, 1%, on the GPU (Gaussian rows: the GPU's plain loop does not
+# depend on the data; CPU timings belong to bench/coreset.mjs on real patch features).
+if [ -x "$build/bench_coreset" ]; then
+  echo "== bench_coreset (GPU)" | tee -a "$log"
+  ONECLASS_BENCH_GPU_ONLY=1 "$build/bench_coreset" - 770000 96 7700 0 2>&1 | tee -a "$log" "$OUT/bench_coreset.jsonl" || status=1
+  ONECLASS_BENCH_GPU_ONLY=1 "$build/bench_coreset" - 770000 384 7700 128 2>&1 | tee -a "$log" "$OUT/bench_coreset_proj.jsonl" || status=1
+fi
 if [ -x "$build/bench_ocsvm" ]; then
   echo "== bench_ocsvm" | tee -a "$log"
   "$build/bench_ocsvm" 2>&1 | tee -a "$log" "$OUT/bench_ocsvm.txt" || status=1

@@ -25,18 +25,22 @@ if (!existsSync(join(build, 'CMakeCache.txt'))) {
 }
 if (run('cmake', ['--build', build, '--parallel', '2']) !== 0) process.exit(1);
 let failed = 0;
-for (const test of [
+const TESTS = [
   'test_ops',
   'test_fitting',
   'test_preprocess',
   'test_cuda_vs_cpu',
   'test_ocsvm',
   'test_cpu_levels',
-]) {
+  'test_coreset',
+  'test_positional_gaussian',
+];
+const WITH_FIXTURES = new Set(['test_ocsvm', 'test_coreset', 'test_positional_gaussian']);
+for (const test of TESTS) {
   const bin = join(build, test);
   if (!existsSync(bin)) continue;
   console.log(`\n== ${test}`);
-  const args = test === 'test_ocsvm' ? [join(root, 'test', 'fixtures')] : [];
+  const args = WITH_FIXTURES.has(test) ? [join(root, 'test', 'fixtures')] : [];
   if (run(bin, args) !== 0) failed++;
 }
 console.log('\n== check-cpu-levels');

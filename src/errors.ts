@@ -91,6 +91,7 @@ const NATIVE_CODES = new Set<ErrorCode>([
   'ERR_OUT_OF_MEMORY',
   'ERR_NUMERICAL',
   'ERR_CUDA',
+  'ERR_ABORTED',
   'ERR_INTERNAL',
 ]);
 

@@ -28,6 +28,10 @@ export {
   type Neighbors,
   type NearestNeighborsOptions,
 } from './detectors/knn.js';
+export { kCenterGreedy, gaussianProjection, type KCenterOptions, type CoresetSelection } from './detectors/coreset.js';
+export { MemoryBank, type MemoryBankOptions, type CoresetOptions } from './detectors/memory-bank.js';
+export { PositionalGaussian, type PositionalGaussianOptions } from './detectors/positional-gaussian.js';
+export type { FeatureGrids } from './detectors/feature-grids.js';
 export {
   upsampleHeatmaps,
   type HeatmapBatch,

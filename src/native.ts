@@ -59,6 +59,36 @@ export interface NativeCpuLevel {
   missing: string[];
 }
 
+/** images x positions x dim float32 features, row-major (one grid of patch features per image). */
+export interface FeatureGrids {
+  data: Float32Array;
+  images: number;
+  positions: number;
+  dim: number;
+}
+
+export interface NativeKCenterResult {
+  indices: Int32Array;
+  coveringRadius: number;
+  distanceEvaluations: number;
+  backend: 'cpu' | 'cuda';
+}
+
+/** Per-position whitening factors prepared on a backend (native/addon/positional_gaussian.cc). */
+export interface NativePositionalSet {
+  readonly positions: number;
+  readonly dim: number;
+  readonly backend: 'cpu' | 'cuda';
+}
+
+export interface NativePositionalFit {
+  set: NativePositionalSet;
+  mean: Float64Array;
+  covariance: Float64Array;
+  logDet: Float64Array;
+  backend: 'cpu' | 'cuda';
+}
+
 export interface NativeBackendInfo {
   cpu: {
     threads: number;
@@ -164,6 +194,39 @@ export interface FitOneClassSvmOptions extends ThreadsOption {
   shrinking: boolean;
 }
 
+export interface KCenterOptions extends ThreadsOption {
+  count: number;
+  /** 0: no projection. */
+  projection: number;
+  seed: number;
+  start: number;
+  device: Device;
+  /** Refused (ERR_OUT_OF_MEMORY) before anything is allocated when the selection needs more; 0 = no limit. */
+  maxBytes?: number;
+  /** Int32Array(2) over a SharedArrayBuffer: [0] set to cancel, [1] steps done (written natively). */
+  control?: Int32Array;
+}
+
+export interface GaussianProjectionOptions {
+  outDim: number;
+  inDim: number;
+  seed: number;
+}
+
+export interface PositionalGaussianFitOptions extends ThreadsOption {
+  regularization: number;
+  device: Device;
+  /** See KCenterOptions.maxBytes. */
+  maxBytes?: number;
+}
+
+export interface PositionalGaussianPrepareOptions extends ThreadsOption {
+  positions: number;
+  dim: number;
+  device: Device;
+  maxBytes?: number;
+}
+
 export interface PreprocessImageOptions {
   /** The encoder's input size. */
   height: number;
@@ -211,6 +274,21 @@ export interface Binding {
   preprocessImage(image: RawImage, options: PreprocessImageOptions): Promise<void>;
   /** images x positions planar tensors, in a tensor the call allocates. */
   preprocessPatches(images: readonly RawImage[], options: PreprocessPatchesOptions): Promise<Float32Array>;
+  kCenterGreedy(x: Matrix, options: KCenterOptions): Promise<NativeKCenterResult>;
+  /** outDim x inDim, row-major; synchronous (small). */
+  gaussianProjection(options: GaussianProjectionOptions): Float64Array;
+  fitPositionalGaussian(features: FeatureGrids, options: PositionalGaussianFitOptions): Promise<NativePositionalFit>;
+  preparePositionalGaussian(
+    mean: Float64Array,
+    covariance: Float64Array,
+    options: PositionalGaussianPrepareOptions,
+  ): Promise<{ set: NativePositionalSet; logDet: Float64Array; backend: 'cpu' | 'cuda' }>;
+  /** Squared Mahalanobis distances, images x positions. */
+  scorePositionalGaussian(
+    set: NativePositionalSet,
+    features: FeatureGrids,
+    options: ThreadsOption,
+  ): Promise<Float64Array>;
 }
 
 /**

@@ -304,6 +304,11 @@ describe('exit codes are the ones docs/cli.md documents', () => {
         '1',
       ],
     ],
+    [
+      EXIT.UNAVAILABLE,
+      'a service that cannot be reached (Redis on a closed port)',
+      () => ['jobs', 'status', '--redis', 'redis://127.0.0.1:1', '--run', 'unreachable'],
+    ],
   ];
   if (!cudaUsable)
     cases.push([

@@ -65,13 +65,13 @@ describe('exit codes', () => {
       ERR_CUDA: 5,
       ERR_NUMERICAL: 6,
       ERR_OUT_OF_MEMORY: 6,
+      ERR_ABORTED: 130,
       ERR_INTERNAL: 1,
       ERR_RELEASED: 1,
       ERR_QUEUE_FULL: 7,
       ERR_CLOSED: 7,
       ERR_TIMEOUT: 7,
       ERR_UNAVAILABLE: 7,
-      ERR_ABORTED: 130,
     };
     for (const [code, exit] of Object.entries(byCode))
       expect(exitCodeFor(new OneclassError(code as ErrorCode, 'x'))).toBe(exit);

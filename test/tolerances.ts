@@ -13,6 +13,12 @@ export const TOLERANCES = {
   gdeScore: { atol: 1e-3, rtol: 1e-4 },
   /** k-NN distances: re-ranked exactly in float64 from the float32 inputs. */
   knnDistance: { atol: 1e-6, rtol: 1e-6 },
+  /** k-center covering radius vs numpy float64: distances summed in another order (and rotated). */
+  coresetRadius: { atol: 1e-12, rtol: 1e-12 },
+  /** Per-position squared Mahalanobis distances vs numpy (PaDiM): float32 products of float64 factors. */
+  positionalScore: { atol: 1e-3, rtol: 1e-5 },
+  /** Per-position means and log-determinants vs numpy: float64 sums of float32 features. */
+  positionalMoments: { atol: 1e-9, rtol: 1e-9 },
   /** Heatmaps vs PyTorch float64: float32 banded operators. */
   heatmap: { atol: 2e-6, rtol: 1e-5 },
   /**

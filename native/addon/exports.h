@@ -11,6 +11,7 @@ namespace oneclass::addon {
 // Per-environment state (Node worker threads each load the addon in their own environment).
 struct AddonData {
   Napi::FunctionReference pointSetConstructor;
+  Napi::FunctionReference positionalSetConstructor;  // positional_gaussian.cc
 };
 
 using ExportFactory = Napi::Value (*)(Napi::Env env);

@@ -2,7 +2,9 @@
 #include <cmath>
 
 #include "oneclass/backend.h"
+#include "oneclass/coreset.h"
 #include "oneclass/ocsvm.h"
+#include "oneclass/positional_gaussian.h"
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -101,6 +103,66 @@ int main() {
     double r = toleranceRatio(b, a, kCudaHeatmap.atol, kCudaHeatmap.rtol);
     t.check(r <= 1, std::string("heatmaps ") + (mode == HeatmapMode::Bilinear ? "bilinear" : "receptive-field"),
             "ratio " + fmt(r));
+  }
+  // k-center selection: the same rows, in the same order (float64 distances on both; only their
+  // summation order differs).
+  {
+    struct Case {
+      int64_t n, d, count, projection;
+      bool clustered;
+    };
+    for (Case c : {Case{1, 3, 1, 0, false}, Case{3000, 33, 300, 0, false}, Case{20000, 96, 500, 0, true},
+                   Case{20000, 96, 500, 24, true}, Case{5000, 200, 1000, 128, false}}) {
+      auto x = gaussianMatrix(c.n, c.d, 17);
+      if (c.clustered) {
+        // Rows near 50 centres: the shape of patch features.
+        auto centres = gaussianMatrix(50, c.d, 18, 4.0f);
+        for (int64_t i = 0; i < c.n; ++i)
+          for (int64_t k = 0; k < c.d; ++k) x[i * c.d + k] = 0.2f * x[i * c.d + k] + centres[(i % 50) * c.d + k];
+      }
+      KCenterOptions o;
+      o.count = c.count;
+      o.projection = c.projection;
+      o.seed = 5;
+      const KCenterResult a = kCenterGreedy(cpu, x.data(), c.n, c.d, o), b = kCenterGreedy(*gpu, x.data(), c.n, c.d, o);
+      size_t same = 0;
+      while (same < a.indices.size() && same < b.indices.size() && a.indices[same] == b.indices[same]) ++same;
+      const double rel = std::fabs(a.coveringRadius - b.coveringRadius) / std::max(1e-300, a.coveringRadius);
+      t.check(a.indices == b.indices && rel < 1e-9,
+              "kCenterGreedy n=" + std::to_string(c.n) + " d=" + std::to_string(c.d) +
+                  " count=" + std::to_string(c.count) + " projection=" + std::to_string(c.projection),
+              std::to_string(same) + " of " + std::to_string(a.indices.size()) + " steps equal, radius rel. diff " +
+                  fmt(rel));
+    }
+  }
+  // Per-position Gaussian: moments, log-determinants and scores; and each backend's factors used
+  // by the other's fit.
+  {
+    struct Case {
+      int64_t images, positions, dim;
+      double reg;
+    };
+    for (Case c : {Case{2, 1, 1, 0.01}, Case{30, 49, 20, 0.01}, Case{64, 1024, 96, 0.01}, Case{5, 3, 130, 0.5}}) {
+      auto x = gaussianMatrix(c.images * c.positions, c.dim, 19, 1.0f, 0.3f);
+      auto y = gaussianMatrix(7 * c.positions, c.dim, 20, 1.2f, 0.3f);
+      const int64_t pd = c.positions * c.dim, pdd = pd * c.dim;
+      std::vector<double> ma(pd), mb(pd), ca(pdd), cb(pdd), la(c.positions), lb(c.positions), sa(7 * c.positions),
+          sb(7 * c.positions);
+      PositionalGaussianOptions o;
+      o.regularization = c.reg;
+      auto fa = fitPositionalGaussian(cpu, x.data(), c.images, c.positions, c.dim, o, ma.data(), ca.data(), la.data());
+      auto fb = fitPositionalGaussian(*gpu, x.data(), c.images, c.positions, c.dim, o, mb.data(), cb.data(), lb.data());
+      scorePositionalGaussian(cpu, *fa, y.data(), 7, sa.data(), {});
+      scorePositionalGaussian(*gpu, *fb, y.data(), 7, sb.data(), {});
+      const double rm = std::max(toleranceRatio(mb, ma, kCudaPositionalMoments.atol, kCudaPositionalMoments.rtol),
+                                 toleranceRatio(cb, ca, kCudaPositionalMoments.atol, kCudaPositionalMoments.rtol));
+      const double rl = toleranceRatio(lb, la, kCudaPositionalMoments.atol, 1e-9);
+      const double rs = toleranceRatio(sb, sa, kCudaPositionalScore.atol, kCudaPositionalScore.rtol);
+      t.check(rm <= 1 && rl <= 1 && rs <= 1,
+              "positional Gaussian images=" + std::to_string(c.images) + " positions=" + std::to_string(c.positions) +
+                  " dim=" + std::to_string(c.dim),
+              "tolerance ratios: moments " + fmt(rm) + ", logdet " + fmt(rl) + ", scores " + fmt(rs));
+    }
   }
   return t.finish();
 }

@@ -17,6 +17,12 @@ constexpr Tolerance kWeightedSum{1e-9, 1e-8};     // float64 kernel sums from fl
 constexpr Tolerance kHeatmap{1e-5, 1e-5};         // banded float32 operators
 constexpr Tolerance kCovariance{1e-10, 1e-10};    // float64 Gram product
 constexpr Tolerance kColumnStats{1e-12, 1e-10};   // float64 blocked sums of float32 entries
+// The k-center covering radius: float64 distances summed in another order than the reference.
+constexpr Tolerance kCoresetRadius{1e-12, 1e-12};
+// Per-position squared Mahalanobis distances: float32 products of float64 factors, as kSquaredNorm.
+constexpr Tolerance kPositionalScore{1e-3, 1e-5};
+// Per-position means and covariances: float64 sums of float32 features.
+constexpr Tolerance kPositionalMoments{1e-10, 1e-10};
 // Fits on L2-normalized rows against float64 normalization: the rows are normalized in float32.
 constexpr Tolerance kNormalizedFit{1e-9, 1e-5};
 // The OC-SVM fit on a backend's kernel rows (float32 GEMM) against the exact-difference reference.
@@ -36,6 +42,8 @@ constexpr Tolerance kCudaSquaredNorm{2e-3, 1e-4};
 constexpr Tolerance kCudaKernelRows{5e-6, 1e-5};
 constexpr Tolerance kCudaWeightedSum{1e-9, 1e-7};
 constexpr Tolerance kCudaHeatmap{1e-5, 1e-5};
+constexpr Tolerance kCudaPositionalMoments{1e-10, 1e-10};  // float64 on both, other summation order
+constexpr Tolerance kCudaPositionalScore{2e-3, 1e-4};      // float32 products on both, other order
 
 // Each CPU level against the baseline level (test_cpu_levels): the same float32 GEMM with wider
 // vectors and fused multiply-adds, so a different rounding of each dot product (about 1e-7

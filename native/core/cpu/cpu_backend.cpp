@@ -5,11 +5,13 @@
 #include <limits>
 #include <memory>
 
+#include "coreset_cpu.h"
 #include "dot_engine.h"
 #include "heatmap_cpu.h"
 #include "oneclass/backend.h"
 #include "oneclass/errors.h"
 #include "oneclass/transform.h"
+#include "positional_gaussian_cpu.h"
 
 namespace ONECLASS_CPU_NAMESPACE {
 namespace {
@@ -332,6 +334,26 @@ class CpuBackend final : public Backend {
   void upsample(const HeatmapPlan& plan, const float* grids, int64_t batch, float* out,
                 const ExecOptions& exec) override {
     applyHeatmapPlan(plan, grids, batch, out, resolveThreads(exec.threads));
+  }
+
+  KCenterResult kCenterGreedy(const float* x, int64_t n, int64_t d, const double* projection,
+                              const KCenterOptions& options, Progress* progress) override {
+    return ::ONECLASS_CPU_NAMESPACE::kCenterGreedy(x, n, d, projection, options, progress);
+  }
+
+  void positionalMoments(const float* x, int64_t images, int64_t positions, int64_t dim, double* mean,
+                         double* covariance, const ExecOptions& exec) override {
+    ::ONECLASS_CPU_NAMESPACE::positionalMoments(x, images, positions, dim, mean, covariance,
+                                                resolveThreads(exec.threads));
+  }
+
+  std::unique_ptr<PositionalSet> createPositionalSet(int64_t positions, int64_t dim) override {
+    return makePositionalSet(positions, dim);
+  }
+
+  void positionalSquaredMahalanobis(const PositionalSet& set, const float* x, int64_t images, double* out,
+                                    const ExecOptions& exec) override {
+    ::ONECLASS_CPU_NAMESPACE::positionalSquaredMahalanobis(set, x, images, out, resolveThreads(exec.threads));
   }
 };
 

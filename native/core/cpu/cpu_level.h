@@ -39,9 +39,13 @@
 #endif
 
 #include "oneclass/backend.h"
+#include "oneclass/coreset.h"
 #include "oneclass/errors.h"
+#include "oneclass/gaussian.h"
 #include "oneclass/heatmap.h"
 #include "oneclass/parallel.h"
+#include "oneclass/positional_gaussian.h"
+#include "oneclass/progress.h"
 
 #if defined(ONECLASS_CPU_LEVEL) && ONECLASS_CPU_LEVEL == 1
 #pragma GCC target("avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe")

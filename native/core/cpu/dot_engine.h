@@ -65,6 +65,8 @@ __attribute__((noinline)) void microKernel(const T* __restrict a, const T* __res
   V acc0[MR], acc1[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = V{};
+  // Unrolled so the loop's own counting does not take issue slots from the multiply-adds.
+#pragma GCC unroll 4
   for (int64_t k = 0; k < depth; ++k) {
     const V b0 = loadVec<V>(b + k * NR), b1 = loadVec<V>(b + k * NR + L);
     const T* ak = a + k * MR;
@@ -103,8 +105,11 @@ void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi
   int64_t blockRows = (256 * 1024) / std::max<int64_t>(1, depth * static_cast<int64_t>(sizeof(T)));
   blockRows = std::clamp<int64_t>(blockRows / MR * MR, MR, 32 * MR);
   const int64_t rowBlocks = (n + blockRows - 1) / blockRows;
+  // At least 4 items per thread: with fewer, the last item runs alone (7 row blocks on 2 threads
+  // left one thread idle for 1/8 of a 1,024-query k-NN call) and a descheduled thread holds up the
+  // whole call.
   int64_t chunks = 1;
-  if (rowBlocks < 2 * threads) chunks = std::min<int64_t>(panels, (2 * threads + rowBlocks - 1) / rowBlocks);
+  if (rowBlocks < 4 * threads) chunks = std::min<int64_t>(panels, (4 * threads + rowBlocks - 1) / rowBlocks);
   chunks = std::max<int64_t>(1, chunks);
   epi.begin(n, static_cast<int>(chunks));
   parallelFor(rowBlocks * chunks, threads, [&](int64_t item, int) {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "coreset_cuda.cuh"
 #include "cuda_common.cuh"
 #include "oneclass/backend.h"
 #include "oneclass/parallel.h"
@@ -253,6 +254,25 @@ class CudaBackend final : public Backend {
           cudaMemcpyAsync(out + offset * p.m, block.get(), block.size() * 4, cudaMemcpyDeviceToHost, stream.get()));
       stream.sync();
     });
+  }
+
+  KCenterResult kCenterGreedy(const float* x, int64_t n, int64_t d, const double* projection,
+                              const KCenterOptions& options, Progress* progress) override {
+    return cuda::kCenterGreedy(x, n, d, projection, options, progress);
+  }
+
+  void positionalMoments(const float* x, int64_t images, int64_t positions, int64_t dim, double* mean,
+                         double* covariance, const ExecOptions&) override {
+    cuda::positionalMoments(x, images, positions, dim, mean, covariance);
+  }
+
+  std::unique_ptr<PositionalSet> createPositionalSet(int64_t positions, int64_t dim) override {
+    return cuda::makePositionalSet(positions, dim);
+  }
+
+  void positionalSquaredMahalanobis(const PositionalSet& set, const float* x, int64_t images, double* out,
+                                    const ExecOptions&) override {
+    cuda::positionalSquaredMahalanobis(set, x, images, out);
   }
 
   void upsample(const HeatmapPlan& plan, const float* grids, int64_t batch, float* out, const ExecOptions&) override {

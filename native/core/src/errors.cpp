@@ -14,6 +14,8 @@ const char* errorCodeName(ErrorCode code) {
       return "ERR_NUMERICAL";
     case ErrorCode::CudaError:
       return "ERR_CUDA";
+    case ErrorCode::Aborted:
+      return "ERR_ABORTED";
     case ErrorCode::Internal:
       return "ERR_INTERNAL";
   }

@@ -15,6 +15,11 @@
 
 namespace oneclass {
 
+struct KCenterOptions;  // coreset.h
+struct KCenterResult;
+class Progress;       // progress.h
+class PositionalSet;  // positional_gaussian.h
+
 // Applied to reference rows at prepare() and to every query row: optional L2 normalization,
 // then subtraction of `center` (empty = none). Centering on the training mean keeps the GEMM
 // expansion |x|^2 + |y|^2 - 2 x.y accurate in float32 (NUMERICS.md).
@@ -81,6 +86,21 @@ class Backend {
   // out stays m. The caller bounds n so the n * m block stays small.
   virtual void kernelRows(const PointSet& ref, const float* x, int64_t n, double gamma, float* out,
                           const ExecOptions& exec, int64_t cols = -1) = 0;
+
+  // Greedy k-center selection (coreset.h) on n checked rows of dimension d; `projection` is the
+  // options.projection x d matrix of gaussianProjection (null when options.projection is 0).
+  virtual KCenterResult kCenterGreedy(const float* x, int64_t n, int64_t d, const double* projection,
+                                      const KCenterOptions& options, Progress* progress) = 0;
+
+  // Per-position mean (positions x dim) and unbiased covariance (positions x dim x dim) of
+  // x = images x positions x dim, accumulated in float64 (positional_gaussian.h); images >= 2.
+  virtual void positionalMoments(const float* x, int64_t images, int64_t positions, int64_t dim, double* mean,
+                                 double* covariance, const ExecOptions& exec) = 0;
+  // An empty set of per-position whitening factors for this backend, filled by PositionalSet::load.
+  virtual std::unique_ptr<PositionalSet> createPositionalSet(int64_t positions, int64_t dim) = 0;
+  // out[i * positions + p] = |L_p^-1 (x_ip - mean_p)|^2 for x = images x positions x dim.
+  virtual void positionalSquaredMahalanobis(const PositionalSet& set, const float* x, int64_t images, double* out,
+                                            const ExecOptions& exec) = 0;
 
   // Applies a heatmap plan to `batch` grids (plan.inHeight x plan.inWidth each), writing
   // batch x outHeight x outWidth floats.

@@ -1,6 +1,7 @@
 // Errors raised by the native core. Each carries a stable code that the addon turns into the
 // `code` property of the JavaScript Error (see src/errors.ts for the full list).
 #pragma once
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +13,7 @@ enum class ErrorCode {
   OutOfMemory,         // ERR_OUT_OF_MEMORY
   NumericalError,      // ERR_NUMERICAL (e.g. a covariance that is not positive definite)
   CudaError,           // ERR_CUDA
+  Aborted,             // ERR_ABORTED (the caller cancelled a long call)
   Internal,            // ERR_INTERNAL
 };
 
@@ -31,6 +33,16 @@ class Error : public std::runtime_error {
 
 inline void require(bool condition, const std::string& message) {
   if (!condition) fail(ErrorCode::InvalidArgument, message);
+}
+
+// Refuses, before anything is allocated, work that would need more than `limit` bytes
+// (OutOfMemory naming `what`; limit <= 0: no limit).
+inline void requireMemory(int64_t bytes, int64_t limit, const std::string& what) {
+  if (limit > 0 && bytes > limit) {
+    fail(ErrorCode::OutOfMemory, what + " would need " + std::to_string(bytes) + " bytes (" +
+                                     std::to_string(bytes >> 20) + " MiB), over the limit of " + std::to_string(limit) +
+                                     " bytes; nothing was allocated");
+  }
 }
 
 }  // namespace oneclass
