@@ -113,6 +113,8 @@ def parse_args(argv=None):
                    help="batches prepared ahead by a background thread (0 = prepare in the training loop)")
     p.add_argument("--amp", action="store_true", help="mixed precision on CUDA")
     p.add_argument("--out", required=True, help="output path prefix; writes <out>.onnx and <out>.json")
+    p.add_argument("--checkpoint", help="where to write the PyTorch weights (default python-export/runs/<name of --out>.pt); "
+                                        "the manifest records it relative to its own folder")
     args = p.parse_args(argv)
     if args.patch and not args.method.startswith("cutpaste"):
         p.error(f"--patch applies to cutpaste methods only, received --method {args.method}")
@@ -441,8 +443,13 @@ def main(argv=None):
     model = model.cpu().eval()
     # The PyTorch weights stay out of the repository (python-export/runs/ is ignored); make_fixtures.py
     # needs them to compute the reference vectors, and checks the hash recorded in the manifest.
-    ckpt_path = os.path.join(RUNS_DIR, os.path.basename(args.out) + ".pt")
-    os.makedirs(RUNS_DIR, exist_ok=True)
+    if args.checkpoint:
+        ckpt_path = os.path.abspath(args.checkpoint)
+        ckpt_record = os.path.relpath(ckpt_path, out_dir)
+    else:
+        ckpt_path = os.path.join(RUNS_DIR, os.path.basename(args.out) + ".pt")
+        ckpt_record = os.path.relpath(ckpt_path, os.path.dirname(RUNS_DIR))
+    os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
     torch.save({"state_dict": model.state_dict(), "channels": channels, "width": args.width, "stem": stem,
                 "proj_dim": args.proj_dim, "num_classes": num_classes, "size": model_size}, ckpt_path)
     export_onnx(model, onnx_path, channels, model_size)
@@ -461,7 +468,7 @@ def main(argv=None):
         "sourceImagesPerSecond": round(src_images / train_seconds, 1),
         "networkImagesPerSecond": round(net_images / train_seconds, 1),
         "parameters": n_params,
-        "checkpoint": {"file": os.path.relpath(ckpt_path, os.path.dirname(RUNS_DIR)), "sha256": sha256_file(ckpt_path)},
+        "checkpoint": {"file": ckpt_record, "sha256": sha256_file(ckpt_path)},
         "command": "/usr/bin/python3 " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, os.getcwd())] + (argv or sys.argv[1:])),
     }
     if metrics is None:

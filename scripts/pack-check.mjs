@@ -67,6 +67,8 @@ const wanted = [
   'scripts/prebuilt.mjs',
   'CMakeLists.txt',
   'native/core/cpu/cpu_dispatch.cpp',
+  // `oneclass train` runs the trainer from the installed package.
+  'python-export/train.py',
 ];
 const missing = wanted.filter((f) => !files.has(f));
 const stray = [...files].filter((f) => /^(build|build-[^/]*)\//.test(f));

@@ -16,6 +16,7 @@ import { jobsCommand } from './commands/jobs.js';
 import { localizeCommand } from './commands/localize.js';
 import { scoreCommand } from './commands/score.js';
 import { serveCommand } from './commands/serve.js';
+import { trainCommand } from './commands/train.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 type Command = (args: ParsedCommandLine, ctx: CliContext) => Promise<number>;
@@ -30,6 +31,7 @@ const HANDLERS: Record<string, Command> = {
   demo: demoCommand,
   serve: serveCommand,
   jobs: jobsCommand,
+  train: trainCommand,
 };
 
 export async function runCli(
