@@ -52,6 +52,23 @@ constexpr int kHeadBlocks = 2;          // blocks kept in the member lists
 constexpr int64_t kWindow = 32;         // steps over which the tests' payoff is judged
 constexpr double kPlainFraction = 0.3;  // rows read whole per step beyond which the plain loop is cheaper
 
+typedef double D4 __attribute__((vector_size(32)));
+
+// Sum of squared differences over one block of kBlock coordinates.
+inline double blockSquares(const double* a, const double* b) {
+  const D4 u = loadVec<D4>(a) - loadVec<D4>(b), v = loadVec<D4>(a + 4) - loadVec<D4>(b + 4);
+  const D4 t = u * u + v * v;
+  return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+// Continues a squared distance over blocks [from, blocks), stopping once it reaches `bound`.
+// Block sums are >= 0 and added in order, so every partial sum is <= the whole.
+inline double distanceFrom(const double* a, const double* b, int64_t from, int64_t blocks, double partial,
+                           double bound) {
+  for (int64_t k = from; k < blocks && partial < bound; ++k) partial += blockSquares(a + k * kBlock, b + k * kBlock);
+  return partial;
+}
+
 // A row of a cluster: its index, its squared distance to the cluster's centre (its distance to the
 // selection) and its first coordinates.
 struct Member {

@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "simd.h"
-
 namespace ONECLASS_CPU_NAMESPACE {
 
 // Coordinates per block of a rotated row: one 64-byte cache line of float64.
@@ -19,23 +17,6 @@ struct RotatedRows {
   int64_t blocks = 0, stride = 0;
   const double* row(int64_t i) const { return data.data() + i * stride; }
 };
-
-typedef double D4 __attribute__((vector_size(32)));
-
-// Sum of squared differences over one block of kBlock coordinates.
-inline double blockSquares(const double* a, const double* b) {
-  const D4 u = loadVec<D4>(a) - loadVec<D4>(b), v = loadVec<D4>(a + 4) - loadVec<D4>(b + 4);
-  const D4 t = u * u + v * v;
-  return (t[0] + t[2]) + (t[1] + t[3]);
-}
-
-// Continues a squared distance over blocks [from, blocks), stopping once it reaches `bound`.
-// Block sums are >= 0 and added in order, so every partial sum is <= the whole.
-inline double distanceFrom(const double* a, const double* b, int64_t from, int64_t blocks, double partial,
-                           double bound) {
-  for (int64_t k = from; k < blocks && partial < bound; ++k) partial += blockSquares(a + k * kBlock, b + k * kBlock);
-  return partial;
-}
 
 // Projects (when r, projection x d, is given) and rotates the n x d rows x onto the principal
 // axes of an evenly spaced sample of them: one float64 map W = V^T R applied to every row. Rows
