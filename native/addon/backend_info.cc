@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "exports.h"
 #include "oneclass/backend.h"
@@ -10,6 +11,14 @@
 
 namespace oneclass::addon {
 namespace {
+
+// A JS array of convert(item) for each item.
+template <typename T, typename Convert>
+Napi::Array arrayOf(Napi::Env env, const std::vector<T>& items, Convert convert) {
+  Napi::Array out = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) out.Set(static_cast<uint32_t>(i), convert(items[i]));
+  return out;
+}
 
 Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -24,20 +33,15 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
     cpu.Set("levelError", dispatch.error);
   }
   cpu.Set("levelReason", dispatch.reason);
-  Napi::Array levels = Napi::Array::New(env, dispatch.levels.size());
-  for (size_t i = 0; i < dispatch.levels.size(); ++i) {
-    const CpuLevelStatus& l = dispatch.levels[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("name", l.name);
-    o.Set("isa", l.isa);
-    o.Set("simd", l.simd);
-    o.Set("supported", l.supported);
-    Napi::Array missing = Napi::Array::New(env, l.missing.size());
-    for (size_t k = 0; k < l.missing.size(); ++k) missing.Set(static_cast<uint32_t>(k), l.missing[k]);
-    o.Set("missing", missing);
-    levels.Set(static_cast<uint32_t>(i), o);
-  }
-  cpu.Set("levels", levels);
+  cpu.Set("levels", arrayOf(env, dispatch.levels, [&](const CpuLevelStatus& l) {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("name", l.name);
+            o.Set("isa", l.isa);
+            o.Set("simd", l.simd);
+            o.Set("supported", l.supported);
+            o.Set("missing", arrayOf(env, l.missing, [&](const std::string& m) { return Napi::String::New(env, m); }));
+            return o;
+          }));
   const CudaStatus& s = cudaStatus();
   Napi::Object cuda = Napi::Object::New(env);
   cuda.Set("compiled", s.compiled);
@@ -45,18 +49,15 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   if (!s.usable) cuda.Set("reason", s.reason);
   cuda.Set("runtimeVersion", s.runtimeVersion);
   cuda.Set("driverVersion", s.driverVersion);
-  Napi::Array devices = Napi::Array::New(env, s.devices.size());
-  for (size_t i = 0; i < s.devices.size(); ++i) {
-    const CudaDeviceInfo& d = s.devices[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("index", d.index);
-    o.Set("name", d.name);
-    o.Set("computeCapability", std::to_string(d.computeMajor) + "." + std::to_string(d.computeMinor));
-    o.Set("multiprocessors", d.multiprocessors);
-    o.Set("totalMemory", static_cast<double>(d.totalMemory));
-    devices.Set(static_cast<uint32_t>(i), o);
-  }
-  cuda.Set("devices", devices);
+  cuda.Set("devices", arrayOf(env, s.devices, [&](const CudaDeviceInfo& d) {
+             Napi::Object o = Napi::Object::New(env);
+             o.Set("index", d.index);
+             o.Set("name", d.name);
+             o.Set("computeCapability", std::to_string(d.computeMajor) + "." + std::to_string(d.computeMinor));
+             o.Set("multiprocessors", d.multiprocessors);
+             o.Set("totalMemory", static_cast<double>(d.totalMemory));
+             return o;
+           }));
   Napi::Object r = Napi::Object::New(env);
   r.Set("cpu", cpu);
   r.Set("cuda", cuda);

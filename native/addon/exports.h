@@ -34,4 +34,14 @@ Napi::Value functionExport(Napi::Env env) {
   return Napi::Function::New(env, Function);
 }
 
+// The factory of an export that is a class (an ObjectWrap with a static Define): its constructor
+// is kept in the environment's AddonData (`Slot`), where bindings find it to create instances
+// and to recognize them (InstanceOf).
+template <typename Wrap, Napi::FunctionReference AddonData::* Slot>
+Napi::Value classExport(Napi::Env env) {
+  Napi::Function constructor = Wrap::Define(env);
+  env.GetInstanceData<AddonData>()->*Slot = Napi::Persistent(constructor);
+  return constructor;
+}
+
 }  // namespace oneclass::addon

@@ -40,13 +40,7 @@ class PrepareWorker final : public PromiseWorker {
   std::shared_ptr<PointSet> set_;
 };
 
-Napi::Value definePointSet(Napi::Env env) {
-  Napi::Function constructor = PointSetWrap::Define(env);
-  env.GetInstanceData<AddonData>()->pointSetConstructor = Napi::Persistent(constructor);
-  return constructor;
-}
-
-const ExportRegistration kPointSet("PointSet", definePointSet);
+const ExportRegistration kPointSet("PointSet", classExport<PointSetWrap, &AddonData::pointSetConstructor>);
 const ExportRegistration kPrepare("prepare", functionExport<startWorker<PrepareWorker>>);
 
 }  // namespace

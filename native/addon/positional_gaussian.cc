@@ -192,13 +192,8 @@ class ScoreWorker final : public PromiseWorker {
   ResultArray<Napi::Float64Array> out_;
 };
 
-Napi::Value defineSet(Napi::Env env) {
-  Napi::Function constructor = PositionalSetWrap::Define(env);
-  env.GetInstanceData<AddonData>()->positionalSetConstructor = Napi::Persistent(constructor);
-  return constructor;
-}
-
-const ExportRegistration kSet("PositionalGaussianSet", defineSet);
+const ExportRegistration kSet("PositionalGaussianSet",
+                              classExport<PositionalSetWrap, &AddonData::positionalSetConstructor>);
 const ExportRegistration kFit("fitPositionalGaussian", functionExport<startWorker<FitWorker>>);
 const ExportRegistration kPrepare("preparePositionalGaussian", functionExport<startWorker<PrepareWorker>>);
 const ExportRegistration kScore("scorePositionalGaussian", functionExport<startWorker<ScoreWorker>>);

@@ -1,9 +1,12 @@
 // A minimal safetensors reader for the C++ tests (an 8-byte header length, a JSON header, raw
 // tensor bytes): enough for the reference fits that python-export/refs/ writes.
 #pragma once
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -172,6 +175,24 @@ inline Fixture readSafetensors(const std::string& path) {
     fx.tensors[name] = std::move(t);
   }
   return fx;
+}
+
+// The fixtures folder of a test program: its first argument, else $ONECLASS_FIXTURES, else
+// test/fixtures (the tests run from the repository root).
+inline std::string fixturesRoot(int argc, char** argv) {
+  if (argc > 1) return argv[1];
+  const char* env = std::getenv("ONECLASS_FIXTURES");
+  return env ? env : "test/fixtures";
+}
+
+// The .safetensors files in `dir`, sorted by name (none when the folder is missing).
+inline std::vector<std::filesystem::path> fixtureFiles(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  if (std::filesystem::is_directory(dir))
+    for (auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".safetensors") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace oneclass::testing

@@ -107,11 +107,7 @@ void checkAgainstNaive(Tally& t, const std::string& name, const std::vector<floa
 void checkFixtures(Tally& t, const std::string& root) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(root) / "coreset";
-  std::vector<fs::path> files;
-  if (fs::is_directory(dir))
-    for (auto& e : fs::directory_iterator(dir))
-      if (e.path().extension() == ".safetensors") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = fixtureFiles(dir);
   t.check(files.size() >= 4, "coreset fixtures found", dir.string());
   for (const fs::path& f : files) {
     const std::string name = "fixture " + f.stem().string();
@@ -215,9 +211,7 @@ void checkProgressAndErrors(Tally& t) {
 
 int main(int argc, char** argv) {
   Tally t;
-  const std::string root = argc > 1                           ? argv[1]
-                           : std::getenv("ONECLASS_FIXTURES") ? std::getenv("ONECLASS_FIXTURES")
-                                                              : "test/fixtures";
+  const std::string root = fixturesRoot(argc, argv);
   try {
     checkFixtures(t, root);
     struct Case {

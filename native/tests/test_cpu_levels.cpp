@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ocsvm_pair.h"
 #include "oneclass/backend.h"
 #include "oneclass/cpu_dispatch.h"
 #include "oneclass/errors.h"
@@ -115,14 +116,7 @@ void compareBackends(Tally& t, const std::string& level, Backend& a, Backend& b)
   }
   // The OC-SVM solver on each level's kernel rows reaches the same optimum.
   for (int64_t m : {300, 2000}) {
-    const int64_t d = 64;
-    auto x = gaussianMatrix(m, d, 7);
-    RowTransform tr;
-    tr.center.assign(d, 0.0f);
-    ocsvm::SolverOptions opt;
-    opt.nu = 0.3;
-    auto fa = ocsvm::fitOneClassSvm(a, x.data(), m, d, tr, 1.0 / d, opt);
-    auto fb = ocsvm::fitOneClassSvm(b, x.data(), m, d, tr, 1.0 / d, opt);
+    const auto [fa, fb] = fitOcsvmOnBoth(a, b, m);
     const double rel = std::fabs(fa.objective - fb.objective) / std::fabs(fb.objective);
     t.check(rel <= kLevelOcsvmObjectiveRel, "ocsvm fit m=" + std::to_string(m) + " [" + level + "]",
             "objective rel. diff " + fmt(rel) + ", rho " + fmt(fa.rho) + " vs " + fmt(fb.rho));

@@ -1,6 +1,7 @@
 // Every CUDA op against the CPU op on the same inputs; skips cleanly without a usable GPU.
 #include <cmath>
 
+#include "ocsvm_pair.h"
 #include "oneclass/backend.h"
 #include "oneclass/coreset.h"
 #include "oneclass/ocsvm.h"
@@ -74,14 +75,7 @@ int main() {
   }
   // The OC-SVM solver on GPU kernel rows reaches the CPU's optimum.
   for (int64_t m : {500, 4000}) {
-    const int64_t d = 64;
-    auto x = gaussianMatrix(m, d, 7);
-    RowTransform tr;
-    tr.center.assign(d, 0.0f);
-    ocsvm::SolverOptions opt;
-    opt.nu = 0.3;
-    auto a = ocsvm::fitOneClassSvm(cpu, x.data(), m, d, tr, 1.0 / d, opt);
-    auto b = ocsvm::fitOneClassSvm(*gpu, x.data(), m, d, tr, 1.0 / d, opt);
+    const auto [a, b] = fitOcsvmOnBoth(cpu, *gpu, m);
     const double rel = std::fabs(a.objective - b.objective) / std::fabs(a.objective);
     t.check(rel < 1e-5 && std::fabs(a.rho - b.rho) < 1e-4 * std::fabs(a.rho) + 1e-6,
             "ocsvm fit on GPU kernel rows m=" + std::to_string(m),

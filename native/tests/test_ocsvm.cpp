@@ -243,15 +243,9 @@ void checkShrinkingAndCaches() {
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
-  std::string root = argc > 1                           ? argv[1]
-                     : std::getenv("ONECLASS_FIXTURES") ? std::getenv("ONECLASS_FIXTURES")
-                                                        : "test/fixtures";
+  const std::string root = fixturesRoot(argc, argv);
   fs::path dir = fs::path(root) / "ocsvm";
-  std::vector<fs::path> files;
-  if (fs::is_directory(dir))
-    for (auto& e : fs::directory_iterator(dir))
-      if (e.path().extension() == ".safetensors") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = fixtureFiles(dir);
   check(!files.empty(), "fixtures found", dir.string());
   for (auto& f : files) {
     std::string name = f.stem().string();

@@ -118,10 +118,7 @@ void checkAgainstNaive(Tally& t, int64_t images, int64_t positions, int64_t d, d
 void checkFixtures(Tally& t, const std::string& root) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(root) / "positional";
-  std::vector<fs::path> files;
-  if (fs::is_directory(dir))
-    for (auto& e : fs::directory_iterator(dir))
-      if (e.path().extension() == ".safetensors") files.push_back(e.path());
+  const std::vector<fs::path> files = fixtureFiles(dir);
   t.check(!files.empty(), "positional fixtures found", dir.string());
   for (const fs::path& f : files) {
     const std::string name = "fixture " + f.stem().string();
@@ -197,9 +194,7 @@ void checkErrors(Tally& t) {
 
 int main(int argc, char** argv) {
   Tally t;
-  const std::string root = argc > 1                           ? argv[1]
-                           : std::getenv("ONECLASS_FIXTURES") ? std::getenv("ONECLASS_FIXTURES")
-                                                              : "test/fixtures";
+  const std::string root = fixturesRoot(argc, argv);
   try {
     checkFixtures(t, root);
     checkAgainstNaive(t, 2, 1, 1, 0.01, 1);

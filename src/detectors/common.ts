@@ -1,5 +1,7 @@
-/** Options shared by every detector, parsed once. */
-import { type Device, expectDevice, expectThreads, type Matrix } from '../validate.js';
+/** Options shared by every detector, parsed once, and the steps every detector's fit shares. */
+import { callNative } from '../errors.js';
+import { binding, type NativePointSet } from '../native.js';
+import { type Device, expectDevice, expectKnownKeys, expectOptions, expectThreads, type Matrix } from '../validate.js';
 
 export interface ComputeOptions {
   /** 'auto' (default): CUDA when a device is usable, else CPU. 'cuda' fails when it is not. */
@@ -21,6 +23,37 @@ export function computeOptions(path: string, options: Record<string, unknown>): 
 }
 
 export const COMPUTE_KEYS = ['device', 'threads'] as const;
+
+/** A detector's `options` argument: an object (or undefined) holding only the `known` keys. */
+export function detectorOptions(options: unknown, known: readonly string[]): Record<string, unknown> {
+  const opts = expectOptions('options', options);
+  expectKnownKeys('options', opts, known);
+  return opts;
+}
+
+/** The options of fromBytes: a restored model takes only where it runs. */
+export function restoreCompute(options: unknown): ResolvedCompute {
+  return computeOptions('options', detectorOptions(options, COMPUTE_KEYS));
+}
+
+/**
+ * The training rows as a native point set, centred on their mean (after L2 normalization when
+ * asked): centring does not change distances but keeps the float32 GEMM expansion accurate.
+ * Returns the column statistics too (the bandwidth and gamma rules use the variance).
+ */
+export async function centredPointSet(
+  caller: string,
+  x: Matrix,
+  normalize: boolean,
+  device: Device,
+): Promise<{ set: NativePointSet; variance: number }> {
+  const native = binding();
+  const stats = await callNative(caller, () => native.columnStats(x, { l2normalize: normalize }));
+  const set = await callNative(caller, () =>
+    native.prepare(x, { device, l2normalize: normalize, center: Float32Array.from(stats.mean) }),
+  );
+  return { set, variance: stats.variance };
+}
 
 /** Copies the training matrix so later changes to the caller's array cannot alter the model. */
 export function ownCopy(data: Float32Array): Float32Array {

@@ -12,8 +12,8 @@
  */
 import { callNative, invalidInput, OneclassError } from '../errors.js';
 import { binding } from '../native.js';
-import { expectInteger, expectKnownKeys, expectMatrix, expectNumber, expectOptions, type Matrix } from '../validate.js';
-import { COMPUTE_KEYS, computeOptions, type ComputeOptions } from './common.js';
+import { expectInteger, expectMatrix, expectNumber, type Matrix } from '../validate.js';
+import { COMPUTE_KEYS, computeOptions, type ComputeOptions, detectorOptions } from './common.js';
 import { expectMaxMemory, rethrowOverLimit } from './memory-limit.js';
 
 export interface KCenterOptions extends ComputeOptions {
@@ -87,8 +87,7 @@ export function gaussianProjection(outDim: number, inDim: number, seed = 0): Flo
 export async function kCenterGreedy(x: Matrix, options: KCenterOptions): Promise<CoresetSelection> {
   const m = expectMatrix('x', x, { minRows: 1 });
   if (m.rows >= 2 ** 31 - 1) throw invalidInput('x.rows', `Expected at most 2^31 - 2 rows for x but it has ${m.rows}`);
-  const opts = expectOptions('options', options);
-  expectKnownKeys('options', opts, KEYS);
+  const opts = detectorOptions(options, KEYS);
   const count = coresetCount('options', opts, m.rows);
   const projection = projectionDim('options.projection', opts.projection, m.cols);
   const seed = opts.seed === undefined ? 0 : expectInteger('options.seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);

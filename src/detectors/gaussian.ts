@@ -11,15 +11,20 @@ import { tensor } from '../io/safetensors.js';
 import { binding, type NativeGaussian, type NativePointSet } from '../native.js';
 import {
   expectBoolean,
-  expectKnownKeys,
   expectMatrix,
   expectNonNegativeNumber,
   expectNumber,
   expectOneOf,
-  expectOptions,
   type Matrix,
 } from '../validate.js';
-import { COMPUTE_KEYS, computeOptions, type ComputeOptions, type ResolvedCompute } from './common.js';
+import {
+  COMPUTE_KEYS,
+  computeOptions,
+  type ComputeOptions,
+  detectorOptions,
+  type ResolvedCompute,
+  restoreCompute,
+} from './common.js';
 
 export interface GaussianDensityOptions extends ComputeOptions {
   /** 'ledoit-wolf' (default), a coefficient in [0, 1], or 'none'. */
@@ -71,8 +76,7 @@ export class GaussianDensity {
 
   static async fit(x: Matrix, options: GaussianDensityOptions = {}): Promise<GaussianDensity> {
     const train = expectMatrix('x', x, { minRows: 2 });
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, KEYS);
+    const opts = detectorOptions(options, KEYS);
     const shrinkage = opts.shrinkage ?? 'ledoit-wolf';
     let kind: 'ledoit-wolf' | 'fixed' | 'none';
     let coefficient = 0;
@@ -154,8 +158,7 @@ export class GaussianDensity {
         'Cannot read GaussianDensity model bytes: mean must be F64 [d] and covariance F64 [d, d]',
       );
     }
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, COMPUTE_KEYS);
+    const compute = restoreCompute(options);
     const shrinkage = typeof params.shrinkage === 'number' ? params.shrinkage : 0;
     const fit = await callNative('GaussianDensity.fromBytes', () =>
       binding().factorGaussian(mean.data as Float64Array, covariance.data as Float64Array, { shrinkage }),
@@ -164,7 +167,7 @@ export class GaussianDensity {
       fit,
       params.normalize === true,
       typeof params.regCovar === 'number' ? params.regCovar : 0,
-      computeOptions('options', opts),
+      compute,
     );
   }
 }

@@ -10,21 +10,16 @@ import { callNative, invalidInput, OneclassError } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
 import { binding, type NativePointSet } from '../native.js';
+import { expectBoolean, expectMatrix, expectOneOf, expectPositiveNumber, type Matrix } from '../validate.js';
 import {
-  expectBoolean,
-  expectKnownKeys,
-  expectMatrix,
-  expectOneOf,
-  expectOptions,
-  expectPositiveNumber,
-  type Matrix,
-} from '../validate.js';
-import {
+  centredPointSet,
   COMPUTE_KEYS,
   computeOptions,
   type ComputeOptions,
+  detectorOptions,
   ownCopy,
   type ResolvedCompute,
+  restoreCompute,
   warnOnPrecisionLoss,
 } from './common.js';
 
@@ -98,8 +93,7 @@ export class KernelDensity {
 
   static async fit(x: Matrix, options: KernelDensityOptions): Promise<KernelDensity> {
     const train = expectMatrix('x', x, { minRows: 2 });
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, KEYS);
+    const opts = detectorOptions(options, KEYS);
     const option =
       typeof opts.bandwidth === 'number'
         ? expectPositiveNumber('options.bandwidth', opts.bandwidth)
@@ -131,18 +125,13 @@ export class KernelDensity {
     compute: ResolvedCompute,
     bandwidth?: number,
   ): Promise<KernelDensity> {
-    const native = binding();
-    const stats = await callNative('KernelDensity.fit', () =>
-      native.columnStats({ data, rows, cols }, { l2normalize: normalize }),
+    const { set, variance } = await centredPointSet(
+      'KernelDensity.fit',
+      { data, rows, cols },
+      normalize,
+      compute.device,
     );
-    const h =
-      bandwidth ?? (typeof option === 'number' ? option : bandwidthFromRule(option, rows, cols, stats.variance));
-    const set = await callNative('KernelDensity.fit', () =>
-      native.prepare(
-        { data, rows, cols },
-        { device: compute.device, l2normalize: normalize, center: Float32Array.from(stats.mean) },
-      ),
-    );
+    const h = bandwidth ?? (typeof option === 'number' ? option : bandwidthFromRule(option, rows, cols, variance));
     return new KernelDensity(set, data, h, option, normalize, compute);
   }
 
@@ -182,16 +171,7 @@ export class KernelDensity {
     const option = (BANDWIDTH_RULES as readonly unknown[]).includes(params.bandwidthOption)
       ? (params.bandwidthOption as BandwidthRule)
       : bandwidth;
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, COMPUTE_KEYS);
-    return KernelDensity.build(
-      t.data,
-      t.rows,
-      t.cols,
-      option,
-      params.normalize === true,
-      computeOptions('options', opts),
-      bandwidth,
-    );
+    const compute = restoreCompute(options);
+    return KernelDensity.build(t.data, t.rows, t.cols, option, params.normalize === true, compute, bandwidth);
   }
 }

@@ -10,21 +10,16 @@ import { callNative } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
 import { binding, type NativePointSet } from '../native.js';
+import { expectInteger, expectMatrix, expectOneOf, expectResultSize, type Matrix } from '../validate.js';
 import {
-  expectInteger,
-  expectKnownKeys,
-  expectMatrix,
-  expectOneOf,
-  expectOptions,
-  expectResultSize,
-  type Matrix,
-} from '../validate.js';
-import {
+  centredPointSet,
   COMPUTE_KEYS,
   computeOptions,
   type ComputeOptions,
+  detectorOptions,
   ownCopy,
   type ResolvedCompute,
+  restoreCompute,
   warnOnPrecisionLoss,
 } from './common.js';
 
@@ -70,8 +65,7 @@ export class NearestNeighbors {
 
   static async fit(x: Matrix, options: NearestNeighborsOptions = {}): Promise<NearestNeighbors> {
     const train = expectMatrix('x', x, { minRows: 1 });
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, KEYS);
+    const opts = detectorOptions(options, KEYS);
     const metric = opts.metric === undefined ? 'euclidean' : expectOneOf('options.metric', opts.metric, METRICS);
     if (metric === 'euclidean')
       await warnOnPrecisionLoss(
@@ -83,18 +77,8 @@ export class NearestNeighbors {
   }
 
   private static async build(data: Float32Array, rows: number, cols: number, metric: Metric, compute: ResolvedCompute) {
-    const native = binding();
     const normalize = metric === 'cosine';
-    // Centring does not change distances but keeps the float32 GEMM expansion accurate.
-    const stats = await callNative('NearestNeighbors.fit', () =>
-      native.columnStats({ data, rows, cols }, { l2normalize: normalize }),
-    );
-    const set = await callNative('NearestNeighbors.fit', () =>
-      native.prepare(
-        { data, rows, cols },
-        { device: compute.device, l2normalize: normalize, center: Float32Array.from(stats.mean) },
-      ),
-    );
+    const { set } = await centredPointSet('NearestNeighbors.fit', { data, rows, cols }, normalize, compute.device);
     return new NearestNeighbors(set, data, metric, compute);
   }
 
@@ -136,8 +120,6 @@ export class NearestNeighbors {
     const { params, tensors } = decodeModel(bytes, 'NearestNeighbors', ['train']);
     const t = matrixTensor(tensors, 'train', 'NearestNeighbors', 1);
     const metric = expectOneOf('metric', params.metric, METRICS);
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, COMPUTE_KEYS);
-    return NearestNeighbors.build(t.data, t.rows, t.cols, metric, computeOptions('options', opts));
+    return NearestNeighbors.build(t.data, t.rows, t.cols, metric, restoreCompute(options));
   }
 }

@@ -12,7 +12,7 @@ import { OneclassError } from '../errors.js';
 import { decodeModel, encodeModel, matrixTensor } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
 import { expectInteger, expectKnownKeys, expectMatrix, expectOneOf, expectOptions, type Matrix } from '../validate.js';
-import { COMPUTE_KEYS, computeOptions, type ComputeOptions, type ResolvedCompute } from './common.js';
+import { COMPUTE_KEYS, computeOptions, type ComputeOptions, detectorOptions, type ResolvedCompute } from './common.js';
 import { coresetCount, type CoresetSelection, kCenterGreedy, type KCenterOptions, projectionDim } from './coreset.js';
 import { type Metric, METRICS, NearestNeighbors, type Neighbors } from './knn.js';
 import { expectMaxMemory, requireMemory } from './memory-limit.js';
@@ -94,8 +94,7 @@ export class MemoryBank {
 
   static async fit(x: Matrix, options: MemoryBankOptions = {}): Promise<MemoryBank> {
     const m = expectMatrix('x', x, { minRows: 1 });
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, KEYS);
+    const opts = detectorOptions(options, KEYS);
     const metric = opts.metric === undefined ? 'euclidean' : expectOneOf('options.metric', opts.metric, METRICS);
     const maxMemory = expectMaxMemory('options.maxMemory', opts.maxMemory);
     const compute = computeOptions('options', opts);
@@ -209,8 +208,7 @@ export class MemoryBank {
       seed: param('seed', 0),
       coveringRadius: param('coveringRadius', 0, false),
     };
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, [...COMPUTE_KEYS, 'maxMemory']);
+    const opts = detectorOptions(options, [...COMPUTE_KEYS, 'maxMemory']);
     const maxMemory = expectMaxMemory('options.maxMemory', opts.maxMemory);
     requireMemory(
       'options.maxMemory',

@@ -15,11 +15,9 @@ import { binding, inputChangedDuringCall, type NativePointSet } from '../native.
 import {
   expectBoolean,
   expectInteger,
-  expectKnownKeys,
   expectMatrix,
   expectNumber,
   expectOneOf,
-  expectOptions,
   expectPositiveNumber,
   type Matrix,
 } from '../validate.js';
@@ -27,7 +25,9 @@ import {
   COMPUTE_KEYS,
   computeOptions,
   type ComputeOptions,
+  detectorOptions,
   type ResolvedCompute,
+  restoreCompute,
   warnOnPrecisionLoss,
 } from './common.js';
 
@@ -131,8 +131,7 @@ export class OneClassSVM {
   static async fit(x: Matrix, options: OneClassSvmOptions = {}): Promise<OneClassSVM> {
     const train = expectMatrix('x', x, { minRows: 2 });
     if (train.rows >= 2 ** 31) throw invalidInput('x.rows', `x has ${train.rows} rows; at most 2^31 - 1 are supported`);
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, KEYS);
+    const opts = detectorOptions(options, KEYS);
     const nu =
       opts.nu === undefined ? 0.5 : expectNumber('options.nu', opts.nu, { min: 0, max: 1, exclusiveMin: true });
     const gammaOption =
@@ -283,8 +282,7 @@ export class OneClassSVM {
     for (const key of ['rho', 'gamma', 'nu'] as const)
       if (typeof params[key] !== 'number' || !Number.isFinite(params[key])) throw bad(`${key} is missing`);
     if (!((params.gamma as number) > 0)) throw bad('gamma must be positive');
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, COMPUTE_KEYS);
+    const compute = restoreCompute(options);
     const state: FitState = {
       supportVectors: sv,
       dualCoef: dualCoef.data as Float64Array,
@@ -298,6 +296,6 @@ export class OneClassSVM {
       iterations: typeof params.iterations === 'number' ? params.iterations : 0,
       converged: params.converged === true,
     };
-    return OneClassSVM.build(state, computeOptions('options', opts));
+    return OneClassSVM.build(state, compute);
   }
 }

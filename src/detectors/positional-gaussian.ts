@@ -14,8 +14,8 @@ import { callNative, OneclassError } from '../errors.js';
 import { decodeModel, encodeModel } from '../io/model-bytes.js';
 import { tensor } from '../io/safetensors.js';
 import { binding, type NativePositionalSet } from '../native.js';
-import { expectKnownKeys, expectNonNegativeNumber, expectOptions } from '../validate.js';
-import { COMPUTE_KEYS, computeOptions, type ComputeOptions, type ResolvedCompute } from './common.js';
+import { expectNonNegativeNumber } from '../validate.js';
+import { COMPUTE_KEYS, computeOptions, type ComputeOptions, detectorOptions, type ResolvedCompute } from './common.js';
 import { expectFeatureGrids, type FeatureGrids } from './feature-grids.js';
 import { expectMaxMemory, rethrowOverLimit } from './memory-limit.js';
 
@@ -66,8 +66,7 @@ export class PositionalGaussian {
   /** Fits on features of at least 2 images. */
   static async fit(features: FeatureGrids, options: PositionalGaussianOptions = {}): Promise<PositionalGaussian> {
     const f = expectFeatureGrids('features', features, { minImages: 2 });
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, KEYS);
+    const opts = detectorOptions(options, KEYS);
     const regularization =
       opts.regularization === undefined ? 0.01 : expectNonNegativeNumber('options.regularization', opts.regularization);
     const maxBytes = expectMaxMemory('options.maxMemory', opts.maxMemory);
@@ -130,8 +129,7 @@ export class PositionalGaussian {
       );
     }
     const regularization = typeof params.regularization === 'number' ? params.regularization : 0.01;
-    const opts = expectOptions('options', options);
-    expectKnownKeys('options', opts, [...COMPUTE_KEYS, 'maxMemory']);
+    const opts = detectorOptions(options, [...COMPUTE_KEYS, 'maxMemory']);
     const maxBytes = expectMaxMemory('options.maxMemory', opts.maxMemory);
     const compute = computeOptions('options', opts);
     const r = await callNative('PositionalGaussian.fromBytes', () =>

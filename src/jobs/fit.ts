@@ -13,8 +13,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
-import { FlowProducer } from 'bullmq';
-
 import { Encoder } from '../encoder/index.js';
 import { type ErrorCode, invalidInput, OneclassError } from '../errors.js';
 import { Detector, type FitOptions } from '../pipeline/detector.js';
@@ -25,7 +23,8 @@ import type { EncoderOutput } from '../encoder/index.js';
 import type { UnreadablePolicy } from '../pipeline/images.js';
 import { expectInteger } from '../validate.js';
 import { mergeTraining, readShard } from './embeddings.js';
-import { checkRunId, connectCommand, EMBED_QUEUE, execAll, keys, RUN_QUEUE } from './redis.js';
+import { addShardFlow } from './flow.js';
+import { checkRunId, connectCommand, EMBED_QUEUE, execAll, keys } from './redis.js';
 
 export interface DistributedFitOptions {
   redisUrl: string;
@@ -72,42 +71,25 @@ export async function fitDistributed(options: DistributedFitOptions): Promise<De
     if ((await redis.hsetnx(keys.run(runId), 'state', 'running')) === 0)
       throw invalidInput('run', `A run '${runId}' exists already; choose another id`);
     await redis.hset(keys.run(runId), { kind: 'fit', images: String(images.length), shards: String(shards) });
-    const flow = new FlowProducer({ connection: redis });
-    try {
-      await flow.add({
-        name: 'fit',
-        queueName: RUN_QUEUE,
-        data: { runId },
-        opts: { jobId: runId },
-        children: Array.from({ length: shards }, (_, shard) => {
-          const data: EmbedData = {
-            runId,
-            shard,
-            images: images.slice(shard * shardSize, (shard + 1) * shardSize),
-            encoder: encoder.modelPath!,
-            encoderSha256: sha256(encoder.modelBytes),
-            output: plan.output,
-            geometry: fitGeometry(encoder, plan),
-            batchSize: plan.batchSize,
-            onUnreadable: plan.onUnreadable,
-          };
-          return {
-            name: 'embed',
-            queueName: EMBED_QUEUE,
-            data,
-            opts: {
-              jobId: `${runId}-${shard}`,
-              attempts,
-              backoff: { type: 'exponential', delay: 1000 },
-              failParentOnFailure: true,
-              removeOnComplete: { count: 10_000 },
-            },
-          };
-        }),
-      });
-    } finally {
-      await flow.close();
-    }
+    await addShardFlow(redis, {
+      runId,
+      name: 'fit',
+      shardName: 'embed',
+      shardQueue: EMBED_QUEUE,
+      shards,
+      attempts,
+      data: (shard): EmbedData => ({
+        runId,
+        shard,
+        images: images.slice(shard * shardSize, (shard + 1) * shardSize),
+        encoder: encoder.modelPath!,
+        encoderSha256: sha256(encoder.modelBytes),
+        output: plan.output,
+        geometry: fitGeometry(encoder, plan),
+        batchSize: plan.batchSize,
+        onUnreadable: plan.onUnreadable,
+      }),
+    });
     for (;;) {
       const [state, done, failed] = await Promise.all([
         redis.hget(keys.run(runId), 'state'),

@@ -8,13 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { FlowProducer } from 'bullmq';
-
 import { invalidInput } from '../errors.js';
 import { decodeModelFile, sha256 } from '../pipeline/model-file.js';
 import { expectInteger } from '../validate.js';
 import { metaFields, type RunMeta } from './run-meta.js';
-import { checkRunId, connectCommand, keys, RUN_QUEUE, SHARD_QUEUE } from './redis.js';
+import { addShardFlow } from './flow.js';
+import { checkRunId, connectCommand, keys, SHARD_QUEUE } from './redis.js';
 
 export interface SubmitOptions {
   redisUrl: string;
@@ -78,21 +77,22 @@ export async function submitRun(options: SubmitOptions): Promise<RunMeta> {
     finishedAt: null,
   };
   const redis = await connectCommand(options.redisUrl);
-  const flow = new FlowProducer({ connection: redis });
   try {
     if ((await redis.hsetnx(keys.run(runId), 'modelSha256', meta.modelSha256)) === 0)
       throw invalidInput('run', `A run '${runId}' exists already; choose another id`);
     const tx = redis.multi().hset(keys.run(runId), metaFields(meta));
     for (let i = 0; i < images.length; i += 10_000) tx.rpush(keys.images(runId), ...images.slice(i, i + 10_000));
     await tx.exec();
-    await flow.add({
+    await addShardFlow(redis, {
+      runId,
       name: 'run',
-      queueName: RUN_QUEUE,
-      data: { runId },
-      opts: { jobId: runId },
-      children: Array.from({ length: meta.shards }, (_, shard) => {
+      shardName: 'shard',
+      shardQueue: SHARD_QUEUE,
+      shards: meta.shards,
+      attempts,
+      data: (shard): ShardData => {
         const start = shard * shardSize;
-        const data: ShardData = {
+        return {
           runId,
           shard,
           start,
@@ -100,23 +100,9 @@ export async function submitRun(options: SubmitOptions): Promise<RunMeta> {
           model,
           modelSha256: meta.modelSha256,
         };
-        return {
-          name: 'shard',
-          queueName: SHARD_QUEUE,
-          data,
-          opts: {
-            jobId: `${runId}-${shard}`,
-            attempts,
-            backoff: { type: 'exponential', delay: 1000 },
-            // A shard that exhausts its attempts fails the run (jobs status shows which and why).
-            failParentOnFailure: true,
-            removeOnComplete: { count: 10_000 },
-          },
-        };
-      }),
+      },
     });
   } finally {
-    await flow.close();
     redis.disconnect();
   }
   return meta;

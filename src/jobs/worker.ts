@@ -159,36 +159,32 @@ export class ShardWorker {
   }
 
   private encoder(file: string, expectedSha: string): Promise<Encoder> {
-    let e = this.encoders.get(expectedSha);
-    if (!e) {
-      e = (async () => {
-        const encoder = await Encoder.load(file, this.options.load?.encoderOptions);
-        const actual = sha256(encoder.modelBytes);
-        if (actual !== expectedSha) {
-          await encoder.release();
-          throw new UnrecoverableError(
-            `${file} has sha256 ${actual.slice(0, 12)}..., not the ${expectedSha.slice(0, 12)}... the fit was submitted with (the file changed)`,
-          );
-        }
-        return encoder;
-      })();
-      e.catch(() => this.encoders.delete(expectedSha));
-      this.encoders.set(expectedSha, e);
-    }
-    return e;
+    return loadOnce(this.encoders, expectedSha, async () => {
+      const encoder = await Encoder.load(file, this.options.load?.encoderOptions);
+      const changed = fileChanged(file, sha256(encoder.modelBytes), expectedSha, 'fit');
+      if (changed) {
+        await encoder.release();
+        throw changed;
+      }
+      return encoder;
+    });
+  }
+
+  private shardStarted(job: Job<ShardData | EmbedData>): void {
+    this.options.onEvent?.({
+      event: 'shard-start',
+      runId: job.data.runId,
+      shard: job.data.shard,
+      images: job.data.images.length,
+      attempt: job.attemptsMade + 1,
+    });
   }
 
   /** Distributed fit: embeds a shard of training images and stores the matrices (embeddings.ts). */
   private async processEmbed(job: Job<EmbedData>): Promise<{ rows: number }> {
     const t0 = performance.now();
     const { runId, shard, images, geometry } = job.data;
-    this.options.onEvent?.({
-      event: 'shard-start',
-      runId,
-      shard,
-      images: images.length,
-      attempt: job.attemptsMade + 1,
-    });
+    this.shardStarted(job);
     const encoder = await this.encoder(job.data.encoder, job.data.encoderSha256);
     let training;
     try {
@@ -228,42 +224,25 @@ export class ShardWorker {
   }
 
   private model(file: string, expectedSha: string): Promise<LoadedModel> {
-    let m = this.models.get(expectedSha);
-    if (!m) {
-      m = (async () => {
-        const bytes = new Uint8Array(await readFile(file));
-        const actual = sha256(bytes);
-        if (actual !== expectedSha) {
-          throw new UnrecoverableError(
-            `${file} has sha256 ${actual.slice(0, 12)}..., not the ${expectedSha.slice(0, 12)}... the run was submitted with (the file changed)`,
-          );
-        }
-        const detector = await Detector.load(file, this.options.load);
-        const batcher = new Batcher(detector, {
-          ...this.options.batcher,
-          // Every chunk of every shard in progress may wait at once.
-          maxQueue: Math.max(this.options.batcher?.maxQueue ?? 0, this.concurrency * this.chunk),
-        });
-        this.options.onEvent?.({ event: 'model-loaded', model: file, sha256: expectedSha });
-        return { detector, batcher };
-      })();
-      // A failed load is retried by the next shard, not cached.
-      m.catch(() => this.models.delete(expectedSha));
-      this.models.set(expectedSha, m);
-    }
-    return m;
+    return loadOnce(this.models, expectedSha, async () => {
+      const bytes = new Uint8Array(await readFile(file));
+      const changed = fileChanged(file, sha256(bytes), expectedSha, 'run');
+      if (changed) throw changed;
+      const detector = await Detector.load(file, this.options.load);
+      const batcher = new Batcher(detector, {
+        ...this.options.batcher,
+        // Every chunk of every shard in progress may wait at once.
+        maxQueue: Math.max(this.options.batcher?.maxQueue ?? 0, this.concurrency * this.chunk),
+      });
+      this.options.onEvent?.({ event: 'model-loaded', model: file, sha256: expectedSha });
+      return { detector, batcher };
+    });
   }
 
   private async processShard(job: Job<ShardData>): Promise<{ images: number; scored: number; reused: number }> {
     const t0 = performance.now();
     const { runId, shard, start, images, model, modelSha256 } = job.data;
-    this.options.onEvent?.({
-      event: 'shard-start',
-      runId,
-      shard,
-      images: images.length,
-      attempt: job.attemptsMade + 1,
-    });
+    this.shardStarted(job);
     const { batcher } = await this.model(model, modelSha256);
     const resultsKey = keys.results(modelSha256);
     let scored = 0;
@@ -329,4 +308,23 @@ export class ShardWorker {
     });
     return { images: images.length, scored, reused };
   }
+}
+
+/** The file's value loaded once per sha256 and shared; a failed load is retried by the next shard, not cached. */
+function loadOnce<T>(cache: Map<string, Promise<T>>, sha: string, load: () => Promise<T>): Promise<T> {
+  let value = cache.get(sha);
+  if (!value) {
+    value = load();
+    value.catch(() => cache.delete(sha));
+    cache.set(sha, value);
+  }
+  return value;
+}
+
+/** The error for a file whose content is no longer what the run or fit was submitted with, or null. */
+function fileChanged(file: string, actual: string, expected: string, submitted: 'run' | 'fit') {
+  if (actual === expected) return null;
+  return new UnrecoverableError(
+    `${file} has sha256 ${actual.slice(0, 12)}..., not the ${expected.slice(0, 12)}... the ${submitted} was submitted with (the file changed)`,
+  );
 }

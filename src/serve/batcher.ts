@@ -13,6 +13,7 @@
  * formed only when the decode stage is free and fewer than `pipelineDepth` batches are in flight,
  * so images wait in the queue (where they still join fuller batches) rather than in the stages,
  * and memory is bounded: at most `maxQueue` waiting images and `pipelineDepth` decoded batches.
+ * A caller's request (its checks, timeout, abort and result) is request.ts's.
  *
  * Written here, not taken from a package: npm's batching helpers (e.g. dataloader) coalesce the
  * calls of one event-loop tick, with no delay bound, no queue bound, no per-call abort and no
@@ -23,17 +24,9 @@ import { performance } from 'node:perf_hooks';
 import { invalidInput, OneclassError } from '../errors.js';
 import type { FeatureNeeds } from '../pipeline/batches.js';
 import type { Detector } from '../pipeline/detector.js';
-import {
-  type DecodedImage,
-  nameImages,
-  type NamedImage,
-  type SkippedImage,
-  unreadablePolicy,
-  type UnreadablePolicy,
-} from '../pipeline/images.js';
+import type { DecodedImage } from '../pipeline/images.js';
 import { featureNeeds, type FittedPipeline, scorerOf } from '../pipeline/scoring.js';
-import type { PipelineImage, ScoredImage } from '../pipeline/types.js';
-import { expectArray, expectKnownKeys, expectNonNegativeNumber, expectOptions } from '../validate.js';
+import type { PipelineImage } from '../pipeline/types.js';
 import { decodeParts, detectImages, encodeImages, type PartInput } from './batch-stages.js';
 import {
   type BatcherOptions,
@@ -44,46 +37,20 @@ import {
   type ResolvedBatcherOptions,
 } from './options.js';
 
+import {
+  aborted,
+  type BatchedResult,
+  openRequest,
+  type Pending,
+  requestInput,
+  type RequestInput,
+  resolveRequest,
+  settle,
+  zeroTimings,
+} from './request.js';
+
 export type { BatcherOptions, BatchMode, BatchReport, RequestOptions } from './options.js';
-
-/** Where a request's time went; the parts add up to totalMs. */
-export interface RequestTimings {
-  /** Waiting: in the queue until its batch was formed, and between stages. */
-  queueMs: number;
-  decodeMs: number;
-  encodeMs: number;
-  detectMs: number;
-  totalMs: number;
-  /** Images in the batch that finished this request. */
-  batchSize: number;
-}
-
-export interface BatchedResult {
-  /** One per readable image, in the caller's order (`index` = position in the caller's list). */
-  items: ScoredImage[];
-  skipped: SkippedImage[];
-  timings: RequestTimings;
-}
-
-interface Pending {
-  readonly mode: BatchMode;
-  readonly images: readonly NamedImage[];
-  readonly policy: UnreadablePolicy;
-  readonly enqueuedAt: number;
-  /** Arrival order (the queue's order, kept when images are given back to it). */
-  readonly seq: number;
-  /** First image not yet put into a batch. */
-  next: number;
-  /** Parts in batches that have not finished. */
-  running: number;
-  settled: boolean;
-  items: ScoredImage[];
-  skipped: SkippedImage[];
-  timings: RequestTimings | null;
-  resolve: (r: BatchedResult) => void;
-  reject: (e: unknown) => void;
-  cleanup: () => void;
-}
+export type { BatchedResult, RequestTimings } from './request.js';
 
 interface Part {
   request: Pending;
@@ -187,26 +154,13 @@ export class Batcher {
   }
 
   private submit(mode: BatchMode, images: readonly PipelineImage[], options?: RequestOptions): Promise<BatchedResult> {
-    let named: NamedImage[];
-    let policy: UnreadablePolicy;
-    let timeoutMs: number;
+    let input: RequestInput;
     try {
-      named = nameImages(expectArray('images', images, 'an array of images'));
-      const o = expectOptions('options', options);
-      expectKnownKeys('options', o, ['signal', 'timeoutMs', 'onUnreadable']);
-      policy = unreadablePolicy('options.onUnreadable', o.onUnreadable);
-      timeoutMs =
-        o.timeoutMs === undefined ? this.opts.timeoutMs : expectNonNegativeNumber('options.timeoutMs', o.timeoutMs);
-      if (named.length > this.opts.maxQueue) {
-        throw invalidInput(
-          'images',
-          `A request of ${named.length} images can never fit the queue of ${this.opts.maxQueue}; split it or raise maxQueue`,
-        );
-      }
+      input = requestInput(images, options, this.opts);
     } catch (error) {
       return Promise.reject(error);
     }
-    const signal = options?.signal;
+    const { images: named, signal } = input;
     if (this.closing)
       return Promise.reject(new OneclassError('ERR_CLOSED', 'The batcher is closed (draining or shut down)'));
     if (signal?.aborted) return Promise.reject(aborted(signal));
@@ -222,42 +176,13 @@ export class Batcher {
       return Promise.resolve({ items: [], skipped: [], timings: zeroTimings() });
     }
     return new Promise<BatchedResult>((resolve, reject) => {
-      const request: Pending = {
+      const request = openRequest(
         mode,
-        images: named,
-        policy,
-        enqueuedAt: now(),
-        seq: this.arrivals++,
-        next: 0,
-        running: 0,
-        settled: false,
-        items: [],
-        skipped: [],
-        timings: null,
-        resolve,
-        reject,
-        cleanup: () => undefined,
-      };
-      const onAbort = () => this.fail(request, aborted(signal!));
-      const timer =
-        timeoutMs > 0
-          ? setTimeout(
-              () =>
-                this.fail(
-                  request,
-                  new OneclassError(
-                    'ERR_TIMEOUT',
-                    `The request had no result after ${timeoutMs} ms (timeoutMs); retry later`,
-                  ),
-                ),
-              timeoutMs,
-            )
-          : null;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      request.cleanup = () => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
+        input,
+        { enqueuedAt: now(), seq: this.arrivals++ },
+        { resolve, reject },
+        (r, error) => this.fail(r, error),
+      );
       this.queues[mode].push(request);
       this.waiting[mode] += named.length;
       this.pump();
@@ -266,25 +191,11 @@ export class Batcher {
 
   /** Rejects a request; its images not yet batched leave the queue, its batched ones are dropped. */
   private fail(request: Pending, error: unknown): void {
-    if (request.settled) return;
-    request.settled = true;
-    request.cleanup();
+    if (!settle(request)) return;
     this.waiting[request.mode] -= request.images.length - request.next;
     request.next = request.images.length;
     request.reject(error);
     this.pump();
-  }
-
-  private succeed(request: Pending): void {
-    if (request.settled) return;
-    request.settled = true;
-    request.cleanup();
-    const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
-    request.resolve({
-      items: request.items.sort(byIndex),
-      skipped: request.skipped.sort(byIndex),
-      timings: request.timings ?? zeroTimings(),
-    });
   }
 
   /** The oldest unsettled request of a mode (settled ones are dropped from the front). */
@@ -441,7 +352,7 @@ export class Batcher {
           totalMs,
           batchSize: report.images,
         };
-        if (r.running === 0 && r.next === r.images.length) this.succeed(r);
+        if (r.running === 0 && r.next === r.images.length) resolveRequest(r);
       }
     } catch (error) {
       // A failure of the batch as a whole (the encoder or a detector): every caller in it gets it.
@@ -461,13 +372,4 @@ export class Batcher {
       this.pump();
     }
   }
-}
-
-function aborted(signal: AbortSignal): OneclassError {
-  const reason = signal.reason instanceof Error ? `: ${signal.reason.message}` : '';
-  return new OneclassError('ERR_ABORTED', `The request was aborted${reason}`, { cause: signal.reason });
-}
-
-function zeroTimings(): RequestTimings {
-  return { queueMs: 0, decodeMs: 0, encodeMs: 0, detectMs: 0, totalMs: 0, batchSize: 0 };
 }

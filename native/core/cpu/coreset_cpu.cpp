@@ -34,9 +34,10 @@
 #include <limits>
 
 #include "dot_engine.h"
+#include "max_tree.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
-#include "principal_axes.h"
+#include "rotated_rows.h"
 #include "simd.h"
 
 namespace ONECLASS_CPU_NAMESPACE {
@@ -47,10 +48,7 @@ constexpr double kMargin = 1e-7;
 constexpr int64_t kParallelWork = 1 << 16;
 constexpr int64_t kChunkRows = 2048;
 constexpr int64_t kAhead = 16;          // rows fetched ahead of the one being compared
-constexpr int kBlock = 8;               // coordinates per partial sum: one 64-byte line of float64
 constexpr int kHeadBlocks = 2;          // blocks kept in the member lists
-constexpr int64_t kSample = 20000;      // rows the principal axes are estimated from
-constexpr int64_t kMaxRotated = 512;    // dimensions up to which rows are rotated onto principal axes
 constexpr int64_t kWindow = 32;         // steps over which the tests' payoff is judged
 constexpr double kPlainFraction = 0.3;  // rows read whole per step beyond which the plain loop is cheaper
 
@@ -70,42 +68,6 @@ inline double distanceFrom(const double* a, const double* b, int64_t from, int64
   for (int64_t k = from; k < blocks && partial < bound; ++k) partial += blockSquares(a + k * kBlock, b + k * kBlock);
   return partial;
 }
-
-// Whether (va, ia) ranks before (vb, ib): farther first, then the lower row index.
-inline bool ranksBefore(double va, int32_t ia, double vb, int32_t ib) { return va > vb || (va == vb && ia < ib); }
-
-// Argmax over clusters of their farthest row, updated one cluster at a time in O(log clusters).
-class MaxTree {
- public:
-  explicit MaxTree(int64_t capacity) {
-    size_ = 1;
-    while (size_ < capacity) size_ *= 2;
-    value_.assign(static_cast<size_t>(2 * size_), -std::numeric_limits<double>::infinity());
-    row_.assign(static_cast<size_t>(2 * size_), std::numeric_limits<int32_t>::max());
-    leaf_.assign(static_cast<size_t>(2 * size_), -1);
-  }
-  void set(int64_t leaf, double value, int32_t row) {
-    int64_t i = leaf + size_;
-    value_[i] = value;
-    row_[i] = row;
-    leaf_[i] = static_cast<int32_t>(leaf);
-    for (i /= 2; i >= 1; i /= 2) {
-      const int64_t l = 2 * i, r = 2 * i + 1;
-      const int64_t best = ranksBefore(value_[r], row_[r], value_[l], row_[l]) ? r : l;
-      value_[i] = value_[best];
-      row_[i] = row_[best];
-      leaf_[i] = leaf_[best];
-    }
-  }
-  double topValue() const { return value_[1]; }
-  int32_t topRow() const { return row_[1]; }
-  int32_t topLeaf() const { return leaf_[1]; }
-
- private:
-  int64_t size_;
-  std::vector<double> value_;
-  std::vector<int32_t> row_, leaf_;
-};
 
 // A row of a cluster: its index, its squared distance to the cluster's centre (its distance to the
 // selection) and its first coordinates.
@@ -133,87 +95,6 @@ void sortMembers(std::vector<Member>& m) {
   std::vector<Member> sorted(m.size());
   for (size_t i = 0; i < m.size(); ++i) sorted[i] = m[keys[i].at];
   m.swap(sorted);
-}
-
-// The rows rotated onto principal axes (after the projection, when there is one), float64,
-// zero-padded to whole blocks so every block of a row is one aligned cache line.
-struct RotatedRows {
-  std::vector<double> data;
-  int64_t blocks = 0, stride = 0;
-  const double* row(int64_t i) const { return data.data() + i * stride; }
-};
-
-// Writes each tile of dot products (row x map row) into the mapped rows.
-struct MapEpilogue {
-  double* out;
-  int64_t ld;
-  void begin(int64_t, int) {}
-  void tile(int, int64_t row0, int rows, int64_t col0, int cols, const double* dots) {
-    constexpr int NR = PackedPanels<double>::kPanelRows;
-    for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) out[(row0 + r) * ld + col0 + c] = dots[r * NR + c];
-  }
-  void finish() {}
-};
-
-// out (n rows of stride ld, the first outDim values written) = x m^T, in float64.
-void mapRows(const float* x, int64_t n, int64_t d, const double* m, int64_t outDim, double* out, int64_t ld,
-             int threads) {
-  PackedPanels<double> packed = packPanels<double>(m, outDim, d, threads);
-  const int64_t block = std::max<int64_t>(64, (int64_t{8} << 20) / (8 * d));  // 8 MB of float64 rows
-  std::vector<double> a(static_cast<size_t>(std::min(n, block) * d));
-  for (int64_t s = 0; s < n; s += block) {
-    const int64_t count = std::min(block, n - s);
-    parallelFor((count + 255) / 256, threads, [&](int64_t b, int) {
-      for (int64_t i = b * 256 * d, end = std::min(count, (b + 1) * 256) * d; i < end; ++i)
-        a[i] = static_cast<double>(x[s * d + i]);
-    });
-    MapEpilogue epi{out + s * ld, ld};
-    runDotEngine(packed, a.data(), count, epi, threads);
-  }
-}
-
-// Projects (when r is given) and rotates the rows onto the principal axes of an evenly spaced
-// sample of them: one float64 map W = V^T R applied to every row.
-RotatedRows rotateRows(const float* x, int64_t n, int64_t d, const double* r, int64_t projection, int threads) {
-  const int64_t dim = r ? projection : d;
-  const int64_t m = std::min(n, kSample);
-  std::vector<float> sample(static_cast<size_t>(m * d));
-  for (int64_t i = 0; i < m; ++i) {
-    const float* src = x + (i * n / m) * d;
-    std::copy(src, src + d, sample.begin() + i * d);
-  }
-  std::vector<double> base(static_cast<size_t>(m * dim));
-  if (r) {
-    mapRows(sample.data(), m, d, r, dim, base.data(), dim, threads);
-  } else {
-    std::copy(sample.begin(), sample.end(), base.begin());
-  }
-  // Jacobi costs O(dim^3) per sweep: beyond kMaxRotated dimensions the rows keep their axes (the
-  // partial sums stay exact lower bounds, just less tight).
-  std::vector<double> v;
-  if (dim <= kMaxRotated) {
-    v = principalAxes(base.data(), m, dim, threads);
-  } else {
-    v.assign(static_cast<size_t>(dim * dim), 0.0);
-    for (int64_t i = 0; i < dim; ++i) v[i * dim + i] = 1.0;
-  }
-  std::vector<double> w(static_cast<size_t>(dim * d), 0.0);  // V^T R, or V^T
-  for (int64_t i = 0; i < dim; ++i)
-    for (int64_t k = 0; k < dim; ++k) {
-      const double vki = v[k * dim + i];
-      if (r) {
-        for (int64_t j = 0; j < d; ++j) w[i * d + j] += vki * r[k * d + j];
-      } else {
-        w[i * d + k] = vki;
-      }
-    }
-  RotatedRows out;
-  out.blocks = std::max<int64_t>(kHeadBlocks, (dim + kBlock - 1) / kBlock);
-  out.stride = out.blocks * kBlock;
-  out.data.assign(static_cast<size_t>(n * out.stride), 0.0);
-  mapRows(x, n, d, w.data(), dim, out.data.data(), out.stride, threads);
-  return out;
 }
 
 class Greedy {
@@ -506,7 +387,7 @@ std::vector<double> projectRows(const float* x, int64_t n, int64_t d, const doub
 KCenterResult kCenterGreedy(const float* x, int64_t n, int64_t d, const double* projection,
                             const KCenterOptions& options, Progress* progress) {
   const int threads = resolveThreads(options.threads);
-  const RotatedRows rows = rotateRows(x, n, d, projection, options.projection, threads);
+  const RotatedRows rows = rotateRows(x, n, d, projection, options.projection, kHeadBlocks, threads);
   throwIfCancelled(progress, "k-center selection");
   return Greedy(rows, n, threads, options.count).run(options.count, options.start, progress);
 }

@@ -144,4 +144,9 @@ void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi
   epi.finish();
 }
 
+// out (n rows of stride ld, the first outDim values written) = x m^T in float64, for float32 rows
+// x (n x d) and a float64 map m (outDim x d). Defined in dot_engine.cpp.
+void mapRows(const float* x, int64_t n, int64_t d, const double* m, int64_t outDim, double* out, int64_t ld,
+             int threads);
+
 }  // namespace ONECLASS_CPU_NAMESPACE

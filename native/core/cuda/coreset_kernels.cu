@@ -129,16 +129,7 @@ __global__ void __launch_bounds__(256)
       bs[kk][rr] = (br < outDim && k < d) ? r[br * d + k] : 0.0;
     }
     __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < kProjectDepth; ++kk) {
-      double a[4], b[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) a[i] = as[kk][ty * 4 + i], b[i] = bs[kk][tx * 4 + i];
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
-    }
+    accumulateTile4x4(as, bs, tx, ty, acc);
     __syncthreads();
   }
   for (int i = 0; i < 4; ++i)

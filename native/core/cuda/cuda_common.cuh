@@ -59,6 +59,28 @@ class Stream {
   cudaStream_t s_{};
 };
 
+// One thread's share of a tiled product: acc[i][j] += sum over kk of a[kk][ty*4+i] * b[kk][tx*4+j],
+// read from the two tiles staged in shared memory (Depth slices of 64 values, padded rows against
+// bank conflicts). Every tiled kernel (the fused dot kernels, the coreset projection, the
+// per-position covariance and scores) stages its tiles its own way, then accumulates with this.
+__device__ __forceinline__ float fusedMulAdd(float a, float b, float c) { return fmaf(a, b, c); }
+__device__ __forceinline__ double fusedMulAdd(double a, double b, double c) { return fma(a, b, c); }
+
+template <int Depth, int Stride, typename T>
+__device__ __forceinline__ void accumulateTile4x4(const T (&as)[Depth][Stride], const T (&bs)[Depth][Stride], int tx,
+                                                  int ty, T (&acc)[4][4]) {
+#pragma unroll
+  for (int kk = 0; kk < Depth; ++kk) {
+    T a[4], b[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) a[i] = as[kk][ty * 4 + i], b[i] = bs[kk][tx * 4 + i];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) acc[i][j] = fusedMulAdd(a[i], b[j], acc[i][j]);
+  }
+}
+
 // Tiles of the fused dot kernels.
 constexpr int kTileRows = 64;   // queries per block
 constexpr int kTileCols = 64;   // reference rows per inner tile

@@ -190,16 +190,7 @@ __global__ void __launch_bounds__(kThreads) dotKernel(DotProblem p, Epi epi) {
         bs[kk][r] = (br < p.m && k < p.d) ? p.b[br * p.d + k] : 0.f;
       }
       __syncthreads();
-#pragma unroll
-      for (int kk = 0; kk < kTileDepth; ++kk) {
-        float a[4], b[4];
-#pragma unroll
-        for (int i = 0; i < 4; ++i) a[i] = as[kk][ty * 4 + i], b[i] = bs[kk][tx * 4 + i];
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-      }
+      accumulateTile4x4(as, bs, tx, ty, acc);
       __syncthreads();
     }
     epi.tile(st, p, row0 + ty * 4, col0 + tx * 4, acc);

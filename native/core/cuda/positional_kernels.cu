@@ -50,16 +50,7 @@ __global__ void __launch_bounds__(kBlock)
       bs[kk][r] = (image < images && j0 + r < dim) ? static_cast<double>(row[j0 + r]) - mu[j0 + r] : 0.0;
     }
     __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < kDepth; ++kk) {
-      double a[4], b[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) a[i] = as[kk][ty * 4 + i], b[i] = bs[kk][tx * 4 + i];
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
-    }
+    accumulateTile4x4(as, bs, tx, ty, acc);
     __syncthreads();
   }
   const double scale = 1.0 / static_cast<double>(images - 1);
@@ -96,16 +87,7 @@ __global__ void __launch_bounds__(kBlock)
         bs[kk][r] = (lr < dim && k < dim) ? l[lr * dim + k] : 0.f;
       }
       __syncthreads();
-#pragma unroll
-      for (int kk = 0; kk < kDepth; ++kk) {
-        float a[4], b[4];
-#pragma unroll
-        for (int i = 0; i < 4; ++i) a[i] = as[kk][ty * 4 + i], b[i] = bs[kk][tx * 4 + i];
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-      }
+      accumulateTile4x4(as, bs, tx, ty, acc);
       __syncthreads();
     }
     for (int i = 0; i < 4; ++i)
