@@ -7,8 +7,10 @@ One forward pass gives, beside the image-level outputs (pooled, projection):
   scores    a 1x1-convolution head on the (unpooled) features: one logit per grid position, trained
             with BCE to mark the positions covered by a synthetic defect (synthetic.py). Higher =
             more anomalous.
-The image-level classifier (normal vs each defect kind, as CutPaste 3-way) keeps training the last
-stage, so the pooled and projection outputs stay meaningful for the image-level detectors.
+The image-level classifier (normal vs each defect kind, as CutPaste 3-way) trains the last stage,
+so the pooled and projection outputs stay meaningful for the image-level detectors. Its gradient
+stops at the last stage's input: stages 1-3 learn from the per-position objective alone, which
+the image-level task would otherwise compete with for the same small network.
 
 Grid geometry. Position (i, j) is taken to cover the input pixels centred at ((j + 0.5) * stride,
 (i + 0.5) * stride), the convention of bilinear upsampling with align_corners=False that the
@@ -32,8 +34,9 @@ TARGET_FRACTION = 0.05
 # Positives are rare (a defect covers a few cells of 1024): weight them up so the head does not
 # settle on "everything normal".
 POS_WEIGHT = 4.0
-# The image-level cross-entropy's weight beside the per-position BCE.
-IMAGE_LOSS_WEIGHT = 0.5
+# The image-level cross-entropy's weight beside the per-position BCE (it reaches only the last stage
+# and the heads, so the weight only scales their learning rate).
+IMAGE_LOSS_WEIGHT = 1.0
 # Stride of the grid (layer2 of the imagenet stem) in input pixels.
 STRIDE = 8
 # Multiple of which the input side must be (stride of layer3): then layer2's grid is exactly size / 8
@@ -53,8 +56,9 @@ class DenseEncoder(Encoder):
         self.dense_head = nn.Sequential(nn.Conv2d(self.feature_dim, HEAD_HIDDEN, 1), nn.BatchNorm2d(HEAD_HIDDEN),
                                         nn.ReLU(inplace=True), nn.Conv2d(HEAD_HIDDEN, 1, 1))
 
-    def trunk(self, x):
-        """-> (features N x D x H/8 x W/8, pooled N x out_dim): one pass through the backbone."""
+    def trunk(self, x, detach_last_stage: bool = False):
+        """-> (features N x D x H/8 x W/8, pooled N x out_dim): one pass through the backbone.
+        detach_last_stage: the last stage's input is cut from the graph (training: see the module doc)."""
         h = self.backbone.stem(x)
         layer2 = layer3 = None
         for i, block in enumerate(self.backbone.layers):
@@ -63,6 +67,8 @@ class DenseEncoder(Encoder):
                 layer2 = h
             elif i == LAYER3_END:
                 layer3 = h
+                if detach_last_stage:
+                    h = h.detach()
         up = F.interpolate(layer3, size=layer2.shape[-2:], mode="bilinear", align_corners=False)
         pooled = torch.flatten(F.adaptive_avg_pool2d(h, 1), 1)
         return torch.cat([layer2, up], 1), pooled
@@ -73,7 +79,7 @@ class DenseEncoder(Encoder):
 
     def train_outputs(self, x):
         """-> (per-position logits N x H/8 x W/8, image-level logits N x num_classes)."""
-        features, pooled = self.trunk(x)
+        features, pooled = self.trunk(x, detach_last_stage=True)
         return self.dense_head(features)[:, 0], self.classifier(self.head(pooled))
 
     def dense(self, x):

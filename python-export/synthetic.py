@@ -3,11 +3,12 @@
 Kinds (image-level label in brackets): none [0]; a CutPaste patch [1] and a scar [2] (cutpaste.py,
 the paper's parameters); a smooth random blob [3]. A blob is a thresholded low-resolution uniform
 noise field, upsampled bicubically, so its shape is irregular and its size follows the noise grid:
-a 2 x 2 grid gives regions of a quarter of the image or more (large-area defects such as uneven
+a 4 x 4 grid gives regions of a tenth of the image or more (large-area defects such as uneven
 surfaces), a 16 x 16 grid spots of a few pixels. Inside the blob the image gets one of:
   texture  the same region of another normal image (rolled by a random offset), blended at 0.5-1;
   shift    a uniform intensity change of 0.1-0.4 (of the [0, 1] range), up or down;
-  blur     a Gaussian blur (sigma 1.5-4 px), which removes the surface texture.
+  blur     a Gaussian blur (sigma 1.5-4 px), which removes the surface texture (BLOB_STYLES: off in
+           the shipped model, see docs/encoders.md).
 The mask is where the pixels changed (by more than half a grey level), so a blur of an already
 flat region or a patch pasted onto identical pixels marks nothing there. Works on float C x H x W
 in [0, 1], gray or RGB.
@@ -22,10 +23,11 @@ import cutpaste
 
 NONE, CUTPASTE, SCAR, BLOB = 0, 1, 2, 3
 NUM_KINDS = 4
-# Probability of each kind per image: blobs get twice the share, they cover two roles (large areas
-# and small spots) that the paper's patches and scars do not.
-KIND_WEIGHTS = (0.2, 0.2, 0.2, 0.4)
-BLOB_GRIDS = (2, 4, 8, 16)
+# Probability of each kind per image: equal shares (what the prototype was measured with).
+KIND_WEIGHTS = (0.25, 0.25, 0.25, 0.25)
+BLOB_GRIDS = (4, 8, 16)
+# Fill styles and their probabilities.
+BLOB_STYLES = {"texture": 0.5, "shift": 0.5, "blur": 0.0}
 BLOB_THRESHOLD = (0.7, 0.9)
 BLOB_MIN_PIXELS = 16
 CHANGED = 0.5 / 255
@@ -51,13 +53,13 @@ def blob(img: torch.Tensor, pool: torch.Tensor, rng: random.Random) -> torch.Ten
     region = blob_region(h, w, rng)
     if region.sum() < BLOB_MIN_PIXELS:
         return img
-    style = rng.random()
-    if style < 1 / 3:
+    style = rng.choices(list(BLOB_STYLES), list(BLOB_STYLES.values()))[0]
+    if style == "texture":
         other = pool[rng.randrange(len(pool))].float() / 255.0
         other = torch.roll(other, (rng.randrange(h), rng.randrange(w)), (1, 2))
         alpha = rng.uniform(0.5, 1.0) * region
         return img * (1 - alpha) + other * alpha
-    if style < 2 / 3:
+    if style == "shift":
         delta = rng.choice((-1, 1)) * rng.uniform(0.1, 0.4)
         return (img + delta * region).clamp(0, 1)
     sigma = rng.uniform(1.5, 4.0)
