@@ -81,5 +81,10 @@ def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(apply, x.flip(3), x)
 
 
+def random_vflip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    apply = (torch.rand(x.shape[0], generator=gen) < 0.5).to(x.device).view(-1, 1, 1, 1)
+    return torch.where(apply, x.flip(2), x)
+
+
 def contrastive_view(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return random_grayscale(color_jitter(random_flip(random_resized_crop(x, gen), gen), gen), gen)

@@ -4,10 +4,12 @@ For each committed model, embeds a few real images from ../shared/data with PyTo
 checkpoint written by train.py, python-export/runs/<name>.pt, whose sha256 the manifest records)
 and writes test/fixtures/encoder/<name>.safetensors:
   pooled, projection   float32 reference embeddings (PyTorch, CPU, float32)
+  patch_scores, patch_features   dense encoders only: the two dense outputs (3 images, to keep the file small)
   metadata             which images, sha256 of the exact float32 model input, model sha256,
                        and resize cases (sha256 of uint8 resize outputs) for the resize parity test.
 Run from the repository root after make_models.sh:
   /usr/bin/python3 python-export/make_fixtures.py
+  /usr/bin/python3 python-export/make_fixtures.py --only magnetic-tile-cutpaste-dense   # one model's fixture
 """
 import argparse
 import csv
@@ -24,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import colour  # noqa: E402
 import data as datasets  # noqa: E402
 from common import setup  # noqa: E402
+from dense import DenseEncoder  # noqa: E402
 from model import Encoder  # noqa: E402
 from evaluate import grid_patches  # noqa: E402
 from preprocess import preprocess_images, resize_u8  # noqa: E402
@@ -50,7 +53,8 @@ def load_torch_model(name: str):
     if sha256_file(ckpt_file) != manifest["training"]["checkpoint"]["sha256"]:
         raise SystemExit(f"{ckpt_file}: sha256 differs from the manifest's; rerun make_models.sh")
     ckpt = torch.load(ckpt_file, map_location="cpu")
-    model = Encoder(ckpt["channels"], ckpt["width"], ckpt["stem"], ckpt["proj_dim"], ckpt["num_classes"])
+    model_class = DenseEncoder if ckpt.get("method") == "cutpaste-dense" else Encoder
+    model = model_class(ckpt["channels"], ckpt["width"], ckpt["stem"], ckpt["proj_dim"], ckpt["num_classes"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), manifest
 
@@ -61,12 +65,18 @@ def reference(name: str, images, extra_meta: dict):
     inp = manifest["input"]
     pre = manifest["preprocess"]
     x = preprocess_images(images, inp["height"], inp["width"], pre["mean"], pre["std"])
-    pooled, proj = model(x)
+    tensors = {}
+    if isinstance(model, DenseEncoder):
+        pooled, proj, scores, features = model.dense(x)
+        tensors.update(patch_scores=scores.numpy(), patch_features=features.numpy())
+        extra_meta = dict(extra_meta, dense=manifest["dense"])
+    else:
+        pooled, proj = model(x)
     meta = dict(extra_meta, model=f"models/{name}.onnx", modelSha256=sha256_file(os.path.join(MODELS, name + ".onnx")),
                 inputSha256=sha256_bytes(x.numpy().astype("<f4").tobytes()), inputShape=list(x.shape),
                 torch=torch.__version__)
     path = os.path.join(OUT, name + ".safetensors")
-    st_io.save(path, {"pooled": pooled.numpy(), "projection": proj.numpy()}, meta)
+    st_io.save(path, {"pooled": pooled.numpy(), "projection": proj.numpy(), **tensors}, meta)
     print(f"wrote {path}: {len(images)} images, input sha256 {meta['inputSha256'][:12]}...")
 
 
@@ -130,6 +140,7 @@ def resize_cases(root: str, rel_files, targets):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-root", default=datasets.DEFAULT_DATA_ROOT)
+    p.add_argument("--only", help="write only this model's fixture (a name in models/, without .onnx)")
     args = p.parse_args()
     setup(0, 1)
     os.makedirs(OUT, exist_ok=True)
@@ -139,15 +150,22 @@ def main():
         mt_files.append(f"magnetic_tile/test/{kind}/" + sorted(os.listdir(os.path.join(root, "magnetic_tile/test", kind)))[0])
     mt_files.append("magnetic_tile/train/good/" + sorted(os.listdir(os.path.join(root, "magnetic_tile/train/good")))[0])
     mt_files.append("magnetic_tile/train/good/" + sorted(os.listdir(os.path.join(root, "magnetic_tile/train/good")))[1])
+    def wanted(name):
+        return (args.only is None or args.only == name) and os.path.exists(os.path.join(MODELS, name + ".json"))
+
     for name in ("cifar10-airplane-rotation", "cifar10-airplane-contrastive-da"):
-        if os.path.exists(os.path.join(MODELS, name + ".json")):
+        if wanted(name):
             cifar_fixture(root, name, 16)
     for name in ("magnetic-tile-cutpaste3way",):
-        if os.path.exists(os.path.join(MODELS, name + ".json")):
+        if wanted(name):
             mvtec_fixture(root, name, mt_files)
-    if os.path.exists(os.path.join(MODELS, "magnetic-tile-cutpaste3way-patch64.json")):
+    if wanted("magnetic-tile-cutpaste3way-patch64"):
         patch_fixture(root, "magnetic-tile-cutpaste3way-patch64", mt_files[1:3])
-    resize_cases(root, mt_files[:3], [(128, 128), (256, 256), (64, 100), (500, 700), (33, 17)])
+    if wanted("magnetic-tile-cutpaste-dense"):
+        # A good tile, a thin crack and a large uneven area: the three kinds of map the Node side draws.
+        mvtec_fixture(root, "magnetic-tile-cutpaste-dense", [mt_files[0], mt_files[3], mt_files[5]])
+    if args.only is None:
+        resize_cases(root, mt_files[:3], [(128, 128), (256, 256), (64, 100), (500, 700), (33, 17)])
 
 
 if __name__ == "__main__":

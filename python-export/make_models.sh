@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerates the encoders committed under models/ (CPU, one thread as they were trained, about 25 minutes in total on
+# Regenerates the encoders committed under models/ (CPU, one thread as they were trained, about 40 minutes in total on
 # the 2-core project machine). Run from the repository root. Logs go to python-export/runs/.
 # The same commands are listed in models/README.md; each manifest also records its own command.
 set -e
@@ -14,3 +14,5 @@ $PY python-export/train.py --method cutpaste-3way --data mvtec --mvtec-dir magne
   --out models/magnetic-tile-cutpaste3way 2>&1 | tee python-export/runs/magnetic-tile-cutpaste3way.log
 $PY python-export/train.py --method cutpaste-3way --data mvtec --mvtec-dir magnetic_tile --image-size 256 --patch 64 --epochs 18 --seed 0 --threads 1 \
   --out models/magnetic-tile-cutpaste3way-patch64 2>&1 | tee python-export/runs/magnetic-tile-cutpaste3way-patch64.log
+$PY python-export/train.py --method cutpaste-dense --data mvtec --mvtec-dir magnetic_tile --epochs 30 --seed 0 --threads 1 \
+  --out models/magnetic-tile-cutpaste-dense 2>&1 | tee python-export/runs/magnetic-tile-cutpaste-dense.log

@@ -16,7 +16,9 @@ the data (--colour) and images are decoded to it as the Node encoder does (colou
 
 Methods: rotation (4-way rotation prediction on all four rotations of every image),
 contrastive-da (SimCLR-style NT-Xent, temperature 0.2, rotated copies as distinct instances),
-cutpaste, cutpaste-scar, cutpaste-3way (whole images, or --patch N for N x N crops).
+cutpaste, cutpaste-scar, cutpaste-3way (whole images, or --patch N for N x N crops),
+cutpaste-dense (a per-position head on stages 2 + 3 segments synthetic defects: CutPaste patches,
+scars and smooth blobs; exports patch_scores and patch_features beside pooled and projection; dense.py).
 
 CPU speed: all cores by default (OMP_WAIT_POLICY=PASSIVE), bf16 autocast where the CPU computes bf16
 natively and a probe finds it faster (precision.py), channels-last on CPU, the next batches prepared
@@ -50,15 +52,23 @@ import augment  # noqa: E402
 import colour  # noqa: E402
 import cutpaste  # noqa: E402
 import data as datasets  # noqa: E402
+import dense  # noqa: E402
+import synthetic  # noqa: E402
 import precision as precisions  # noqa: E402
 from common import LOG, setup  # noqa: E402
 from evaluate import auroc_report, embed_u8, grid_patches  # noqa: E402
-from export import build_manifest, export_onnx, write_manifest  # noqa: E402
+from export import build_manifest, dense_block, export_onnx, write_manifest  # noqa: E402
 from model import Encoder, stem_for  # noqa: E402
 from preprocess import normalize_float01, resize_u8  # noqa: E402
 
-METHODS = ("rotation", "contrastive-da", "cutpaste", "cutpaste-scar", "cutpaste-3way")
-NUM_CLASSES = {"rotation": 4, "contrastive-da": 0, "cutpaste": 2, "cutpaste-scar": 2, "cutpaste-3way": 3}
+METHODS = ("rotation", "contrastive-da", "cutpaste", "cutpaste-scar", "cutpaste-3way", "cutpaste-dense")
+NUM_CLASSES = {"rotation": 4, "contrastive-da": 0, "cutpaste": 2, "cutpaste-scar": 2, "cutpaste-3way": 3,
+               "cutpaste-dense": synthetic.NUM_KINDS}
+# Defaults of --epochs, --batch-size, --lr, --weight-decay: the dense method trains on 256 px images in
+# small batches with a short warm-up (the settings of the prototype it was measured with, docs/encoders.md).
+DEFAULTS = {"epochs": 10, "batch_size": 64, "lr": 0.05, "weight_decay": 5e-4, "warmup": 0.0}
+DENSE_DEFAULTS = {"epochs": 30, "batch_size": 16, "lr": 0.03, "weight_decay": 1e-4, "warmup": 0.1}
+DENSE_SIZE = 256
 CIFAR_MEAN, CIFAR_STD = [0.4914, 0.4822, 0.4465], [0.247, 0.2435, 0.2616]
 FMNIST_MEAN, FMNIST_STD = [0.286], [0.353]
 TEMPERATURE = 0.2
@@ -91,14 +101,15 @@ def parse_args(argv=None):
                    help="R,G,B (0-255) or #rrggbb that --alpha flatten composites onto (default 255,255,255)")
     p.add_argument("--image-size", type=int, default=0,
                    help="resize target (square); 0 = dataset native (mvtec/folder: largest training image side, "
-                        f"at most {MAX_DEFAULT_SIZE})")
+                        f"at most {MAX_DEFAULT_SIZE}); cutpaste-dense: {DENSE_SIZE}")
     p.add_argument("--patch", type=int, default=0, help="train on random N x N crops (patch-level model)")
     p.add_argument("--width", type=float, default=0.25, help="ResNet-18 width multiplier")
     p.add_argument("--proj-dim", type=int, default=128)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64, help="source images per step (before rotations/augmented copies)")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--epochs", type=int, help="default 10; cutpaste-dense 30")
+    p.add_argument("--batch-size", type=int,
+                   help="source images per step (before rotations/augmented copies); default 64, cutpaste-dense 16")
+    p.add_argument("--lr", type=float, help="peak learning rate; default 0.05, cutpaste-dense 0.03")
+    p.add_argument("--weight-decay", type=float, help="default 5e-4; cutpaste-dense 1e-4")
     p.add_argument("--train-limit", type=int, default=0, help="use only the first N normal training images")
     p.add_argument("--test-limit", type=int, default=0, help="evaluate on a seeded random subset of N test images")
     p.add_argument("--seed", type=int, default=0)
@@ -116,8 +127,22 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint", help="where to write the PyTorch weights (default python-export/runs/<name of --out>.pt); "
                                         "the manifest records it relative to its own folder")
     args = p.parse_args(argv)
-    if args.patch and not args.method.startswith("cutpaste"):
-        p.error(f"--patch applies to cutpaste methods only, received --method {args.method}")
+    if args.patch and (not args.method.startswith("cutpaste") or args.method == "cutpaste-dense"):
+        p.error(f"--patch applies to the image-level cutpaste methods only, received --method {args.method}")
+    if args.method == "cutpaste-dense":
+        if args.data in ("cifar10", "fashion-mnist"):
+            p.error(f"--method cutpaste-dense needs images of 128 px or more (--data mvtec or folder), received --data {args.data}")
+        args.image_size = args.image_size or DENSE_SIZE
+        if args.image_size < 128 or args.image_size % dense.SIZE_MULTIPLE:
+            p.error(f"--method cutpaste-dense needs --image-size of at least 128 and a multiple of "
+                    f"{dense.SIZE_MULTIPLE}, received {args.image_size}")
+    defaults = DENSE_DEFAULTS if args.method == "cutpaste-dense" else DEFAULTS
+    for key in ("epochs", "batch_size", "lr", "weight_decay"):
+        if getattr(args, key) is None:
+            setattr(args, key, defaults[key])
+    args.warmup = defaults["warmup"]
+    if args.epochs < 1 or args.batch_size < 1:
+        p.error(f"--epochs and --batch-size must be >= 1, received {args.epochs} and {args.batch_size}")
     if args.data == "folder" and not args.train_dir:
         p.error("--data folder needs --train-dir <folder of good images>")
     if args.train_dir and args.data != "folder":
@@ -219,8 +244,9 @@ def nt_xent(z: torch.Tensor, n: int) -> torch.Tensor:
     return nn.functional.cross_entropy(sim, target)
 
 
-def train_step_inputs(method, xb, args, gen, rng):
-    """Float [0, 1] batch -> (network input batch, labels or None)."""
+def train_step_inputs(method, xb, args, gen, rng, pool=None):
+    """Float [0, 1] batch -> (network input batch, labels or None). cutpaste-dense: labels are
+    (image-level kinds, per-position BCE targets); `pool` (the uint8 training images) gives the blobs' textures."""
     if method == "rotation":
         xb = augment.random_flip(xb, gen)
         return augment.all_rotations(xb)
@@ -228,6 +254,12 @@ def train_step_inputs(method, xb, args, gen, rng):
         rot, _ = augment.all_rotations(xb)
         return torch.cat([augment.contrastive_view(rot, gen), augment.contrastive_view(rot, gen)]), None
     xb = augment.random_flip(xb, gen)
+    if method == "cutpaste-dense":
+        # Surfaces have no up and down: vertical flips double the normal variety for free.
+        xb = augment.random_vflip(xb, gen)
+        x, masks, labels = synthetic.make_batch(xb.cpu(), pool, rng)
+        grid = (xb.shape[2] // dense.STRIDE, xb.shape[3] // dense.STRIDE)
+        return x.to(xb.device), (labels.to(xb.device), dense.target_grid(masks, grid).to(xb.device))
     if args.patch:
         xb = cutpaste.random_crops(xb, args.patch, rng)
     x, y = cutpaste.make_batch(xb.cpu(), method, rng)
@@ -244,7 +276,7 @@ def batches(data_t, epochs, batch_size, method, args, mean, std, device, gen, rn
         for b in range(steps):
             idx = perm[b * batch_size:(b + 1) * batch_size]
             xb = data_t[idx].to(device).float() / 255.0
-            x, y = train_step_inputs(method, xb, args, gen, rng)
+            x, y = train_step_inputs(method, xb, args, gen, rng, data_t)
             x = normalize_float01(x, mean, std)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -304,7 +336,9 @@ def make_step(method, device, cuda_amp):
 
     def step(model, opt, x, y, precision):
         with precisions.autocast(device, precision, cuda_amp):
-            if y is None:
+            if method == "cutpaste-dense":
+                loss = dense.loss(model, x, *y)
+            elif y is None:
                 _, z = model(x)
                 loss = nt_xent(z, x.shape[0] // 2)
             else:
@@ -317,6 +351,15 @@ def make_step(method, device, cuda_amp):
         return loss
 
     return step
+
+
+def lr_factor(step: int, total: int, warmup: float) -> float:
+    """Cosine decay to 0 over `total` steps, after a linear warm-up from 4 % over the first `warmup` fraction."""
+    ramp = int(warmup * total)
+    if step < ramp:
+        return 0.04 + 0.96 * step / ramp
+    t = min(step - ramp, total - ramp) / max(1, total - ramp)
+    return 0.5 * (1 + math.cos(math.pi * t))
 
 
 def main(argv=None):
@@ -347,7 +390,8 @@ def main(argv=None):
         raise SystemExit(f"--patch {args.patch} is larger than the image size {size}")
     stem = stem_for(model_size)
     num_classes = NUM_CLASSES[args.method]
-    model = Encoder(channels, args.width, stem, args.proj_dim, num_classes).to(device)
+    model_class = dense.DenseEncoder if args.method == "cutpaste-dense" else Encoder
+    model = model_class(channels, args.width, stem, args.proj_dim, num_classes).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     LOG.info("model: resnet18 width %.3g, stem %s, input %d, pooled %d, %d parameters", args.width, stem, model_size,
              model.backbone.out_dim, n_params)
@@ -372,7 +416,7 @@ def main(argv=None):
     steps_per_epoch = max(1, len(train_u8) // args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total_steps, args.warmup))
     gen = torch.Generator().manual_seed(args.seed)
     rng = random.Random(args.seed)
     stream = batches(data_t, args.epochs, args.batch_size, args.method, args, mean, std, device, gen, rng, channels_last)
@@ -436,6 +480,11 @@ def main(argv=None):
         metrics_desc = "image AUROC on L2-normalized pooled embeddings"
     if metrics is not None:
         LOG.info("AUROC %s (%.1fs)", json.dumps(metrics), time.time() - t_eval)
+    dense_metrics = None
+    if args.method == "cutpaste-dense" and test_u8 is not None and args.data == "mvtec":
+        import evaluate_dense
+        dense_metrics = {"description": evaluate_dense.describe(),
+                         **evaluate_dense.evaluate(model.cpu(), data_desc["folder"], channels, policy, size, mean, std)}
 
     out_dir = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
@@ -451,14 +500,17 @@ def main(argv=None):
         ckpt_record = os.path.relpath(ckpt_path, os.path.dirname(RUNS_DIR))
     os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
     torch.save({"state_dict": model.state_dict(), "channels": channels, "width": args.width, "stem": stem,
-                "proj_dim": args.proj_dim, "num_classes": num_classes, "size": model_size}, ckpt_path)
+                "proj_dim": args.proj_dim, "num_classes": num_classes, "size": model_size, "method": args.method},
+               ckpt_path)
     export_onnx(model, onnx_path, channels, model_size)
     training = {
         "method": args.method,
         "data": dict(data_desc, trainImages=int(len(train_u8)), resizedTo=size,
                      patch=args.patch or None),
         "epochs": args.epochs, "batchSize": args.batch_size, "lr": args.lr, "weightDecay": args.weight_decay,
-        "seed": args.seed, "optimizer": "SGD nesterov momentum 0.9, cosine schedule",
+        "seed": args.seed,
+        "optimizer": "SGD nesterov momentum 0.9, cosine schedule" + (
+            f" after a linear warm-up over {args.warmup:.0%} of the steps" if args.warmup else ""),
         "temperature": TEMPERATURE if args.method == "contrastive-da" else None,
         "device": str(device), "threads": threads, "torch": torch.__version__, "platform": platform.machine(),
         "precision": prec_record, "channelsLast": channels_last, "prefetch": args.prefetch,
@@ -478,9 +530,12 @@ def main(argv=None):
                         "testImages": int(len(test_u8)), "testAnomalies": int(test_labels.sum()),
                         "detectors": "knn1: 1 - max cosine similarity; kde: Gaussian KDE gamma 10 on unit vectors; "
                                      "gde: Ledoit-Wolf Mahalanobis"}
+    if dense_metrics is not None:
+        metric_block["dense"] = dense_metrics
     manifest = build_manifest(onnx_file=onnx_path, channels=channels, size=model_size, mean=mean, std=std,
                               width=args.width, stem=stem, pooled_dim=model.backbone.out_dim, proj_dim=args.proj_dim,
-                              decode=policy.manifest_block(), training=training, metrics=metric_block)
+                              decode=policy.manifest_block(), training=training, metrics=metric_block,
+                              dense=dense_block(model, model_size) if isinstance(model, dense.DenseEncoder) else None)
     if args.patch:
         manifest["preprocess"]["patchFrom"] = {"resize": {"height": size, "width": size},
                                                "note": "crops of the image resized to this size, same resize method"}
