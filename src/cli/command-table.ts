@@ -344,7 +344,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       method: {
         type: 'string',
         arg: 'METHOD',
-        help: 'rotation, contrastive-da, cutpaste, cutpaste-scar or cutpaste-3way (python-export/README.md)',
+        help: 'rotation, contrastive-da, cutpaste, cutpaste-scar, cutpaste-3way or cutpaste-dense (python-export/README.md)',
       },
       train: { type: 'string', arg: 'DIR', help: 'a folder of normal images (subfolders included); no test split' },
       dataset: { type: 'string', arg: 'mvtec|cifar10|fashion-mnist', help: 'dataset layout of --data' },
