@@ -107,6 +107,22 @@ void testOneClassSvmFit(Tally& t, bool normalize) {
   t.check(got.converged && rel <= kOcsvmObjectiveRel && drho <= 1e-4,
           std::string("ocsvm fit on CPU kernel rows") + (normalize ? " l2" : ""),
           "objective rel. diff " + fmt(rel) + ", rho rel. diff " + fmt(drho));
+  // Every kernel-value strategy gives the same kernel values, so the same iterates: bulk from the
+  // start, rows on demand completed in bulk (the block among the missing rows from computeAmong)
+  // and rows on demand only.
+  for (double bulkAt : {0.0, 0.05, 0.99}) {
+    ocsvm::SolverOptions o = opt;
+    o.adaptiveMaxNu = bulkAt > 0 ? 1.0 : 0.0;
+    o.adaptiveBulkAt = bulkAt;
+    ocsvm::SolverResult r = ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, gamma, o);
+    t.check(r.alpha == got.alpha && r.rho == got.rho && r.startedOnDemand == (bulkAt > 0) &&
+                r.fullMatrix == (bulkAt < 0.5),
+            std::string("ocsvm fit, kernel values ") +
+                (bulkAt == 0 ? "in bulk" : bulkAt < 0.5 ? "on demand then in bulk" : "on demand") +
+                (normalize ? " l2" : ""),
+            "rows computed " + std::to_string(r.kernelRowsComputed) + " of " + std::to_string(l) + ", default path " +
+                (got.startedOnDemand ? "on demand first" : "bulk"));
+  }
   if (!normalize)
     t.expectError(ErrorCode::InvalidArgument, "ocsvm fit rejects gamma=0",
                   [&] { ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, 0.0, opt); });
