@@ -115,13 +115,15 @@ void testOneClassSvmFit(Tally& t, bool normalize) {
     o.adaptiveMaxNu = bulkAt > 0 ? 1.0 : 0.0;
     o.adaptiveBulkAt = bulkAt;
     ocsvm::SolverResult r = ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, gamma, o);
-    t.check(r.alpha == got.alpha && r.rho == got.rho && r.startedOnDemand == (bulkAt > 0) &&
-                r.fullMatrix == (bulkAt < 0.5),
-            std::string("ocsvm fit, kernel values ") +
-                (bulkAt == 0 ? "in bulk" : bulkAt < 0.5 ? "on demand then in bulk" : "on demand") +
-                (normalize ? " l2" : ""),
-            "rows computed " + std::to_string(r.kernelRowsComputed) + " of " + std::to_string(l) + ", default path " +
-                (got.startedOnDemand ? "on demand first" : "bulk"));
+    t.check(
+        r.alpha == got.alpha && r.rho == got.rho && r.startedOnDemand == (bulkAt > 0) && r.fullMatrix == (bulkAt < 0.5),
+        std::string("ocsvm fit, kernel values ") +
+            (bulkAt == 0    ? "in bulk"
+             : bulkAt < 0.5 ? "on demand then in bulk"
+                            : "on demand") +
+            (normalize ? " l2" : ""),
+        "rows computed " + std::to_string(r.kernelRowsComputed) + " of " + std::to_string(l) + ", default path " +
+            (got.startedOnDemand ? "on demand first" : "bulk"));
   }
   if (!normalize)
     t.expectError(ErrorCode::InvalidArgument, "ocsvm fit rejects gamma=0",

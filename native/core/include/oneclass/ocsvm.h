@@ -84,7 +84,7 @@ struct SolverOptions {
   // lower-triangle pass is cheaper from the start (docs/ocsvm-notes.md has the measurements).
   double adaptiveMaxNu = 0.3;  // 0: always bulk
   double adaptiveBulkAt = 0.4;
-  int threads = 0;         // 0: every hardware thread
+  int threads = 0;  // 0: every hardware thread
 };
 
 struct SolverResult {
