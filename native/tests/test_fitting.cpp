@@ -1,6 +1,7 @@
 // The fitting code of the core against float64 references: the column statistics behind the data
 // rules (centring, 'scale' / 'droc' widths), the Gaussian fit on L2-normalized rows, and the
 // one-class SVM fit on a backend against the solver on an exact-difference reference kernel.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -52,6 +53,22 @@ void testColumnStats(Tally& t, int64_t n, int64_t d, bool normalize) {
   const double rv = toleranceRatio(std::vector<double>{got.variance}, std::vector<double>{var}, tol.atol, tol.rtol);
   const std::string tag = " n=" + std::to_string(n) + " d=" + std::to_string(d) + (normalize ? " l2" : "");
   t.check(rm <= 1 && rv <= 1, "columnStats" + tag, "ratios mean " + fmt(rm) + ", variance " + fmt(rv));
+  // The precision warning's statistics against the same sums in float64 (upper medians).
+  std::vector<double> colDev(d, 0.0), rowDev(n, 0.0);
+  double largest = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < d; ++k) {
+      const double dev = v[i * d + k] - mean[k];
+      colDev[k] += dev * dev;
+      rowDev[i] += dev * dev;
+      largest = std::max(largest, std::fabs(v[i * d + k]));
+    }
+  std::sort(colDev.begin(), colDev.end());
+  std::sort(rowDev.begin(), rowDev.end());
+  const double rp =
+      toleranceRatio(std::vector<double>{got.largestAbs, got.medianColumnDeviation, got.medianRowDeviation},
+                     std::vector<double>{largest, colDev[d / 2], rowDev[n / 2]}, tol.atol, tol.rtol);
+  t.check(rp <= 1, "columnStats precision statistics" + tag, "ratio " + fmt(rp));
   // Blocked sums merged in a fixed order: the same bits whatever the thread count.
   bool same = true;
   for (int threads : {1, 3, 8}) {
