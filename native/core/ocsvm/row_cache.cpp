@@ -201,8 +201,9 @@ void RowCache::completeAdaptive() {
   for (int64_t i = 0; i < l_; ++i) (have_[size_t(i)] ? known : missing).push_back(i);
   const int count = int(missing.size());
   // Row i of the missing ones: K[i][j] for the known j is K[j][i], already in row j; the values
-  // among the missing rows come from the source in blocks of rows (at most 64 MB each).
-  const int block = int(std::clamp<int64_t>((int64_t{64} << 20) / (std::max(1, count) * int64_t(sizeof(float))),
+  // among the missing rows come from the source in blocks of rows (at most 16 MB each, or 64
+  // rows: the only memory beyond the matrix itself).
+  const int block = int(std::clamp<int64_t>((int64_t{16} << 20) / (std::max(1, count) * int64_t(sizeof(float))),
                                             kRowBatch, std::max(kRowBatch, count)));
   std::vector<float> among;
   bool symmetric = count > 0;
