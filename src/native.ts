@@ -182,6 +182,18 @@ export interface ColumnStatsOptions extends ThreadsOption {
   l2normalize: boolean;
 }
 
+/** Statistics of the (transformed) training rows: native/core/include/oneclass/column_stats.h. */
+export interface NativeColumnStats {
+  mean: Float64Array;
+  variance: number;
+  /** largest |entry| */
+  largestAbs: number;
+  /** upper median over columns of sum_i (x_ik - mean_k)^2 */
+  medianColumnDeviation: number;
+  /** upper median over rows of |x_i - mean|^2 */
+  medianRowDeviation: number;
+}
+
 export interface FitOneClassSvmOptions extends ThreadsOption {
   device: Device;
   l2normalize: boolean;
@@ -269,7 +281,7 @@ export interface Binding {
   upsample(grids: GridBatch, options: UpsampleNativeOptions): Promise<{ data: Float32Array; backend: 'cpu' | 'cuda' }>;
   fitGaussian(x: Matrix, options: FitGaussianOptions): Promise<NativeGaussian>;
   factorGaussian(mean: Float64Array, covariance: Float64Array, options: FactorGaussianOptions): Promise<NativeGaussian>;
-  columnStats(x: Matrix, options: ColumnStatsOptions): Promise<{ mean: Float64Array; variance: number }>;
+  columnStats(x: Matrix, options: ColumnStatsOptions): Promise<NativeColumnStats>;
   fitOneClassSvm(x: Matrix, options: FitOneClassSvmOptions): Promise<NativeOneClassSvm>;
   preprocessImage(image: RawImage, options: PreprocessImageOptions): Promise<void>;
   /** images x positions planar tensors, in a tensor the call allocates. */

@@ -1,7 +1,14 @@
 /** Bad input gets an error with a stable code and a message naming the problem; never a crash. */
 import { describe, expect, it } from 'vitest';
 
-import { GaussianDensity, KernelDensity, NearestNeighbors, OneclassError, upsampleHeatmaps } from '../src/index.js';
+import {
+  GaussianDensity,
+  KernelDensity,
+  NearestNeighbors,
+  OneClassSVM,
+  OneclassError,
+  upsampleHeatmaps,
+} from '../src/index.js';
 import { randomMatrix } from './helpers.js';
 
 async function rejection(p: Promise<unknown> | (() => Promise<unknown>)): Promise<OneclassError> {
@@ -190,18 +197,28 @@ describe('float32 precision warning', () => {
       for (let i = 0; i < clean.data.length; i++) clean.data[i] = Math.abs(clean.data[i]) % 1;
       await NearestNeighbors.fit(clean);
       await KernelDensity.fit(clean, { bandwidth: 0.5 });
+      await OneClassSVM.fit(clean, { nu: 0.5 });
       await new Promise((r) => setImmediate(r));
       expect(warnings.filter((w) => (w as { code?: string }).code === 'ONECLASS_FLOAT32_PRECISION')).toEqual([]);
       const wild = { ...clean, data: clean.data.slice() };
       wild.data[5] = 1e6;
       await NearestNeighbors.fit(wild);
       await KernelDensity.fit(wild, { bandwidth: 0.5 });
+      // The OC-SVM's comes from the native column statistics, not a JavaScript scan.
+      await OneClassSVM.fit(wild, { nu: 0.5 });
       // Normalized rows cannot lose precision this way: no warning.
       await NearestNeighbors.fit(wild, { metric: 'cosine' });
+      await OneClassSVM.fit(wild, { nu: 0.5, normalize: true });
       await new Promise((r) => setImmediate(r));
       const precision = warnings.filter((w) => (w as { code?: string }).code === 'ONECLASS_FLOAT32_PRECISION');
-      expect(precision.map((w) => w.message.split(':')[0])).toEqual(['NearestNeighbors', 'KernelDensity']);
+      expect(precision.map((w) => w.message.split(':')[0])).toEqual([
+        'NearestNeighbors',
+        'KernelDensity',
+        'OneClassSVM',
+      ]);
       expect(precision[0].message).toMatch(/largest \|value\| 1\.0e\+6/);
+      // The same figures from either computation.
+      expect(precision[2].message.split(':')[1]).toBe(precision[1].message.split(':')[1]);
     } finally {
       process.off('warning', listener);
     }

@@ -1,4 +1,5 @@
-// columnStats(x, { l2normalize, threads? }) -> { mean, variance }: the statistics behind the
+// columnStats(x, { l2normalize, threads? }) -> { mean, variance, largestAbs, medianColumnDeviation,
+// medianRowDeviation }: the statistics behind the
 // detectors' data rules (column_stats.h).
 #include "oneclass/column_stats.h"
 
@@ -32,6 +33,9 @@ class ColumnStatsWorker final : public PromiseWorker {
     std::copy(stats_.mean.begin(), stats_.mean.end(), mean.Data());
     r.Set("mean", mean);
     r.Set("variance", stats_.variance);
+    r.Set("largestAbs", stats_.largestAbs);
+    r.Set("medianColumnDeviation", stats_.medianColumnDeviation);
+    r.Set("medianRowDeviation", stats_.medianRowDeviation);
     return r;
   }
   MatrixArg x_;

@@ -55,6 +55,13 @@ int main(int argc, char** argv) {
     std::vector<int64_t> idx5(n * 5);
     report(b->name(), "knn5", bestOf(reps, [&] { b->nearest(*ref, x.data(), n, 5, dist5.data(), idx5.data(), {}); }),
            gemm);
+    {
+      // The OC-SVM decision function's kernel sums (float64 exponentials), same shapes as the KDE.
+      std::vector<double> alpha(static_cast<size_t>(m));
+      for (int64_t j = 0; j < m; ++j) alpha[j] = 0.1 + 0.9 * static_cast<double>((j * 37) % 11) / 10.0;
+      report(b->name(), "ocsvm_decision",
+             bestOf(reps, [&] { b->kernelWeightedSum(*ref, x.data(), n, 5.0, alpha.data(), out.data(), {}); }), gemm);
+    }
     auto w = testing::gaussianMatrix(d, d, 3);
     auto proj = b->prepare(w.data(), d, d, RowTransform{});
     report(b->name(), "gde_score", bestOf(reps, [&] { b->projectedSquaredNorm(*proj, x.data(), n, out.data(), {}); }),

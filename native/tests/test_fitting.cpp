@@ -1,6 +1,7 @@
 // The fitting code of the core against float64 references: the column statistics behind the data
 // rules (centring, 'scale' / 'droc' widths), the Gaussian fit on L2-normalized rows, and the
 // one-class SVM fit on a backend against the solver on an exact-difference reference kernel.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -52,6 +53,22 @@ void testColumnStats(Tally& t, int64_t n, int64_t d, bool normalize) {
   const double rv = toleranceRatio(std::vector<double>{got.variance}, std::vector<double>{var}, tol.atol, tol.rtol);
   const std::string tag = " n=" + std::to_string(n) + " d=" + std::to_string(d) + (normalize ? " l2" : "");
   t.check(rm <= 1 && rv <= 1, "columnStats" + tag, "ratios mean " + fmt(rm) + ", variance " + fmt(rv));
+  // The precision warning's statistics against the same sums in float64 (upper medians).
+  std::vector<double> colDev(d, 0.0), rowDev(n, 0.0);
+  double largest = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < d; ++k) {
+      const double dev = v[i * d + k] - mean[k];
+      colDev[k] += dev * dev;
+      rowDev[i] += dev * dev;
+      largest = std::max(largest, std::fabs(v[i * d + k]));
+    }
+  std::sort(colDev.begin(), colDev.end());
+  std::sort(rowDev.begin(), rowDev.end());
+  const double rp =
+      toleranceRatio(std::vector<double>{got.largestAbs, got.medianColumnDeviation, got.medianRowDeviation},
+                     std::vector<double>{largest, colDev[d / 2], rowDev[n / 2]}, tol.atol, tol.rtol);
+  t.check(rp <= 1, "columnStats precision statistics" + tag, "ratio " + fmt(rp));
   // Blocked sums merged in a fixed order: the same bits whatever the thread count.
   bool same = true;
   for (int threads : {1, 3, 8}) {
@@ -107,6 +124,24 @@ void testOneClassSvmFit(Tally& t, bool normalize) {
   t.check(got.converged && rel <= kOcsvmObjectiveRel && drho <= 1e-4,
           std::string("ocsvm fit on CPU kernel rows") + (normalize ? " l2" : ""),
           "objective rel. diff " + fmt(rel) + ", rho rel. diff " + fmt(drho));
+  // Every kernel-value strategy gives the same kernel values, so the same iterates: bulk from the
+  // start, rows on demand completed in bulk (the block among the missing rows from computeAmong)
+  // and rows on demand only.
+  for (double bulkAt : {0.0, 0.05, 0.99}) {
+    ocsvm::SolverOptions o = opt;
+    o.adaptiveMaxNu = bulkAt > 0 ? 1.0 : 0.0;
+    o.adaptiveBulkAt = bulkAt;
+    ocsvm::SolverResult r = ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, gamma, o);
+    t.check(
+        r.alpha == got.alpha && r.rho == got.rho && r.startedOnDemand == (bulkAt > 0) && r.fullMatrix == (bulkAt < 0.5),
+        std::string("ocsvm fit, kernel values ") +
+            (bulkAt == 0    ? "in bulk"
+             : bulkAt < 0.5 ? "on demand then in bulk"
+                            : "on demand") +
+            (normalize ? " l2" : ""),
+        "rows computed " + std::to_string(r.kernelRowsComputed) + " of " + std::to_string(l) + ", default path " +
+            (got.startedOnDemand ? "on demand first" : "bulk"));
+  }
   if (!normalize)
     t.expectError(ErrorCode::InvalidArgument, "ocsvm fit rejects gamma=0",
                   [&] { ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, 0.0, opt); });

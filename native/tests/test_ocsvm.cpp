@@ -116,6 +116,21 @@ void checkFixture(const std::string& name, const Fixture& fx) {
   check(r4.converged && r4.packedMatrix && rel4 <= kTol.objectiveRel, name + " objective (packed triangle)",
         fmt("ours=%.10g rel=%.2e", r4.objective, rel4));
 
+  // Rows on demand into the full matrix, completed in bulk after l/20 rows (the reference source
+  // has no computeAmong: the missing rows are computed whole), and bulk from the start.
+  SolverOptions adaptive = opt;
+  adaptive.adaptiveMaxNu = 1.0;
+  adaptive.adaptiveBulkAt = 0.05;
+  SolverResult r5 = solveOneClass(kernel, adaptive);
+  double rel5 = std::fabs(r5.objective - refObj) / std::fabs(refObj);
+  check(r5.converged && r5.startedOnDemand && r5.fullMatrix && rel5 <= kTol.objectiveRel,
+        name + " objective (on demand, then completed in bulk)", fmt("ours=%.10g rel=%.2e", r5.objective, rel5));
+  SolverOptions bulk = opt;
+  bulk.adaptiveMaxNu = 0;
+  SolverResult r6 = solveOneClass(kernel, bulk);
+  check(r6.fullMatrix && !r6.startedOnDemand && r6.alpha == r5.alpha && r6.alpha == r.alpha,
+        name + " same alphas in bulk from the start", fmt("iterations %.0f", double(r6.iterations)));
+
   SolverOptions lru = opt;
   lru.cacheMb = double(l) * double(l) * 4.0 / 4.0 / (1024.0 * 1024.0);
   SolverResult r3 = solveOneClass(kernel, lru);
@@ -223,12 +238,14 @@ void checkShrinkingAndCaches() {
        {Variant{"shrinking, full matrix", true, true, 1024}, Variant{"no shrinking, full matrix", false, true, 1024},
         Variant{"shrinking, on demand", true, false, 1024},
         Variant{"shrinking, LRU of l/10 rows", true, true, matrixMb / 10},
-        Variant{"shrinking, packed triangle", true, true, matrixMb * 0.6}}) {
+        Variant{"shrinking, packed triangle", true, true, matrixMb * 0.6},
+        Variant{"shrinking, full matrix in bulk from the start", true, true, -1024}}) {
     SolverOptions opt;
     opt.nu = 0.1;
     opt.shrinking = v.shrinking;
     opt.precompute = v.precompute;
-    opt.cacheMb = v.cacheMb;
+    opt.cacheMb = std::fabs(v.cacheMb);
+    if (v.cacheMb < 0) opt.adaptiveMaxNu = 0;  // nu = 0.1 is otherwise on demand first
     SolverResult r = solveOneClass(kernel, opt);
     double rel = std::fabs(r.objective - ref.objective) / ref.objective;
     bool shrank = r.smallestActiveSet < l;

@@ -1,6 +1,6 @@
 /** Options shared by every detector, parsed once, and the steps every detector's fit shares. */
 import { callNative } from '../errors.js';
-import { binding, type NativePointSet } from '../native.js';
+import { binding, type NativeColumnStats, type NativePointSet } from '../native.js';
 import { type Device, expectDevice, expectKnownKeys, expectOptions, expectThreads, type Matrix } from '../validate.js';
 
 export interface ComputeOptions {
@@ -109,8 +109,38 @@ export async function warnOnPrecisionLoss(x: Matrix, detector: string, remedy: s
     await yieldToEventLoop();
   }
   const median = (a: Float64Array) => a.sort()[Math.floor(a.length / 2)];
-  const typicalDistance = cols * (median(variance) / rows);
-  const error = 2 * FLOAT32_EPSILON * median(norms);
+  warnOnPrecisionStats(largest, median(variance), median(norms), rows, cols, detector, remedy);
+}
+
+/**
+ * warnOnPrecisionLoss from statistics the native columnStats call already computed (the same
+ * quantities, summed in another order), so a fit that needs those statistics anyway does not scan
+ * its data a second time on the JS thread.
+ */
+export function warnOnPrecisionFromStats(stats: NativeColumnStats, x: Matrix, detector: string, remedy: string): void {
+  if (x.rows < 2) return;
+  warnOnPrecisionStats(
+    stats.largestAbs,
+    stats.medianColumnDeviation,
+    stats.medianRowDeviation,
+    x.rows,
+    x.cols,
+    detector,
+    remedy,
+  );
+}
+
+function warnOnPrecisionStats(
+  largest: number,
+  medianColumnDeviation: number,
+  medianRowDeviation: number,
+  rows: number,
+  cols: number,
+  detector: string,
+  remedy: string,
+): void {
+  const typicalDistance = cols * (medianColumnDeviation / rows);
+  const error = 2 * FLOAT32_EPSILON * medianRowDeviation;
   if (error > PRECISION_TOLERANCE * typicalDistance) {
     process.emitWarning(
       `${detector}: the features span very different magnitudes (largest |value| ${largest.toExponential(1)}); ` +

@@ -28,7 +28,7 @@ import {
   detectorOptions,
   type ResolvedCompute,
   restoreCompute,
-  warnOnPrecisionLoss,
+  warnOnPrecisionFromStats,
 } from './common.js';
 
 /**
@@ -146,10 +146,16 @@ export class OneClassSVM {
     const shrinking = opts.shrinking === undefined ? true : expectBoolean('options.shrinking', opts.shrinking);
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
-    if (!normalize)
-      await warnOnPrecisionLoss(train, 'OneClassSVM', 'Scale the features to similar ranges, or use normalize: true.');
     const native = binding();
     const stats = await callNative('OneClassSVM.fit', () => native.columnStats(train, { l2normalize: normalize }));
+    // From the statistics just computed: no second scan of x on the JS thread (issue 15).
+    if (!normalize)
+      warnOnPrecisionFromStats(
+        stats,
+        train,
+        'OneClassSVM',
+        'Scale the features to similar ranges, or use normalize: true.',
+      );
     let gamma: number;
     if (typeof gammaOption === 'number') gamma = gammaOption;
     else if (gammaOption === 'auto') gamma = 1 / train.cols;

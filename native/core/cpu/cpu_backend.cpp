@@ -192,29 +192,41 @@ struct SquaredNormEpilogue : RowSumEpilogue {
   }
 };
 
-// sum_j w_j exp(-gamma d_ij) with the exponential and the sum in float64.
+// sum_j w_j exp(-gamma d_ij) with the exponential and the sum in float64 (float32 exponentials
+// would miss the 1e-8 relative bound of tolerances.h: decision values are small differences of
+// large sums). The tile's weights and -gamma are loaded once per tile; each row's squared
+// distances are widened to float64 in registers and fed to the vector exponential.
 struct WeightedSumEpilogue : RowSumEpilogue {
   typedef float HalfVF __attribute__((vector_size(kVectorBytes / 2)));
+  static constexpr int kParts = NR / kDoubleLanes;  // float64 vectors per row of a tile
+  static_assert(kParts == 4, "a tile row is two float vectors, four float64 vectors");
   const float* xnorm;
   const float* yn;
   const double* w;  // padded with zeros
   double gamma;
   void tile(int chunk, int64_t row0, int rows, int64_t col0, int, const float* dots) {
-    alignas(64) float d[NR];
+    VD wv[kParts];
+    for (int c = 0; c < kParts; ++c) wv[c] = loadVec<VD>(w + col0 + c * kDoubleLanes);
+    const VD ng = splat<VD>(-gamma);
     for (int r = 0; r < rows; ++r) {
       VF d0, d1;
       squaredDistances(dots, r, xnorm + row0, yn + col0, d0, d1);
-      storeVec(d, d0);
-      storeVec(d + kFloatLanes, d1);
-      VD acc{};
-      for (int c = 0; c < NR; c += kDoubleLanes) {
-        const VD dv = __builtin_convertvector(loadVec<HalfVF>(d + c), VD);
-        acc += loadVec<VD>(w + col0 + c) * vexpd(dv * -gamma);
-      }
+      VD acc0 = wv[0] * vexpd(ng * widen<0>(d0));
+      VD acc1 = wv[1] * vexpd(ng * widen<1>(d0));
+      acc0 += wv[2] * vexpd(ng * widen<0>(d1));
+      acc1 += wv[3] * vexpd(ng * widen<1>(d1));
+      const VD acc = acc0 + acc1;
       double s = 0;
       for (int k = 0; k < kDoubleLanes; ++k) s += acc[k];
       partial[chunk * n + row0 + r] += s;
     }
+  }
+  // Half `H` of a float vector, converted to float64.
+  template <int H>
+  static VD widen(VF v) {
+    HalfVF h;
+    std::memcpy(&h, reinterpret_cast<const char*>(&v) + H * sizeof(HalfVF), sizeof(HalfVF));
+    return __builtin_convertvector(h, VD);
   }
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "oneclass/parallel.h"
+#include "oneclass/prefault.h"
 #include "simd.h"
 
 namespace ONECLASS_CPU_NAMESPACE {
@@ -59,6 +60,10 @@ void applyHeatmapPlan(const HeatmapPlan& plan, const float* grids, int64_t batch
   const BandOperator& ry = plan.rows;
   const int64_t gh = plan.inHeight, gw = plan.inWidth, oh = ry.outSize, ow = plan.cols.outSize;
   const BlockedColumns bx = blockColumns(plan.cols);
+  // A fresh output (not yet backed: the middle page tells) is faulted in one populate call per
+  // map instead of a fault per page: 15-20% less CPU time for a fresh 262 MB output here
+  // (docs/benchmarks.md). A reused one is skipped (the call would cost about 25 us per map).
+  const bool fresh = batch > 0 && !pageBacked(out + batch * oh * ow / 2);
   parallelFor(batch, threads, [&](int64_t b, int) {
     thread_local std::vector<float> tmp, lines;
     tmp.resize(static_cast<size_t>((oh + R) * gw));
@@ -76,6 +81,7 @@ void applyHeatmapPlan(const HeatmapPlan& plan, const float* grids, int64_t batch
       }
     }
     float* map = out + b * oh * ow;
+    if (fresh) prefaultForWrite(map, static_cast<size_t>(oh * ow) * sizeof(float));
     for (int64_t y0 = 0; y0 < oh; y0 += R) {
       const float* t = tmp.data() + y0 * gw;  // rows past oh read padding; they are not written out
       for (int64_t v = 0; v < bx.blocks; ++v) {

@@ -15,7 +15,7 @@ SolverResult fitOneClassSvm(Backend& backend, const float* data, int64_t n, int6
   std::unique_ptr<PointSet> set = backend.prepare(data, n, d, transform);
   ExecOptions exec;
   exec.threads = options.threads;
-  BackendKernelSource source(backend, *set, data, gamma, exec);
+  BackendKernelSource source(backend, *set, data, transform, gamma, exec);
   return solveOneClass(source, options);
 }
 

@@ -12,7 +12,8 @@ constexpr int64_t kPackedRows = 64;
 
 }  // namespace
 
-RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute) : source_(source), l_(l) {
+RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute, double bulkAt)
+    : source_(source), l_(l) {
   const double budget = cacheMb * 1024.0 * 1024.0;
   const double rowBytes = double(l) * sizeof(float);
   const double packedBytes = double(l) * double(l + 1) / 2 * sizeof(float);
@@ -30,6 +31,13 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
   // Not value-initialized: pages of an on-demand cache become resident only when used.
   storage_.reset(new float[size_t(capacity_) * size_t(l)]);
   std::vector<int64_t> rows(kRowBatch);
+  if (full_ && bulkAt > 0 && bulkAt < 1) {
+    full_ = false;
+    adaptive_ = startedOnDemand_ = true;
+    have_.assign(size_t(l), 0);
+    bulkAtRows_ = std::max<int64_t>(1, int64_t(bulkAt * double(l)));
+    return;
+  }
   if (full_ && precomputeLowerBlocks(storage_.get(), l)) return;
   if (full_) {
     for (int64_t start = 0; start < l; start += kRowBatch) {
@@ -74,7 +82,8 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
 }
 
 const float* RowCache::row(int64_t i) {
-  if (full_) return storage_.get() + size_t(i) * size_t(l_);
+  if (adaptive_ && !have_[size_t(i)]) fetchAdaptive(&i, 1);
+  if (full_ || adaptive_) return storage_.get() + size_t(i) * size_t(l_);
   int64_t slot = slotOf_[size_t(i)];
   if (slot >= 0) {
     touch(slot);
@@ -89,7 +98,13 @@ const float* RowCache::row(int64_t i) {
 }
 
 void RowCache::rows(const int64_t* rows, int count, const float** out) {
-  if (full_) {
+  if (adaptive_) {
+    missing_.clear();
+    for (int r = 0; r < count; ++r)
+      if (!have_[size_t(rows[r])]) missing_.push_back(rows[r]);
+    if (!missing_.empty()) fetchAdaptive(missing_.data(), int(missing_.size()));
+  }
+  if (full_ || adaptive_) {
     for (int r = 0; r < count; ++r) out[r] = storage_.get() + size_t(rows[r]) * size_t(l_);
     return;
   }
@@ -165,6 +180,72 @@ bool RowCache::precomputeLowerBlocks(float* out, int64_t l) {
         for (int64_t j = std::max(j0, i + 1); j < std::min(l, j0 + T); ++j)
           out[size_t(i) * size_t(l) + size_t(j)] = out[size_t(j) * size_t(l) + size_t(i)];
   return true;
+}
+
+void RowCache::fetchAdaptive(const int64_t* rows, int count) {
+  if (known_ + count >= bulkAtRows_) {
+    completeAdaptive();
+    return;
+  }
+  scratch_.resize(size_t(count) * size_t(l_));
+  compute(rows, count, scratch_.data());
+  for (int r = 0; r < count; ++r) {
+    std::memcpy(slotData(rows[r]), scratch_.data() + size_t(r) * size_t(l_), size_t(l_) * sizeof(float));
+    have_[size_t(rows[r])] = 1;
+  }
+  known_ += count;
+}
+
+void RowCache::completeAdaptive() {
+  std::vector<int64_t> missing, known;
+  for (int64_t i = 0; i < l_; ++i) (have_[size_t(i)] ? known : missing).push_back(i);
+  const int count = int(missing.size());
+  // Row i of the missing ones: K[i][j] for the known j is K[j][i], already in row j; the values
+  // among the missing rows come from the source in blocks of rows (at most 16 MB each, or 64
+  // rows: the only memory beyond the matrix itself).
+  const int block = int(std::clamp<int64_t>((int64_t{16} << 20) / (std::max(1, count) * int64_t(sizeof(float))),
+                                            kRowBatch, std::max(kRowBatch, count)));
+  std::vector<float> among;
+  bool symmetric = count > 0;
+  for (int r0 = 0; r0 < count && symmetric; r0 += block) {
+    const int r1 = std::min(count, r0 + block);
+    among.resize(size_t(r1 - r0) * size_t(count));
+    auto t0 = Clock::now();
+    symmetric = source_.computeAmong(missing.data(), count, r0, r1, among.data());
+    kernelSeconds_ += secondsSince(t0);
+    if (!symmetric) break;
+    rowsComputed_ += r1 - r0;
+    for (int r = r0; r < r1; ++r) {
+      float* dst = slotData(missing[size_t(r)]);
+      const float* src = among.data() + size_t(r - r0) * size_t(count);
+      for (int c = 0; c < count; ++c) dst[missing[size_t(c)]] = src[c];
+    }
+  }
+  if (symmetric) {
+    // Columns of the known rows, transposed in tiles so reads and writes stay in cache.
+    constexpr size_t T = 64;
+    for (size_t a = 0; a < missing.size(); a += T)
+      for (size_t b = 0; b < known.size(); b += T)
+        for (size_t u = a; u < std::min(missing.size(), a + T); ++u) {
+          float* dst = slotData(missing[u]);
+          for (size_t v = b; v < std::min(known.size(), b + T); ++v)
+            dst[known[v]] = storage_[size_t(known[v]) * size_t(l_) + size_t(missing[u])];
+        }
+  } else {
+    for (int r0 = 0; r0 < count; r0 += kRowBatch) {
+      const int n = std::min(kRowBatch, count - r0);
+      scratch_.resize(size_t(n) * size_t(l_));
+      compute(missing.data() + r0, n, scratch_.data());
+      for (int r = 0; r < n; ++r)
+        std::memcpy(slotData(missing[size_t(r0 + r)]), scratch_.data() + size_t(r) * size_t(l_),
+                    size_t(l_) * sizeof(float));
+    }
+  }
+  adaptive_ = false;
+  full_ = true;
+  known_ = l_;
+  have_.clear();
+  have_.shrink_to_fit();
 }
 
 void RowCache::compute(const int64_t* rows, int count, float* out) {

@@ -5,7 +5,11 @@
 //            matrix does not). Q is symmetric, so row i is K[i][0..i] (contiguous) followed by
 //            column i below the diagonal; rows are extracted into a small LRU of full rows.
 //            Extracting a row reads l floats, recomputing it reads the whole l x d data;
-//  - LRU:    full rows computed on demand, least recently used dropped (libsvm's cache).
+//  - LRU:    full rows computed on demand, least recently used dropped (libsvm's cache);
+//  - adaptive: the full layout's storage, rows computed on demand into their own place until
+//            a given share of them is in, then the rest in bulk (the known rows give their
+//            columns by symmetry, only the block among the missing rows is computed); from then
+//            on it is the full layout. Pages of rows never computed are never touched.
 // A pointer returned by row() stays valid until capacity() - 1 other rows have been requested.
 #pragma once
 #include <algorithm>
@@ -20,13 +24,16 @@ namespace oneclass::ocsvm {
 
 class RowCache {
  public:
-  // Computes the full or packed matrix up front when `precompute` and the budget allow.
-  RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute);
+  // Computes the full or packed matrix up front when `precompute` and the budget allow; with
+  // `bulkAt` in (0, 1) and a full matrix that fits, starts adaptive instead and completes the
+  // matrix once bulkAt * l rows are computed.
+  RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute, double bulkAt = 0);
 
   bool full() const { return full_; }
   bool packed() const { return packed_; }
-  int64_t freeSlots() const { return full_ ? 0 : capacity_ - used_; }
-  bool resident(int64_t i) const { return full_ || slotOf_[size_t(i)] >= 0; }
+  bool startedOnDemand() const { return startedOnDemand_; }
+  int64_t freeSlots() const { return full_ ? 0 : adaptive_ ? l_ - known_ : capacity_ - used_; }
+  bool resident(int64_t i) const { return full_ || (adaptive_ ? have_[size_t(i)] != 0 : slotOf_[size_t(i)] >= 0); }
   int64_t capacity() const { return capacity_; }
   int64_t rowsComputed() const { return rowsComputed_; }
   double kernelSeconds() const { return kernelSeconds_; }
@@ -54,6 +61,10 @@ class RowCache {
   // columns up to its end), mirrored into the upper triangle. False when the source has none.
   bool precomputeLowerBlocks(float* out, int64_t l);
   void compute(const int64_t* rows, int count, float* out);
+  // Adaptive layout: computes the listed missing rows in place, or completes the matrix when they
+  // would bring the known rows past the bulk threshold.
+  void fetchAdaptive(const int64_t* rows, int count);
+  void completeAdaptive();
 
   // The LRU list of slots (most recent first).
   void unlink(int64_t slot);
@@ -65,6 +76,9 @@ class RowCache {
   KernelRowSource& source_;
   int64_t l_;
   bool full_ = false;
+  bool adaptive_ = false, startedOnDemand_ = false;
+  std::vector<char> have_;  // adaptive: row i computed
+  int64_t known_ = 0, bulkAtRows_ = 0;
   int64_t capacity_ = 0;
   std::unique_ptr<float[]> storage_;
   bool packed_ = false;

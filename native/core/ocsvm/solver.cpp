@@ -19,7 +19,10 @@ constexpr int64_t kParallelUpdateMin = int64_t(1) << 17;
 }  // namespace
 
 Solver::Solver(KernelRowSource& kernel, const SolverOptions& opt, int64_t l)
-    : l_(l), eps_(opt.tol), threads_(resolveThreads(opt.threads)), cache_(kernel, l, opt.cacheMb, opt.precompute) {
+    : l_(l),
+      eps_(opt.tol),
+      threads_(resolveThreads(opt.threads)),
+      cache_(kernel, l, opt.cacheMb, opt.precompute, opt.nu < opt.adaptiveMaxNu ? opt.adaptiveBulkAt : 0) {
   // Speculative rows must not push out the two rows of the current step; a packed triangle
   // serves single rows cheaply, so nothing is speculated there.
   rowBatch_ = cache_.packed() ? 1 : std::max<int64_t>(1, std::min<int64_t>(opt.rowBatch, cache_.capacity() / 4));
@@ -69,6 +72,7 @@ SolverResult Solver::run(const SolverOptions& opt) {
   result.kernelSeconds = cache_.kernelSeconds();
   result.fullMatrix = cache_.full();
   result.packedMatrix = cache_.packed();
+  result.startedOnDemand = cache_.startedOnDemand();
   result.smallestActiveSet = std::min(smallestActive_, l_);
   return result;
 }

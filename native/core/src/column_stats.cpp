@@ -1,6 +1,7 @@
 #include "oneclass/column_stats.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "oneclass/parallel.h"
 #include "oneclass/transform.h"
@@ -47,6 +48,44 @@ ColumnStats columnStats(const float* x, int64_t n, int64_t d, const RowTransform
   for (auto& m : stats.mean) m /= static_cast<double>(n);
   const double mu = total / entries;
   stats.variance = std::max(0.0, totalSq / entries - mu * mu);
+
+  // Second pass, around the mean: deviations per column (partials per item, merged in item order)
+  // and per row, and the largest magnitude.
+  std::vector<double> columnDev(static_cast<size_t>(d), 0.0), rowDev(static_cast<size_t>(n));
+  std::vector<double> largest(static_cast<size_t>(items), 0.0);
+  for (int64_t s = 0; s < n; s += block) {
+    const int64_t count = std::min(block, n - s);
+    applyTransform(transform, x + s * d, count, d, t.data(), nullptr, threads);
+    const int64_t used = (count + rowsPerItem - 1) / rowsPerItem;
+    parallelFor(used, threads, [&](int64_t item, int) {
+      double* cs = colSums.data() + item * d;
+      std::fill(cs, cs + d, 0.0);
+      double top = 0;
+      for (int64_t i = item * rowsPerItem; i < std::min(count, (item + 1) * rowsPerItem); ++i) {
+        double r = 0;
+        for (int64_t k = 0; k < d; ++k) {
+          const double v = t[i * d + k], dev = v - stats.mean[k];
+          cs[k] += dev * dev;
+          r += dev * dev;
+          top = std::max(top, std::fabs(v));
+        }
+        rowDev[s + i] = r;
+      }
+      largest[item] = top;
+    });
+    for (int64_t item = 0; item < used; ++item) {
+      stats.largestAbs = std::max(stats.largestAbs, largest[item]);
+      for (int64_t k = 0; k < d; ++k) columnDev[k] += colSums[item * d + k];
+    }
+  }
+  auto upperMedian = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  if (n > 0 && d > 0) {
+    stats.medianColumnDeviation = upperMedian(columnDev);
+    stats.medianRowDeviation = upperMedian(rowDev);
+  }
   return stats;
 }
 

@@ -12,6 +12,13 @@ namespace oneclass {
 struct ColumnStats {
   std::vector<double> mean;  // d column means of T(x)
   double variance = 0;       // variance of all n * d entries of T(x), divided by the count (numpy's var)
+  // For the float32 precision warning (src/detectors/common.ts), so that it needs no scan of the
+  // data on the JS thread: the largest |T(x)| entry, and the upper medians (element count / 2 of
+  // the sorted values) of the columns' sums of squared deviations sum_i (T(x)_ik - mean_k)^2 and
+  // of the rows' squared distances to the mean |T(x_i) - mean|^2.
+  double largestAbs = 0;
+  double medianColumnDeviation = 0;
+  double medianRowDeviation = 0;
 };
 
 // Accumulated in float64 over fixed blocks of rows merged in block order, so the result is the

@@ -43,6 +43,19 @@ struct KernelRowSource {
     (void)out;
     return false;
   }
+  // Optional path for completing a matrix of which some rows are known: writes
+  // K(x_rows[r], x_rows[c]) for r in [r0, r1) and c in [0, count) into out[(r - r0) * count + c],
+  // a block of the count x count matrix among the listed rows (the same `rows` array in every call
+  // of one completion). Returns false when the source has no such path: the solver then computes
+  // the missing rows whole.
+  virtual bool computeAmong(const int64_t* rows, int count, int r0, int r1, float* out) {
+    (void)rows;
+    (void)count;
+    (void)r0;
+    (void)r1;
+    (void)out;
+    return false;
+  }
 };
 
 struct SolverOptions {
@@ -64,7 +77,14 @@ struct SolverOptions {
                            // unused slots: the missing row plus the most violating uncached
                            // ones, so one pass over the data serves several rows (1: libsvm's
                            // one row at a time)
-  int threads = 0;         // 0: every hardware thread
+  // With precompute and a whole matrix that fits: start with rows on demand (computed in batches,
+  // into the full matrix's storage) and compute the rest in bulk once adaptiveBulkAt * l rows are
+  // in (the rows already known supply the rest by symmetry). Only for nu < adaptiveMaxNu: at
+  // larger nu most rows are support vectors and SMO touches nearly all of them, so the bulk
+  // lower-triangle pass is cheaper from the start (docs/ocsvm-notes.md has the measurements).
+  double adaptiveMaxNu = 0.3;  // 0: always bulk
+  double adaptiveBulkAt = 0.4;
+  int threads = 0;  // 0: every hardware thread
 };
 
 struct SolverResult {
@@ -79,6 +99,7 @@ struct SolverResult {
   double solverSeconds = 0;        // total wall time of solveOneClass
   bool fullMatrix = false;         // the whole kernel matrix was precomputed
   bool packedMatrix = false;       // its lower triangle was precomputed (full matrix too large)
+  bool startedOnDemand = false;    // the full matrix's rows came on demand first (adaptiveMaxNu)
   int64_t smallestActiveSet = 0;   // fewest variables left active by shrinking (l: none shrunk)
 };
 
