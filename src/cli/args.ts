@@ -356,10 +356,18 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   info: {
-    summary: 'backends, devices, and why CUDA is or is not used',
-    usage: 'oneclass info [--json]',
+    summary: "backends, devices, and why CUDA is or is not used; with --model, a model file's contents",
+    usage: 'oneclass info [--model MODEL.oneclass] [--json]',
     positionals: false,
-    options: { ...COMMON },
+    options: {
+      ...COMMON,
+      model: {
+        type: 'string',
+        short: 'm',
+        arg: 'FILE',
+        help: 'show what a model file holds: encoder, detector, localization method, memory bank size',
+      },
+    },
   },
   demo: {
     summary: 'fit on the bundled magnetic-tile images, score held-back ones, write overlays',

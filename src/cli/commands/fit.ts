@@ -1,7 +1,7 @@
 /** `oneclass fit`: fit on normal images, write one model file atomically (an existing file is replaced only on success). */
 import { type DatasetKind, DATASET_KINDS, openDataset } from '../../datasets/index.js';
 import { Detector, type PipelineImage } from '../../pipeline/detector.js';
-import { isDenseLocalization, type Localization } from '../../pipeline/model-file.js';
+import { localizationSummary } from '../model-summary.js';
 import { choice, CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
 import { checkOutputFile, collectImages, fitOptions, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
@@ -98,12 +98,4 @@ export async function fitCommand(args: ParsedCommandLine, ctx: CliContext): Prom
   } finally {
     await det.release();
   }
-}
-
-/** What the fit summary says of the localization: the crop grid, or the dense method and its sizes. */
-function localizationSummary(loc: Localization | null): unknown {
-  if (loc === null) return null;
-  if (!isDenseLocalization(loc)) return loc.geometry;
-  const { calibration: _calibration, ...rest } = loc;
-  return rest;
 }
