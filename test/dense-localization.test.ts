@@ -5,7 +5,7 @@
  * heatmaps are that grid normalized and upsampled; a model file round trip gives identical
  * heatmaps; bad options get coded errors.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +17,8 @@ import { normalize } from '../src/pipeline/calibration.js';
 import { topKMean } from '../src/pipeline/dense-heatmaps.js';
 import type { DenseLocalization, DenseMethod } from '../src/pipeline/dense-localization.js';
 import { Detector } from '../src/pipeline/detector.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
+import { decodeModelFile, encodeModelFile, type PipelineConfig } from '../src/pipeline/model-file.js';
 import { CIFAR_ENCODER } from './fixtures/eval/pipeline-helpers.js';
 import { TINY_DENSE, tinyImages } from './fixtures/dense/helpers.js';
 import { toleranceRatio, TOLERANCES } from './tolerances.js';
@@ -187,6 +189,32 @@ describe('dense localization methods', () => {
       const sorted = Float64Array.from(values).sort().reverse();
       expect(topKMean(values, k)).toBeCloseTo(sorted.subarray(0, k).reduce((a, b) => a + b, 0) / k, 9);
     }
+  });
+});
+
+describe('dense localization in the model file', () => {
+  it('is layout version 2 (older readers refuse it by its version); crops files stay version 1', async () => {
+    const dense = decodeSafetensors(fitted.get('padim')!.toBytes(), 'padim').metadata;
+    expect(dense.version).toBe('2');
+    const plain = await Detector.fit({ encoder, images: train, detector: { kind: 'gde' }, holdout: 0.25 });
+    expect(decodeSafetensors(plain.toBytes(), 'plain').metadata.version).toBe('1');
+  });
+
+  it.each([
+    [
+      "a grid other than the manifest's",
+      (c: PipelineConfig) => ((c.localization as DenseLocalization).grid.height = 4),
+    ],
+    ['a missing bank size', (c: PipelineConfig) => delete (c.localization as DenseLocalization).bank],
+    ['a negative sigma', (c: PipelineConfig) => ((c.localization as DenseLocalization).sigma = -1)],
+    ['an unknown method', (c: PipelineConfig) => ((c.localization as { method: string }).method = 'dreams')],
+  ])('a file with %s is refused as ERR_MODEL_FORMAT', async (_what, mutate) => {
+    const parts = decodeModelFile(fitted.get('patchcore')!.toBytes());
+    const config = structuredClone(parts.config);
+    mutate(config);
+    const file = join(dir, 'crafted.oneclass');
+    writeFileSync(file, encodeModelFile({ ...parts, config }));
+    await expect(Detector.load(file, { device: 'cpu' })).rejects.toMatchObject({ code: 'ERR_MODEL_FORMAT' });
   });
 });
 
