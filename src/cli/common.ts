@@ -132,7 +132,9 @@ export function fitOptions(
 
 export function progressTo(ctx: CliContext): (p: Progress) => void {
   return (p) => {
-    if (p.stage === 'embed' || p.stage === 'score') ctx.progress.update(p.stage, p.done, p.total);
+    // 'fit' reports steps only when there are many (a patchcore bank's coreset selection).
+    if (p.stage === 'embed' || p.stage === 'score' || (p.stage === 'fit' && p.total > 1))
+      ctx.progress.update(p.stage === 'fit' ? 'coreset' : p.stage, p.done, p.total);
     if (p.done === p.total) ctx.progress.done();
   };
 }
