@@ -17,6 +17,7 @@ import { normalize } from '../src/pipeline/calibration.js';
 import { topKMean } from '../src/pipeline/dense-heatmaps.js';
 import type { DenseLocalization, DenseMethod } from '../src/pipeline/dense-localization.js';
 import { Detector } from '../src/pipeline/detector.js';
+import { Batcher } from '../src/serve/batcher.js';
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import { decodeModelFile, encodeModelFile, type PipelineConfig } from '../src/pipeline/model-file.js';
 import { CIFAR_ENCODER } from './fixtures/eval/pipeline-helpers.js';
@@ -176,6 +177,19 @@ describe('dense localization methods', () => {
         .reverse();
       const k = Math.round(0.01 * 4096);
       expect(item.raw).toBeCloseTo(sorted.subarray(0, k).reduce((a, b) => a + b, 0) / k, 5);
+    });
+  });
+
+  it('the server batcher gives the heatmaps Detector.localize gives', async () => {
+    const det = fitted.get('padim')!;
+    const batcher = new Batcher(det, { maxLocalizeBatch: 2, maxDelayMs: 10 });
+    const images = [...good, ...bad];
+    const ref = await det.localize(images);
+    const got = await Promise.all(images.map((im) => batcher.localize([im])));
+    await batcher.close();
+    got.forEach((r, i) => {
+      expect(r.items[0].score).toBe(ref.items[i].score);
+      expect(r.items[0].heatmap!.data).toEqual(ref.items[i].heatmap!.data);
     });
   });
 
