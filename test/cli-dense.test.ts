@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { EXIT } from '../src/cli/exit-codes.js';
 import { runCli } from '../src/cli/run.js';
+import { fitDistributed } from '../src/jobs/fit.js';
 import { CIFAR_ENCODER, tempDir } from './fixtures/eval/pipeline-helpers.js';
 import { TINY_DENSE, tinyImages } from './fixtures/dense/helpers.js';
 
@@ -90,6 +91,16 @@ describe('oneclass with a dense encoder', () => {
       const meta = await sharp(join(out, `${name}_overlay.png`)).metadata();
       expect([meta.width, meta.height]).toEqual([64, 64]);
     }
+  });
+
+  it('a distributed fit refuses a dense method before it contacts Redis', async () => {
+    const images = ['train0.png', 'train1.png'].map((f) => join(trainDir, f));
+    await expect(
+      fitDistributed({
+        fit: { encoder: TINY_DENSE, images, detector: { kind: 'gde' }, localization: true },
+        redisUrl: 'redis://127.0.0.1:1',
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', path: 'localization.method' });
   });
 
   it('a dense method for an encoder without a dense block names the option', async () => {
