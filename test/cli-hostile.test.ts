@@ -30,6 +30,7 @@ import { listImageFiles } from '../src/encoder/index.js';
 import { decodeModelFile, encodeModelFile } from '../src/pipeline/model-file.js';
 import { REPO } from './helpers.js';
 import { exampleFiles, folderWith, TILE_ENCODER, tempDir } from './fixtures/eval/pipeline-helpers.js';
+import type { CropsLocalization } from '../src/pipeline/model-file.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -261,7 +262,7 @@ describe('exit codes are the ones docs/cli.md documents', () => {
         'score',
         '--model',
         crafted((c) =>
-          Object.assign(c.localization!.geometry, {
+          Object.assign((c.localization as CropsLocalization).geometry, {
             resize: 4096,
             patchSize: 1,
             stride: 1,

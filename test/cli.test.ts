@@ -25,6 +25,7 @@ import {
   TILE_ENCODER,
   tempDir,
 } from './fixtures/eval/pipeline-helpers.js';
+import type { CropsLocalization } from '../src/pipeline/model-file.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -64,7 +65,11 @@ describe('oneclass fit / score / localize', () => {
   it('fit writes one model file with the options given', async () => {
     const det = await Detector.load(model);
     expect(det.config.detector.kind).toBe('kde');
-    expect(det.config.localization?.geometry).toMatchObject({ resize: 128, patchSize: 64, stride: 32 });
+    expect((det.config.localization as CropsLocalization).geometry).toMatchObject({
+      resize: 128,
+      patchSize: 64,
+      stride: 32,
+    });
     expect(det.config.training.images).toBe(12);
     await det.release();
   });

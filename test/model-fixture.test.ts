@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Detector } from '../src/pipeline/detector.js';
 import { FIXTURES, loadFixture, REPO } from './helpers.js';
 import { TOLERANCES, toleranceRatio } from './tolerances.js';
+import type { CropsLocalization } from '../src/pipeline/model-file.js';
 
 const expected = loadFixture('model/v1-ocsvm-knn.expected.safetensors');
 const files = (JSON.parse(expected.metadata.files) as string[]).map((f) => join(REPO, f));
@@ -29,7 +30,7 @@ afterAll(async () => {
 describe('model file written before the refactor (layout v1)', () => {
   it('loads with its detectors, calibration and localization', () => {
     expect(det.config.detector.kind).toBe('ocsvm');
-    expect(det.config.localization?.detector.kind).toBe('knn');
+    expect((det.config.localization as CropsLocalization).detector.kind).toBe('knn');
     expect(det.hasLocalization).toBe(true);
   });
 

@@ -23,6 +23,7 @@ import {
   type PipelineConfig,
 } from '../src/pipeline/model-file.js';
 import { exampleFiles, FAST_LOCALIZATION, TILE_ENCODER, tempDir } from './fixtures/eval/pipeline-helpers.js';
+import type { CropsLocalization } from '../src/pipeline/model-file.js';
 
 const train = exampleFiles('train/good', 8);
 const probe = exampleFiles('test/crack', 1);
@@ -160,11 +161,15 @@ describe('the model file itself', () => {
 
 describe('crafted configs with a valid checksum', () => {
   const cases: [string, (c: PipelineConfig) => void, RegExp][] = [
-    ['a 100000 px localization square', (c) => (c.localization!.geometry.resize = 100000), /localization\.geometry/],
+    [
+      'a 100000 px localization square',
+      (c) => ((c.localization as CropsLocalization).geometry.resize = 100000),
+      /localization\.geometry/,
+    ],
     [
       'a dense grid of 1 px patches on 4096 px (16 million patches)',
       (c) =>
-        Object.assign(c.localization!.geometry, {
+        Object.assign((c.localization as CropsLocalization).geometry, {
           resize: 4096,
           patchSize: 1,
           stride: 1,
@@ -175,7 +180,7 @@ describe('crafted configs with a valid checksum', () => {
     ],
     [
       'a grid that disagrees with its geometry',
-      (c) => (c.localization!.geometry.gridRows = 1000),
+      (c) => ((c.localization as CropsLocalization).geometry.gridRows = 1000),
       /localization\.geometry/,
     ],
     ['sigma 1e307', (c) => (c.localization!.sigma = 1e307), /localization\.sigma/],
@@ -196,7 +201,7 @@ describe('crafted configs with a valid checksum', () => {
     ['an unknown detector kind', (c) => (c.detector.kind = 'evil'), /config field 'detector'/],
     [
       'per-position detectors that are not there',
-      (c) => (c.localization!.perPosition = true),
+      (c) => ((c.localization as CropsLocalization).perPosition = true),
       /patch detectors stored/,
     ],
   ];

@@ -11,6 +11,7 @@ import { Encoder } from '../src/encoder/index.js';
 import { rocAuc } from '../src/eval/roc.js';
 import { Detector } from '../src/pipeline/detector.js';
 import { exampleFiles, FAST_LOCALIZATION, TILE_ENCODER, tempDir } from './fixtures/eval/pipeline-helpers.js';
+import type { CropsLocalization } from '../src/pipeline/model-file.js';
 
 const train = exampleFiles('train/good', 16);
 const testGood = exampleFiles('test/good', 3);
@@ -35,7 +36,11 @@ describe('Detector.fit and scoring', () => {
     expect(c.image.method).toBe('quantile');
     expect(c.image.scale).toBeGreaterThan(0);
     expect(Number.isFinite(c.image.threshold)).toBe(true);
-    expect(c.localization?.geometry).toMatchObject({ ...FAST_LOCALIZATION, gridRows: 3, gridCols: 3 });
+    expect((c.localization as CropsLocalization).geometry).toMatchObject({
+      ...FAST_LOCALIZATION,
+      gridRows: 3,
+      gridCols: 3,
+    });
     // Magnetic tiles vary in size: no fixed input size is enforced.
     expect(c.input).toEqual({ size: null, channels: 1 });
   });
@@ -90,7 +95,7 @@ describe('Detector.fit and scoring', () => {
       localization: { ...FAST_LOCALIZATION, perPosition: true },
       imageScore: 'heatmap-max',
     });
-    expect(d.config.localization!.perPosition).toBe(true);
+    expect((d.config.localization as CropsLocalization).perPosition).toBe(true);
     const restored = await Detector.load(await saveTemp(d));
     const [a, b] = await Promise.all([d.score(testBad), restored.score(testBad)]);
     b.items.forEach((item, i) => expect(item.score).toBeCloseTo(a.items[i].score, 9));

@@ -22,6 +22,11 @@ export const TOLERANCES = {
   /** Heatmaps vs PyTorch float64: float32 banded operators. */
   heatmap: { atol: 2e-6, rtol: 1e-5 },
   /**
+   * Dense heatmaps vs the same upsampling of a float64 reference grid: the grids differ by
+   * knnDistance, divided by the calibration's scale, rounded to float32 before upsampling.
+   */
+  denseHeatmap: { atol: 1e-5, rtol: 1e-5 },
+  /**
    * OC-SVM kernel sums (float64 sums of float32-GEMM distances) of one CPU level against another:
    * the dots round differently with wider vectors and fused multiply-adds.
    */

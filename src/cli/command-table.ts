@@ -3,6 +3,7 @@
  * text (`oneclass <command> --help` is generated from it, args.ts parses against it). Options
  * that several commands share are defined once, in groups, and spread into each command.
  */
+import { PATCH_METHODS } from '../pipeline/dense-localization.js';
 import { detectorKinds } from '../pipeline/registry.js';
 
 export interface OptionSpec {
@@ -36,16 +37,30 @@ const DETECTOR: Record<string, OptionSpec> = {
   k: { type: 'string', arg: 'N', help: 'k-NN neighbours averaged (default 1)' },
   shrinkage: { type: 'string', arg: 'ledoit-wolf|none|C', help: "GDE covariance shrinkage (default 'ledoit-wolf')" },
   output: { type: 'string', arg: 'pooled|projection', help: "encoder output used (default 'pooled')" },
-  localize: { type: 'boolean', help: 'also fit patch detectors for heatmaps' },
-  'per-position': { type: 'boolean', help: 'one patch detector per patch position (default: one shared)' },
-  'patch-size': { type: 'string', arg: 'PX', help: 'patch side in the resized image' },
-  stride: { type: 'string', arg: 'PX', help: 'patch stride in the resized image' },
-  resize: { type: 'string', arg: 'PX', help: 'square size the image is resized to before cutting patches' },
-  sigma: { type: 'string', arg: 'PX', help: 'Gaussian spread of each patch score (default patch-size/4)' },
+  localize: { type: 'boolean', help: 'also fit localization (heatmaps)' },
+  'patch-method': {
+    type: 'string',
+    arg: PATCH_METHODS.join('|'),
+    help: "localization method (default: 'segmentation' for dense encoders, else 'crops')",
+  },
+  'coreset-ratio': {
+    type: 'string',
+    arg: 'R',
+    help: 'patchcore: fraction of the training feature rows kept in the memory bank (default 0.1)',
+  },
+  'per-position': { type: 'boolean', help: 'crops: one patch detector per patch position (default: one shared)' },
+  'patch-size': { type: 'string', arg: 'PX', help: 'crops: patch side in the resized image' },
+  stride: { type: 'string', arg: 'PX', help: 'crops: patch stride in the resized image' },
+  resize: { type: 'string', arg: 'PX', help: 'crops: square size the image is resized to before cutting patches' },
+  sigma: {
+    type: 'string',
+    arg: 'PX',
+    help: 'heatmap blur: dense methods, in model-input pixels (default 4); crops: spread of each patch score (default patch-size/4)',
+  },
   'image-score': {
     type: 'string',
-    arg: 'image|heatmap-max',
-    help: "image score: image-level detector (default) or the heatmap's maximum",
+    arg: 'detector|max|top-k-mean',
+    help: "image score: the image-level detector, the heatmap's maximum, or the mean of its top 1% (default: 'max' for dense methods and patch models, else 'detector')",
   },
   holdout: { type: 'string', arg: 'F', help: 'fraction of training images held out for thresholds (default 0.2)' },
   quantile: { type: 'string', arg: 'Q', help: 'threshold = this quantile of held-out normal scores (default 0.99)' },
@@ -330,10 +345,18 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   info: {
-    summary: 'backends, devices, and why CUDA is or is not used',
-    usage: 'oneclass info [--json]',
+    summary: "backends, devices, and why CUDA is or is not used; with --model, a model file's contents",
+    usage: 'oneclass info [--model MODEL.oneclass] [--json]',
     positionals: false,
-    options: { ...COMMON },
+    options: {
+      ...COMMON,
+      model: {
+        type: 'string',
+        short: 'm',
+        arg: 'FILE',
+        help: 'show what a model file holds: encoder, detector, localization method, memory bank size',
+      },
+    },
   },
   train: {
     summary: 'train a stage-1 encoder on normal images (runs python-export/train.py; needs Python with PyTorch)',

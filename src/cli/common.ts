@@ -11,7 +11,8 @@ import { invalidInput, modelFormat } from '../errors.js';
 import { type DetectorKindName, detectorKinds, type DetectorSpec } from '../pipeline/registry.js';
 import type { FitOptions, Progress } from '../pipeline/detector.js';
 import type { SkippedImage } from '../pipeline/images.js';
-import { IMAGE_SCORE_MODES, PIPELINE_FORMAT } from '../pipeline/model-file.js';
+import { PATCH_METHODS } from '../pipeline/dense-localization.js';
+import { IMAGE_SCORE_NAMES, type ImageScoreName, PIPELINE_FORMAT } from '../pipeline/model-file.js';
 import { Detector } from '../pipeline/detector.js';
 import { type Device, DEVICES } from '../validate.js';
 import { batchSizeFlag, choice, CliUsageError, num, type ParsedCommandLine, ruleOrNumber, str } from './args.js';
@@ -96,21 +97,28 @@ export function fitOptions(
   ctx: CliContext,
   forcePixel = false,
 ): Omit<FitOptions, 'encoder' | 'images'> {
-  const localize = values.localize === true || values['per-position'] === true || forcePixel;
+  const localize =
+    values.localize === true ||
+    values['per-position'] === true ||
+    values['patch-method'] !== undefined ||
+    values['coreset-ratio'] !== undefined ||
+    forcePixel;
   const c = compute(values);
   return {
     detector: detectorSpec(values),
     output: choice(values, 'output', ENCODER_OUTPUTS),
     localization: localize
       ? {
-          perPosition: values['per-position'] === true,
+          method: choice(values, 'patch-method', PATCH_METHODS),
+          coresetRatio: num(values, 'coreset-ratio', { ...POSITIVE, max: 1 }),
+          perPosition: values['per-position'] === true ? true : undefined,
           patchSize: num(values, 'patch-size', { integer: true, min: 1 }),
           stride: num(values, 'stride', { integer: true, min: 1 }),
           resize: num(values, 'resize', { integer: true, min: 1 }),
           sigma: num(values, 'sigma', POSITIVE),
         }
       : undefined,
-    imageScore: choice(values, 'image-score', IMAGE_SCORE_MODES),
+    imageScore: choice(values, 'image-score', Object.keys(IMAGE_SCORE_NAMES) as ImageScoreName[]),
     holdout: num(values, 'holdout', { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
     thresholdQuantile: num(values, 'quantile', { ...POSITIVE, max: 1 }),
     seed: num(values, 'seed', { integer: true, min: 0 }),
@@ -124,7 +132,9 @@ export function fitOptions(
 
 export function progressTo(ctx: CliContext): (p: Progress) => void {
   return (p) => {
-    if (p.stage === 'embed' || p.stage === 'score') ctx.progress.update(p.stage, p.done, p.total);
+    // 'fit' reports steps only when there are many (a patchcore bank's coreset selection).
+    if (p.stage === 'embed' || p.stage === 'score' || (p.stage === 'fit' && p.total > 1))
+      ctx.progress.update(p.stage === 'fit' ? 'coreset' : p.stage, p.done, p.total);
     if (p.done === p.total) ctx.progress.done();
   };
 }

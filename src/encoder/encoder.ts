@@ -19,8 +19,15 @@ import { prefetched } from '../prefetch.js';
 import { type Backend, expectArray, expectBoolean, expectString, type Matrix } from '../validate.js';
 import type { ColourTarget } from './colour.js';
 import { decodeImage, describeInput } from './decode.js';
-import { type GraphInfo, InferencePool } from './inference-pool.js';
-import { colourPolicyOf, type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
+import { type GraphInfo, InferencePool, type RunOutput } from './inference-pool.js';
+import {
+  colourPolicyOf,
+  denseOutput,
+  type EncoderManifest,
+  outputSize,
+  readManifest,
+  validateManifest,
+} from './manifest.js';
 import { type DecodeLimits, imagesWithinBudget } from './pixel-budget.js';
 import { buildNormalizeTable } from './normalize.js';
 import {
@@ -38,6 +45,41 @@ import { ENCODER_OUTPUTS, type EncoderOutput, type ImageInput, type RawImage } f
 export function manifestPathFor(modelPath: string): string {
   const ext = path.extname(modelPath);
   return ext === '.onnx' ? modelPath.slice(0, -ext.length) + '.json' : modelPath + '.json';
+}
+
+/** What a dense encoder (manifest "dense" block) produces per image, besides the image-level outputs. */
+export interface DenseInfo {
+  /** Grid rows and columns; cell (i, j) is centred on input pixel ((j + 0.5) * stride, (i + 0.5) * stride). */
+  readonly gridHeight: number;
+  readonly gridWidth: number;
+  readonly stride: number;
+  readonly receptiveField: number | null;
+  /** The per-position anomaly score output (higher = more anomalous), if the model has one. */
+  readonly scores: { readonly name: string } | null;
+  /** The per-position feature output and its channels, if the model has one. */
+  readonly features: { readonly name: string; readonly channels: number } | null;
+}
+
+/** What forwardDecoded fetches from one forward pass. */
+export interface ForwardOptions {
+  /** The image-level output (one row per image), or null for none. Default 'pooled'. */
+  readonly output?: EncoderOutput | null;
+  /** The dense encoder's per-position scores (images x gridHeight x gridWidth). */
+  readonly scores?: boolean;
+  /** The dense encoder's per-position features (images x positions x channels, position-major). */
+  readonly features?: boolean;
+  readonly batchSize?: number;
+  readonly strictColour?: boolean;
+  /** `labels[i]` names image i in errors. */
+  readonly labels?: readonly string[];
+}
+
+export interface ForwardResult {
+  image: Matrix | null;
+  /** images x gridHeight x gridWidth, row-major. */
+  scores: Float32Array | null;
+  /** images x positions x channels (position p = i * gridWidth + j). */
+  features: { data: Float32Array; images: number; positions: number; dim: number } | null;
 }
 
 /** A colour target that names the model in strict mode's refusals. */
@@ -68,6 +110,8 @@ export class Encoder {
   readonly decodeLimits: DecodeLimits;
   /** Refuse gray/RGB mismatches and alpha instead of converting (load option strictColour). */
   readonly strictColour: boolean;
+  /** The per-position outputs of a dense encoder; null for an image-level encoder. */
+  readonly dense: DenseInfo | null;
   private readonly label: string;
   private readonly pool: InferencePool;
   private readonly normalizeTable: Float32Array;
@@ -93,6 +137,7 @@ export class Encoder {
     this.decodeLimits = opts.limits;
     this.strictColour = opts.strictColour;
     this.normalizeTable = buildNormalizeTable(manifest.preprocess.mean, manifest.preprocess.std);
+    this.dense = denseInfo(manifest);
   }
 
   /**
@@ -217,17 +262,77 @@ export class Encoder {
     const list = expectArray<RawImage>('images', images, 'an array of decoded images');
     const target = this.colourTarget(strictColour);
     return this.tracked(async () => {
-      const per = this.inputSize();
-      const tensor = new Float32Array(list.length * per);
-      await Promise.all(
-        list.map(async (image, i) => {
-          const label = labels?.[i] ?? `image ${i}`;
-          // Already in the model's colour space (the pipeline's case) or the same rules as embed().
-          const ready = image.channels === target.channels ? image : await decodeImage(image, label, { target });
-          await this.writeInput(ready, label, tensor, i * per);
-        }),
-      );
+      const tensor = await this.decodedTensor(list, labels, target);
       return this.runTensor(tensor, list.length, output, batchSize, true);
+    });
+  }
+
+  /**
+   * One forward pass over decoded images (as embedDecoded) returning what is asked for among the
+   * image-level output and a dense encoder's per-position scores and features; only those are
+   * fetched from ONNX Runtime. Asking a non-dense encoder (or one without that output) for scores
+   * or features is ERR_INVALID_ARGUMENT naming the option.
+   */
+  async forwardDecoded(images: readonly RawImage[], options: ForwardOptions = {}): Promise<ForwardResult> {
+    const { labels, output: given, scores: wantScores, features: wantFeatures, ...embed } = options ?? {};
+    const { output, batchSize, strictColour } = resolveEmbedOptions(
+      { ...embed, ...(given ? { output: given } : {}) },
+      this.batchSize,
+      this.strictColour,
+    );
+    const imageOutput = given === null ? null : output;
+    const scores = wantScores === undefined ? false : expectBoolean('options.scores', wantScores);
+    const features = wantFeatures === undefined ? false : expectBoolean('options.features', wantFeatures);
+    const dense = this.dense;
+    if (scores && !dense?.scores)
+      throw invalidArgument('options.scores', `an encoder with a dense 'scores' output (${this.label} has none)`, true);
+    if (features && !dense?.features)
+      throw invalidArgument(
+        'options.features',
+        `an encoder with a dense 'features' output (${this.label} has none)`,
+        true,
+      );
+    const list = expectArray<RawImage>('images', images, 'an array of decoded images');
+    const n = list.length;
+    const positions = dense ? dense.gridHeight * dense.gridWidth : 0;
+    const outputs: RunOutput[] = [];
+    if (imageOutput) outputs.push({ name: imageOutput, cols: this.outputSize(imageOutput) });
+    if (scores) outputs.push({ name: dense!.scores!.name, cols: positions });
+    if (features) {
+      const c = dense!.features!.channels;
+      outputs.push({ name: dense!.features!.name, cols: c * positions, transpose: [c, positions] });
+    }
+    const target = this.colourTarget(strictColour);
+    return this.tracked(async () => {
+      let res: Record<string, Float32Array> = {};
+      if (n > 0 && outputs.length > 0) {
+        const tensor = await this.decodedTensor(list, labels, target);
+        const [c, h, w] = this.inputShape;
+        res = await this.pool.run({
+          input: tensor,
+          transfer: true,
+          count: n,
+          dims: [c, h, w],
+          inputName: this.manifest.input.name,
+          outputs,
+          batchSize,
+        });
+      }
+      const take = (name: string, cols: number) => res[name] ?? new Float32Array(n * cols);
+      return {
+        image: imageOutput
+          ? { data: take(imageOutput, this.outputSize(imageOutput)), rows: n, cols: this.outputSize(imageOutput) }
+          : null,
+        scores: scores ? take(dense!.scores!.name, positions) : null,
+        features: features
+          ? {
+              data: take(dense!.features!.name, positions * dense!.features!.channels),
+              images: n,
+              positions,
+              dim: dense!.features!.channels,
+            }
+          : null,
+      };
     });
   }
 
@@ -270,6 +375,25 @@ export class Encoder {
   /** True once release() was called. */
   get released(): boolean {
     return this.releasing;
+  }
+
+  /** Decoded images to the model's input tensor (native preprocessing, the images concurrently). */
+  private async decodedTensor(
+    list: readonly RawImage[],
+    labels: readonly string[] | undefined,
+    target: ModelColour,
+  ): Promise<Float32Array> {
+    const per = this.inputSize();
+    const tensor = new Float32Array(list.length * per);
+    await Promise.all(
+      list.map(async (image, i) => {
+        const label = labels?.[i] ?? `image ${i}`;
+        // Already in the model's colour space (the pipeline's case) or the same rules as embed().
+        const ready = image.channels === target.channels ? image : await decodeImage(image, label, { target });
+        await this.writeInput(ready, label, tensor, i * per);
+      }),
+    );
+    return tensor;
   }
 
   private inputSize(): number {
@@ -409,6 +533,21 @@ export class Encoder {
   }
 }
 
+function denseInfo(manifest: EncoderManifest): DenseInfo | null {
+  const d = manifest.dense;
+  if (!d) return null;
+  const scores = denseOutput(manifest, 'scores');
+  const features = denseOutput(manifest, 'features');
+  return {
+    gridHeight: d.grid.height,
+    gridWidth: d.grid.width,
+    stride: d.stride,
+    receptiveField: d.receptiveField ?? null,
+    scores: scores ? { name: scores.name } : null,
+    features: features ? { name: features.name, channels: features.channels } : null,
+  };
+}
+
 /** The model file's bytes; a missing path or a folder is ERR_MODEL_FORMAT naming it. */
 async function readModelBytes(file: string): Promise<Uint8Array> {
   try {
@@ -458,5 +597,11 @@ function checkGraphAgainstManifest(session: GraphInfo, manifest: EncoderManifest
     if (om?.isTensor && om.shape?.length === 2 && typeof om.shape[1] === 'number' && om.shape[1] !== size) {
       throw mismatch(`graph output '${o}' has ${om.shape[1]} columns, manifest says ${size}`);
     }
+  }
+  // Dense outputs of the kinds this version uses must exist; their shapes are checked at each run.
+  for (const kind of ['scores', 'features'] as const) {
+    const o = denseOutput(manifest, kind);
+    if (o && !session.outputNames.includes(o.name))
+      throw mismatch(`dense output '${o.name}' is not among the graph outputs [${session.outputNames.join(', ')}]`);
   }
 }

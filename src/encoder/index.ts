@@ -1,9 +1,12 @@
 /** Stage 1 of the two-stage framework: self-supervised image encoders exported from python-export/. */
-export { Encoder, manifestPathFor } from './encoder.js';
+export { Encoder, manifestPathFor, type DenseInfo, type ForwardOptions, type ForwardResult } from './encoder.js';
 export { embedFolder, listImageFiles, IMAGE_EXTENSIONS, type FolderOptions } from './folder.js';
 export {
   type EncoderManifest,
   type ManifestDecode,
+  type DenseBlock,
+  type DenseOutput,
+  type DenseOutputKind,
   colourPolicyOf,
   readManifest,
   validateManifest,

@@ -64,9 +64,21 @@ export interface RunRequest {
   /** One input's [channels, height, width]. */
   dims: [number, number, number];
   inputName: string;
-  outputs: { name: string; cols: number }[];
+  outputs: RunOutput[];
   /** Images per ONNX Runtime call inside the worker. */
   batchSize: number;
+}
+
+/** One output to fetch: `cols` values per image. */
+export interface RunOutput {
+  name: string;
+  cols: number;
+  /**
+   * A [channels, positions] output per image returned as [positions, channels] (feature grids are
+   * channel-major in the graph, position-major for the detectors); transposed in the worker, off the
+   * caller's thread.
+   */
+  transpose?: [number, number];
 }
 
 /** How the pool names the model in messages. */

@@ -13,7 +13,8 @@
  * Protocol (inference-pool.ts is the other end):
  *   workerData  { model: Uint8Array, device, threads, spinning }
  *   out         { type: 'ready', graph }  or  { type: 'failed', message }  (then it waits to be ended)
- *   in          { type: 'run', id, input, count, dims, inputName, outputs: [{ name, cols }], batchSize }
+ *   in          { type: 'run', id, input, count, dims, inputName, outputs: [{ name, cols, transpose? }], batchSize }
+ *               (transpose [c, p]: each image's c x p values returned as p x c)
  *   out         { type: 'result', id, outputs: { [name]: Float32Array } }  (buffers transferred)
  *            or { type: 'error', id, code, message }
  *   in          { type: 'close' }: after the runs already received, release the session
@@ -86,7 +87,7 @@ function ownMemory(input) {
 /**
  * @param {import('onnxruntime-node').InferenceSession} session
  * @param {{ id: number, input: Float32Array, count: number, dims: number[], inputName: string,
- *           outputs: { name: string, cols: number }[], batchSize: number }} m
+ *           outputs: { name: string, cols: number, transpose?: number[] }[], batchSize: number }} m
  */
 async function run(session, m) {
   const per = m.dims[0] * m.dims[1] * m.dims[2];
@@ -108,10 +109,26 @@ async function run(session, m) {
           { code: 'ERR_MODEL_FORMAT' },
         );
       }
-      outputs[o.name].set(t.data, start * o.cols);
+      if (o.transpose) transposeInto(t.data, n, o.transpose[0], o.transpose[1], outputs[o.name], start * o.cols);
+      else outputs[o.name].set(t.data, start * o.cols);
     }
   }
   return outputs;
+}
+
+/**
+ * n images of c x p values (channel-major) written as p x c (position-major) into out at offset.
+ * @param {Float32Array} src @param {number} n @param {number} c @param {number} p
+ * @param {Float32Array} out @param {number} offset
+ */
+function transposeInto(src, n, c, p, out, offset) {
+  for (let i = 0; i < n; i++) {
+    const base = i * c * p;
+    for (let ch = 0; ch < c; ch++) {
+      const row = base + ch * p;
+      for (let q = 0; q < p; q++) out[offset + base + q * c + ch] = src[row + q];
+    }
+  }
 }
 
 /** @param {unknown} err */

@@ -42,9 +42,41 @@ export interface EncoderManifest {
     readonly patchFrom?: { readonly resize: { readonly height: number; readonly width: number } };
   };
   readonly outputs: readonly { readonly name: EncoderOutput; readonly size: number; readonly description?: string }[];
+  /** Dense encoders only: per-position outputs on one grid (absent for image-level encoders). */
+  readonly dense?: DenseBlock;
   readonly training?: Readonly<Record<string, unknown>>;
   readonly metrics?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * The manifest's "dense" block: outputs with one value or feature vector per grid position, from the
+ * same forward pass as the image-level outputs. Grid cell (i, j) is centred on input pixel
+ * ((j + 0.5) * stride, (i + 0.5) * stride), so the grid tiles the input exactly (grid * stride =
+ * input side) and bilinear upsampling with align_corners=False maps it onto the image.
+ */
+export interface DenseBlock {
+  readonly grid: { readonly height: number; readonly width: number };
+  readonly stride: number;
+  /** Theoretical receptive field of a grid cell, in input pixels (informative). */
+  readonly receptiveField?: number;
+  /** Outputs of a kind this version does not know are ignored (and never fetched). */
+  readonly outputs: readonly DenseOutput[];
+}
+
+export type DenseOutputKind = 'scores' | 'features';
+export const DENSE_OUTPUT_KINDS: readonly DenseOutputKind[] = ['scores', 'features'];
+
+export interface DenseOutput {
+  /** Graph output name: [N, gh, gw] for 'scores', [N, channels, gh, gw] for 'features'. */
+  readonly name: string;
+  /** 'scores': higher = more anomalous, one per position; 'features': a vector per position. */
+  readonly kind: DenseOutputKind | string;
+  readonly channels: number;
+  readonly description?: string;
+}
+
+/** Values of one image's dense outputs together, at most (a 128 x 128 grid of 4096 channels). */
+export const MAX_DENSE_VALUES = 2 ** 26;
 
 /** preprocess.decode: the alpha policy, and the names of the fixed rules (checked, so that a rule
  * a later version adds is refused here instead of being decoded differently). */
@@ -135,7 +167,53 @@ export function validateManifest(value: unknown, file: string): EncoderManifest 
     if (!isPositiveInt(out.size, MAX_EMBEDDING_SIZE))
       fail(file, `outputs['${name}'].size`, `an integer in [1, ${MAX_EMBEDDING_SIZE}]`, out.size);
   }
+  if (m.dense !== undefined) validateDense(m.dense, input.height as number, input.width as number, file);
   return m as unknown as EncoderManifest;
+}
+
+function validateDense(value: unknown, height: number, width: number, file: string): void {
+  const d = obj(value) ?? fail(file, 'dense', 'an object', value);
+  const grid = obj(d.grid) ?? fail(file, 'dense.grid', 'an object { height, width }', d.grid);
+  if (!isPositiveInt(grid.height)) fail(file, 'dense.grid.height', `an integer in [1, ${MAX_INPUT_SIDE}]`, grid.height);
+  if (!isPositiveInt(grid.width)) fail(file, 'dense.grid.width', `an integer in [1, ${MAX_INPUT_SIDE}]`, grid.width);
+  if (!isPositiveInt(d.stride)) fail(file, 'dense.stride', `an integer in [1, ${MAX_INPUT_SIDE}]`, d.stride);
+  // The heatmaps map cell (i, j) to pixel ((j + 0.5) * stride, (i + 0.5) * stride): only exact if
+  // the grid tiles the input.
+  if (grid.height * d.stride !== height || grid.width * d.stride !== width) {
+    fail(
+      file,
+      'dense.grid',
+      `a grid that tiles the ${height}x${width} input at stride ${d.stride} (grid * stride = input side)`,
+      grid,
+    );
+  }
+  if (d.receptiveField !== undefined && !isPositiveInt(d.receptiveField, 1 << 20))
+    fail(file, 'dense.receptiveField', 'a positive integer', d.receptiveField);
+  if (!Array.isArray(d.outputs)) fail(file, 'dense.outputs', 'an array', d.outputs);
+  const seen = new Set<string>();
+  for (const [i, entry] of (d.outputs as unknown[]).entries()) {
+    const o = obj(entry) ?? fail(file, `dense.outputs[${i}]`, 'an object', entry);
+    if (typeof o.name !== 'string' || o.name.length === 0)
+      fail(file, `dense.outputs[${i}].name`, 'a non-empty string', o.name);
+    if (o.name === 'pooled' || o.name === 'projection' || seen.has(o.name))
+      fail(file, `dense.outputs[${i}].name`, 'a name no other output has', o.name);
+    seen.add(o.name);
+    if (typeof o.kind !== 'string') fail(file, `dense.outputs[${i}].kind`, 'a string', o.kind);
+    if (!isPositiveInt(o.channels, MAX_EMBEDDING_SIZE))
+      fail(file, `dense.outputs[${i}].channels`, `an integer in [1, ${MAX_EMBEDDING_SIZE}]`, o.channels);
+    if (o.kind === 'scores' && o.channels !== 1) fail(file, `dense.outputs[${i}].channels`, '1 for scores', o.channels);
+    if (o.channels * grid.height * grid.width > MAX_DENSE_VALUES)
+      fail(file, `dense.outputs[${i}].channels`, `at most ${MAX_DENSE_VALUES} values per image`, o.channels);
+  }
+  for (const kind of DENSE_OUTPUT_KINDS) {
+    if ((d.outputs as { kind?: unknown }[]).filter((o) => o.kind === kind).length > 1)
+      fail(file, 'dense.outputs', `at most one output of kind '${kind}'`, d.outputs);
+  }
+}
+
+/** The dense output of a kind this version knows, or undefined. */
+export function denseOutput(manifest: EncoderManifest, kind: DenseOutputKind): DenseOutput | undefined {
+  return manifest.dense?.outputs.find((o) => o.kind === kind);
 }
 
 function validateDecode(value: unknown, file: string): void {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Encoder } from '../encoder/index.js';
 import { type ErrorCode, invalidInput, OneclassError } from '../errors.js';
 import { Detector, type FitOptions } from '../pipeline/detector.js';
-import { fitGeometry, fitPlan } from '../pipeline/fit.js';
+import { fitGeometry, fitPlan, localizationMethod } from '../pipeline/fit.js';
 import { sha256 } from '../pipeline/model-file.js';
 import type { PatchGeometry } from '../pipeline/features.js';
 import type { EncoderOutput } from '../encoder/index.js';
@@ -65,6 +65,18 @@ export async function fitDistributed(options: DistributedFitOptions): Promise<De
   const runId = checkRunId(options.runId ?? randomUUID());
   // The encoder here: the patch grid the workers embed, then the fit's calibration and config.
   const encoder = await Encoder.load(encoderPath, options.fit.encoderOptions);
+  try {
+    // Workers embed images and crops; a dense method's per-position outputs do not travel yet.
+    const method = localizationMethod(encoder, plan);
+    if (method !== null && method !== 'crops')
+      throw invalidInput(
+        'localization.method',
+        `A distributed fit supports the 'crops' localization only, not '${method}'; fit a dense method with oneclass fit`,
+      );
+  } catch (error) {
+    await encoder.release().catch(() => undefined);
+    throw error;
+  }
   const redis = await connectCommand(options.redisUrl);
   const shards = Math.ceil(images.length / shardSize);
   try {

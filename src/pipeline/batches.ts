@@ -11,6 +11,7 @@
 import type { Encoder, EncoderOutput } from '../encoder/index.js';
 import { prefetched } from '../prefetch.js';
 import type { Matrix } from '../validate.js';
+import type { DenseFeatures } from './dense-localization.js';
 import { type PatchGeometry, patchEmbeddings } from './features.js';
 import {
   decodeBatch,
@@ -32,11 +33,15 @@ export interface FeatureNeeds {
   image: boolean;
   /** Patch embeddings on this grid (image-major: row i * positions + p), or null. */
   patches: PatchGeometry | null;
+  /** A dense encoder's per-position outputs, from the same forward pass as the image embedding. */
+  dense?: { scores: boolean; features: boolean } | null;
 }
 
 export interface Features {
   image: Matrix | null;
   patches: Matrix | null;
+  /** Dense per-position scores (images x positions) and feature rows (images*positions x dim). */
+  dense?: DenseFeatures | null;
 }
 
 export interface EncodedBatch {
@@ -65,9 +70,24 @@ export async function encodeBatch(
   output: EncoderOutput,
   needs: FeatureNeeds,
 ): Promise<Features> {
-  if (images.length === 0) return { image: null, patches: null };
+  if (images.length === 0) return { image: null, patches: null, dense: null };
   // decodeBatch decoded them to the encoder's colour space, which the patch path relies on.
   const raws = images.map((d) => d.raw);
+  if (needs.dense) {
+    // One forward pass for the image embedding and the per-position outputs.
+    const r = await encoder.forwardDecoded(raws, {
+      output: needs.image ? output : null,
+      scores: needs.dense.scores,
+      features: needs.dense.features,
+      labels: images.map((d) => d.id),
+    });
+    const f = r.features;
+    return {
+      image: r.image,
+      patches: null,
+      dense: { scores: r.scores, features: f ? { data: f.data, rows: f.images * f.positions, cols: f.dim } : null },
+    };
+  }
   const image = needs.image ? await encoder.embedDecoded(raws, { output, labels: images.map((d) => d.id) }) : null;
   const patches = needs.patches
     ? await patchEmbeddings(

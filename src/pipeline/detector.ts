@@ -95,7 +95,9 @@ export class Detector {
       config: this.config,
       encoderBytes: this.config.encoder.embedded ? this.encoder.modelBytes : null,
       imageDetector: this.model.imageDetector.toBytes(),
-      patchDetectors: this.model.patchDetectors.map((d) => d.toBytes()),
+      patchDetectors: this.model.denseMethod
+        ? [this.model.denseMethod.toBytes()].filter((b): b is Uint8Array => b !== null)
+        : this.model.patchDetectors.map((d) => d.toBytes()),
     });
   }
 

@@ -11,6 +11,7 @@
 import { buildNormalizeTable, type Encoder, type EncoderOutput, type RawImage } from '../encoder/index.js';
 import { preprocessPatches } from '../encoder/preprocess.js';
 import { invalidInput, OneclassError } from '../errors.js';
+import type { PatchMethod } from './dense-localization.js';
 import { expectInteger, type Matrix } from '../validate.js';
 
 /**
@@ -45,12 +46,25 @@ export interface PatchGeometry {
 }
 
 export interface LocalizationOptions {
+  /**
+   * 'segmentation', 'patchcore' or 'padim' for dense encoders (manifest "dense" block; default
+   * 'segmentation'), 'crops' for any encoder (the default without a dense block). docs/pipeline.md.
+   */
+  method?: PatchMethod;
+  /** patchcore: fraction of the training images' feature rows kept in the memory bank (default 0.1). */
+  coresetRatio?: number;
+  /** patchcore / padim: bytes the bank or statistics may use (default half the machine's memory). */
+  maxMemory?: number;
+  /** crops only: the grid (resize, patchSize, stride) and one detector per position. */
   resize?: number;
   patchSize?: number;
   stride?: number;
   /** One detector per patch position (true) or one shared by all positions (false, default). */
   perPosition?: boolean;
-  /** Gaussian sigma (pixels of the resized image) spreading each patch score over its pixels. */
+  /**
+   * crops: Gaussian sigma (pixels of the resized image) spreading each patch score over its pixels;
+   * dense methods: the heatmap's blur in model-input pixels (default 4).
+   */
   sigma?: number;
 }
 

@@ -5,7 +5,8 @@
  *   fitPipeline      encoder ownership (loaded here = released here on failure)
  *   embedTraining    the training set through the shared batch loop (batches.ts)
  *   heldOutSplit     seeded split: held-out images set the thresholds, the rest fit
- *   fitDetectors     image-level detector, patch detectors (shared or one per position)
+ *   fitDetectors     image-level detector, patch detectors (crops: shared or one per position;
+ *                    dense encoders: the method of dense-localization.ts)
  *   calibrate        normalization and thresholds from held-out (or labelled validation) scores,
  *                    scored with scoring.ts's rawScores on the partly fitted detectors
  *   assembleConfig   what the model file stores
@@ -14,7 +15,8 @@ import path from 'node:path';
 
 import type { ComputeOptions } from '../detectors/common.js';
 import { shuffle } from '../datasets/subsample.js';
-import { Encoder, ENCODER_OUTPUTS, type EncoderOutput } from '../encoder/index.js';
+import { expectMaxMemory, requireMemory } from '../detectors/memory-limit.js';
+import { type DenseInfo, Encoder, ENCODER_OUTPUTS, type EncoderOutput } from '../encoder/index.js';
 import { invalidArgument, invalidInput } from '../errors.js';
 import {
   expectBatchSize,
@@ -29,6 +31,19 @@ import {
 } from '../validate.js';
 import { DEFAULT_BATCH, encodedBatches, PATCH_BATCH } from './batches.js';
 import { type Calibration, calibrateFromNormal, calibrateWithValidation } from './calibration.js';
+import {
+  DEFAULT_CORESET_RATIO,
+  DEFAULT_DENSE_METHOD,
+  DEFAULT_DENSE_SIGMA,
+  type DenseFeatures,
+  type DenseMethod,
+  denseNeeds,
+  fitDenseMethod,
+  type FittedDenseMethod,
+  PATCH_METHODS,
+  type PatchMethod,
+  requireDenseOutputs,
+} from './dense-localization.js';
 import { type LocalizationOptions, type PatchGeometry, patchGeometry, rowsAtPosition } from './features.js';
 import {
   commonSize,
@@ -40,8 +55,8 @@ import {
   unreadablePolicy,
 } from './images.js';
 import {
-  IMAGE_SCORE_MODES,
   type ImageScoreMode,
+  imageScoreMode,
   packageVersion,
   type PipelineConfig,
   PIPELINE_VERSION,
@@ -50,14 +65,26 @@ import {
 import { type FittedDetector, resolveDetector, type ResolvedDetector } from './registry.js';
 import { RowBuffer, selectRows } from './rows.js';
 import { featureNeeds, type FittedPipeline, positionsOf, rawScores, type Scorer } from './scoring.js';
+
+/**
+ * A dense encoder's image score when none is asked for: measured on the complete magnetic-tile
+ * test set (docs/results.md, "Dense localization").
+ */
+export const DEFAULT_DENSE_IMAGE_SCORE: ImageScoreMode = 'heatmap-max';
 import type { FitOptions, Progress } from './types.js';
 
 interface LocalizationPlan {
+  /** undefined: chosen from the encoder (its default dense method, or 'crops' without a dense block). */
+  method: PatchMethod | undefined;
   /** resize / patchSize / stride as given; the grid is resolved with the encoder's defaults. */
   grid: Pick<LocalizationOptions, 'resize' | 'patchSize' | 'stride'>;
   detector: ResolvedDetector;
   perPosition: boolean;
   sigma: number | undefined;
+  coresetRatio: number;
+  maxMemory: number | undefined;
+  /** Options that only the crop grid reads, as given (refused with a dense method). */
+  cropsOnly: string[];
 }
 
 /** FitOptions, checked and defaulted. */
@@ -80,7 +107,8 @@ export interface FitPlan {
   onProgress?: (p: Progress) => void;
 }
 
-const LOCALIZATION_KEYS = ['resize', 'patchSize', 'stride', 'perPosition', 'sigma', 'detector'];
+const CROPS_KEYS = ['resize', 'patchSize', 'stride', 'perPosition', 'detector'];
+const LOCALIZATION_KEYS = [...CROPS_KEYS, 'sigma', 'method', 'coresetRatio', 'maxMemory'];
 
 function localizationPlan(options: FitOptions): LocalizationPlan | null {
   const given = options.localization;
@@ -88,11 +116,18 @@ function localizationPlan(options: FitOptions): LocalizationPlan | null {
   const o = given === true ? {} : given;
   expectKnownKeys('localization', expectOptions('localization', o), LOCALIZATION_KEYS);
   return {
+    method: o.method === undefined ? undefined : expectOneOf('localization.method', o.method, PATCH_METHODS),
     grid: { resize: o.resize, patchSize: o.patchSize, stride: o.stride },
     // The patch detector is the image detector's kind and options unless given its own.
     detector: resolveDetector(o.detector ?? options.detector, 'localization.detector'),
     perPosition: o.perPosition === undefined ? false : expectBoolean('localization.perPosition', o.perPosition),
     sigma: o.sigma === undefined ? undefined : expectPositiveNumber('localization.sigma', o.sigma),
+    coresetRatio:
+      o.coresetRatio === undefined
+        ? DEFAULT_CORESET_RATIO
+        : expectNumber('localization.coresetRatio', o.coresetRatio, { min: 0, max: 1, exclusiveMin: true }),
+    maxMemory: o.maxMemory === undefined ? undefined : expectInteger('localization.maxMemory', o.maxMemory, 1),
+    cropsOnly: CROPS_KEYS.filter((k) => (o as Record<string, unknown>)[k] !== undefined),
   };
 }
 
@@ -101,10 +136,9 @@ export function fitPlan(options: FitOptions): FitPlan {
   const images = nameImages(options.images);
   const detector = resolveDetector(options.detector, 'detector');
   const localization = localizationPlan(options);
-  const imageScore =
-    options.imageScore === undefined ? undefined : expectOneOf('imageScore', options.imageScore, IMAGE_SCORE_MODES);
-  if (imageScore === 'heatmap-max' && !localization)
-    throw invalidInput('imageScore', "imageScore 'heatmap-max' needs localization");
+  const imageScore = options.imageScore === undefined ? undefined : imageScoreMode('imageScore', options.imageScore);
+  if (imageScore !== undefined && imageScore !== 'image' && !localization)
+    throw invalidInput('imageScore', `imageScore '${options.imageScore}' needs localization`);
   if (images.length === 0) throw invalidInput('images', 'The training set is empty: no images were given');
   let validation: FitPlan['validation'] = null;
   if (options.validation) {
@@ -175,15 +209,47 @@ async function fitOwningEncoder(options: FitOptions, training: TrainingSet | nul
   }
 }
 
-/** The patch grid a fit with these options embeds (null without localization). */
-export function fitGeometry(encoder: Encoder, plan: FitPlan): PatchGeometry | null {
-  return plan.localization ? patchGeometry(encoder, plan.localization.grid) : null;
+/** The localization method a fit with these options uses on this encoder (null without localization). */
+export function localizationMethod(encoder: Encoder, plan: FitPlan): PatchMethod | null {
+  const loc = plan.localization;
+  if (!loc) return null;
+  const method = loc.method ?? (encoder.dense ? DEFAULT_DENSE_METHOD : 'crops');
+  if (method === 'crops') return method;
+  requireDenseOutputs(encoder, method, 'localization.method');
+  if (loc.cropsOnly.length > 0) {
+    throw invalidInput(
+      `localization.${loc.cropsOnly[0]}`,
+      `localization.${loc.cropsOnly[0]} applies to method 'crops' only, not to '${method}' (the dense grid is the encoder's)`,
+    );
+  }
+  return method;
 }
 
-/** What the encoder decides: how images are scored and the patch grid. */
+/** The crop grid a fit with these options embeds (null without localization or with a dense method). */
+export function fitGeometry(encoder: Encoder, plan: FitPlan): PatchGeometry | null {
+  return localizationMethod(encoder, plan) === 'crops' ? patchGeometry(encoder, plan.localization!.grid) : null;
+}
+
+/** What the encoder decides: how images are scored, the crop grid or the dense method. */
 interface ModelShape {
   imageScore: ImageScoreMode;
   geometry: PatchGeometry | null;
+  dense: { method: DenseMethod; info: DenseInfo } | null;
+}
+
+function modelShape(encoder: Encoder, plan: FitPlan): ModelShape {
+  const method = localizationMethod(encoder, plan);
+  const dense = method && method !== 'crops' ? { method, info: encoder.dense! } : null;
+  const imageScore =
+    plan.imageScore ??
+    (dense
+      ? DEFAULT_DENSE_IMAGE_SCORE
+      : plan.localization && encoder.manifest.preprocess.patchFrom
+        ? 'heatmap-max'
+        : 'image');
+  if (imageScore === 'heatmap-top-k' && !dense)
+    throw invalidInput('imageScore', "imageScore 'top-k-mean' needs a dense localization method");
+  return { imageScore, geometry: fitGeometry(encoder, plan), dense };
 }
 
 async function fitWithEncoder(encoder: Encoder, plan: FitPlan, given: TrainingSet | null): Promise<FittedPipeline> {
@@ -193,12 +259,14 @@ async function fitWithEncoder(encoder: Encoder, plan: FitPlan, given: TrainingSe
       'embedEncoder: false stores only the encoder file path, but this encoder was created from bytes; embed it instead',
     );
   }
-  const shape: ModelShape = {
-    imageScore:
-      plan.imageScore ?? (plan.localization && encoder.manifest.preprocess.patchFrom ? 'heatmap-max' : 'image'),
-    geometry: fitGeometry(encoder, plan),
-  };
-  const training = given ?? (await embedTraining(encoder, plan, shape.geometry));
+  const shape = modelShape(encoder, plan);
+  if (shape.dense) requireDenseMemory(plan, shape.dense);
+  if (given && shape.dense)
+    throw invalidInput(
+      'localization.method',
+      `A training set embedded elsewhere has no dense features for '${shape.dense.method}'`,
+    );
+  const training = given ?? (await embedTraining(encoder, plan, shape.geometry, shape.dense?.method ?? null));
   const split = heldOutSplit(training.image.rows, plan.holdout, plan.seed);
   const progress = (stage: Progress['stage'], done: number) => plan.onProgress?.({ stage, done, total: 1 });
 
@@ -211,21 +279,40 @@ async function fitWithEncoder(encoder: Encoder, plan: FitPlan, given: TrainingSe
   // Refit on everything: the thresholds were set with the held-out images unseen.
   if (plan.refit) detectors = await fitDetectors(plan, shape, training, null);
 
-  const config = assembleConfig(encoder, plan, shape, training, split.held.length, calibration);
-  return { encoder, config, imageDetector: detectors.image, patchDetectors: detectors.patches };
+  const config = assembleConfig(encoder, plan, shape, training, split.held.length, calibration, detectors.dense);
+  return {
+    encoder,
+    config,
+    imageDetector: detectors.image,
+    patchDetectors: detectors.patches,
+    denseMethod: detectors.dense,
+  };
 }
 
 export interface TrainingSet {
   image: Matrix;
-  /** Image-major patch embeddings (with localization). */
+  /** Image-major patch embeddings (with crops localization). */
   patches: Matrix | null;
+  /** A dense encoder's per-position outputs (with a dense localization method). */
+  dense?: DenseTraining | null;
   skipped: SkippedImage[];
   input: ExpectedInput;
 }
 
+/** Per-position outputs of the training images: scores (images x positions), features (images*positions rows). */
+export interface DenseTraining {
+  scores: Matrix | null;
+  features: Matrix | null;
+}
+
 /** Embeds every training image and checks that some were readable. */
-async function embedTraining(encoder: Encoder, plan: FitPlan, geometry: PatchGeometry | null): Promise<TrainingSet> {
-  const training = await embedImages(encoder, plan, geometry);
+async function embedTraining(
+  encoder: Encoder,
+  plan: FitPlan,
+  geometry: PatchGeometry | null,
+  dense: DenseMethod | null,
+): Promise<TrainingSet> {
+  const training = await embedImages(encoder, plan, geometry, dense);
   if (training.image.rows === 0) {
     throw invalidInput(
       'images',
@@ -243,16 +330,21 @@ export async function embedImages(
   encoder: Encoder,
   plan: Pick<FitPlan, 'images' | 'output' | 'batchSize' | 'onUnreadable' | 'onProgress'>,
   geometry: PatchGeometry | null,
+  dense: DenseMethod | null = null,
 ): Promise<TrainingSet> {
   const imageRows = new RowBuffer();
   const patchRows = new RowBuffer();
+  const scoreRows = new RowBuffer();
+  const featureRows = new RowBuffer();
+  const needsDense = dense ? denseNeeds(dense) : null;
+  const positions = dense ? encoder.dense!.gridHeight * encoder.dense!.gridWidth : 0;
   const skipped: SkippedImage[] = [];
   let channels = 0;
   let size: ExpectedInput['size'] | undefined;
   const batches = encodedBatches(plan.images, {
     encoder,
     output: plan.output,
-    needs: { image: true, patches: geometry },
+    needs: { image: true, patches: geometry, dense: needsDense },
     batchSize: geometry ? Math.min(plan.batchSize, PATCH_BATCH) : plan.batchSize,
     onUnreadable: plan.onUnreadable,
     size: null,
@@ -269,9 +361,23 @@ export async function embedImages(
     );
     imageRows.add(features.image!);
     if (features.patches) patchRows.add(features.patches);
+    const d = features.dense;
+    if (d?.scores) scoreRows.add({ data: d.scores, rows: images.length, cols: positions });
+    if (d?.features) featureRows.add(d.features);
   }
   const image = imageRows.matrix();
-  return { image, patches: geometry ? patchRows.matrix() : null, skipped, input: { size: size ?? null, channels } };
+  return {
+    image,
+    patches: geometry ? patchRows.matrix() : null,
+    dense: needsDense
+      ? {
+          scores: needsDense.scores ? scoreRows.matrix() : null,
+          features: needsDense.features ? featureRows.matrix() : null,
+        }
+      : null,
+    skipped,
+    input: { size: size ?? null, channels },
+  };
 }
 
 /** Seeded, so a refit gives the same model. */
@@ -294,6 +400,16 @@ function heldOutSplit(rows: number, holdout: number, seed: number): { held: numb
 interface Detectors {
   image: FittedDetector;
   patches: FittedDetector[];
+  dense: FittedDenseMethod | null;
+}
+
+/** The dense outputs of the given training images (null: all). */
+function denseRows(training: DenseTraining, positions: number, images: readonly number[] | null): DenseFeatures {
+  const pick = (m: Matrix | null, per: number) => (m && images ? selectRows(m, images, per) : m);
+  return {
+    scores: pick(training.scores, 1)?.data ?? null,
+    features: pick(training.features, positions),
+  };
 }
 
 /** Fits on the given training images (null: all of them). */
@@ -305,14 +421,31 @@ async function fitDetectors(
 ): Promise<Detectors> {
   const image = await plan.detector.fit(images ? selectRows(training.image, images) : training.image, plan.compute);
   const loc = plan.localization;
-  if (!loc || !shape.geometry || !training.patches) return { image, patches: [] };
+  if (loc && shape.dense && training.dense) {
+    const positions = shape.dense.info.gridHeight * shape.dense.info.gridWidth;
+    const count = images ? images.length : training.image.rows;
+    const dense = await fitDenseMethod(
+      denseRows(training.dense, positions, images),
+      count,
+      {
+        method: shape.dense.method,
+        positions,
+        coresetRatio: loc.coresetRatio,
+        maxMemory: loc.maxMemory,
+        onProgress: (done, total) => plan.onProgress?.({ stage: 'fit', done, total }),
+      },
+      plan.compute,
+    );
+    return { image, patches: [], dense };
+  }
+  if (!loc || !shape.geometry || !training.patches) return { image, patches: [], dense: null };
   const positions = positionsOf(shape.geometry);
   const rows = images ? selectRows(training.patches, images, positions) : training.patches;
-  if (!loc.perPosition) return { image, patches: [await loc.detector.fit(rows, plan.compute)] };
+  if (!loc.perPosition) return { image, patches: [await loc.detector.fit(rows, plan.compute)], dense: null };
   const patches: FittedDetector[] = [];
   for (let p = 0; p < positions; p++)
     patches.push(await loc.detector.fit(rowsAtPosition(rows, positions, p), plan.compute));
-  return { image, patches };
+  return { image, patches, dense: null };
 }
 
 /** Image (and pixel) calibration from the held-out images' scores. */
@@ -324,15 +457,27 @@ async function calibrate(
   held: readonly number[],
   detectors: Detectors,
 ): Promise<{ image: Calibration; pixel: Calibration | null }> {
+  const { height, width } = encoder.manifest.input;
+  const info = shape.dense?.info;
   const scorer: Scorer = {
     imageScore: shape.imageScore,
     imageDetector: detectors.image,
     patches: shape.geometry ? { detectors: detectors.patches, geometry: shape.geometry } : null,
+    dense:
+      info && detectors.dense
+        ? {
+            method: detectors.dense,
+            grid: { height: info.gridHeight, width: info.gridWidth, stride: info.stride },
+            sigma: denseSigma(plan),
+            input: { height, width },
+          }
+        : null,
   };
   const positions = shape.geometry ? positionsOf(shape.geometry) : 0;
   const { raw, grid } = await rawScores(scorer, {
     image: selectRows(training.image, held),
     patches: training.patches ? selectRows(training.patches, held, positions) : null,
+    dense: info && training.dense ? denseRows(training.dense, info.gridHeight * info.gridWidth, held) : null,
   });
   const image = plan.validation
     ? calibrateWithValidation(raw, await validationScores(encoder, plan, scorer), plan.validation.labels)
@@ -358,6 +503,28 @@ async function validationScores(encoder: Encoder, plan: FitPlan, scorer: Scorer)
   return Float64Array.from(raw);
 }
 
+/**
+ * patchcore and padim keep every training image's feature grid (and a copy while the batches are
+ * joined): more than localization.maxMemory is refused before the first image is embedded.
+ */
+function requireDenseMemory(plan: FitPlan, dense: NonNullable<ModelShape['dense']>): void {
+  const { info, method } = dense;
+  if (!denseNeeds(method).features) return;
+  const positions = info.gridHeight * info.gridWidth;
+  const bytes = 2 * plan.images.length * positions * info.features!.channels * 4;
+  requireMemory(
+    'localization.maxMemory',
+    `the patch features of ${plan.images.length} training images (${positions} positions x ${info.features!.channels})`,
+    bytes,
+    expectMaxMemory('localization.maxMemory', plan.localization!.maxMemory),
+  );
+}
+
+/** The dense heatmaps' blur, in model-input pixels. */
+function denseSigma(plan: FitPlan): number {
+  return plan.localization?.sigma ?? DEFAULT_DENSE_SIGMA;
+}
+
 function assembleConfig(
   encoder: Encoder,
   plan: FitPlan,
@@ -365,9 +532,11 @@ function assembleConfig(
   training: TrainingSet,
   heldOut: number,
   calibration: { image: Calibration; pixel: Calibration | null },
+  dense: FittedDenseMethod | null,
 ): PipelineConfig {
   const loc = plan.localization;
   const { geometry } = shape;
+  const info = shape.dense?.info;
   return {
     versions: { oneclass: packageVersion(), layout: PIPELINE_VERSION, node: process.version },
     encoder: {
@@ -383,15 +552,23 @@ function assembleConfig(
     imageScore: shape.imageScore,
     image: calibration.image,
     localization:
-      geometry && calibration.pixel && loc
+      info && dense && calibration.pixel
         ? {
-            geometry,
-            perPosition: loc.perPosition,
-            sigma: loc.sigma ?? Math.max(1, geometry.patchSize / 4),
-            detector: { kind: loc.detector.kind, options: { ...loc.detector.options } },
+            method: dense.method,
+            grid: { height: info.gridHeight, width: info.gridWidth, stride: info.stride },
+            sigma: denseSigma(plan),
             calibration: calibration.pixel,
+            ...dense.summary(),
           }
-        : null,
+        : geometry && calibration.pixel && loc
+          ? {
+              geometry,
+              perPosition: loc.perPosition,
+              sigma: loc.sigma ?? Math.max(1, geometry.patchSize / 4),
+              detector: { kind: loc.detector.kind, options: { ...loc.detector.options } },
+              calibration: calibration.pixel,
+            }
+          : null,
     input: training.input,
     training: {
       images: training.image.rows,

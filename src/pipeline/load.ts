@@ -22,7 +22,8 @@ import { resolveLoadOptions } from '../encoder/options.js';
 import { modelFormat, OneclassError } from '../errors.js';
 import { openRegularFile, readExactly } from '../io/regular-file.js';
 import { type Device, expectDevice, expectKnownKeys, expectOptions, expectString, expectThreads } from '../validate.js';
-import { MAX_MODEL_FILE_BYTES, type PipelineConfig, readModelFile, sha256 } from './model-file.js';
+import { type FittedDenseMethod, restoreDenseMethod } from './dense-localization.js';
+import { isDenseLocalization, MAX_MODEL_FILE_BYTES, type PipelineConfig, readModelFile, sha256 } from './model-file.js';
 import { type FittedDetector, restoreDetector } from './registry.js';
 import type { FittedPipeline } from './scoring.js';
 
@@ -64,17 +65,19 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     const imageDetector = await restoreDetector(config.detector, parts.imageDetector, compute, 'detector');
     detectors.push(imageDetector);
     const patchDetectors: FittedDetector[] = [];
-    for (const bytes of parts.patchDetectors)
-      patchDetectors.push(
-        await restoreDetector(config.localization!.detector, bytes, compute, 'localization.detector'),
-      );
+    let denseMethod: FittedDenseMethod | null = null;
+    const loc = config.localization;
+    if (isDenseLocalization(loc)) denseMethod = await restoreDenseMethod(loc, parts.patchDetectors[0] ?? null, compute);
+    else
+      for (const bytes of parts.patchDetectors)
+        patchDetectors.push(await restoreDetector(loc!.detector, bytes, compute, 'localization.detector'));
     const encoder = parts.encoderBytes
       ? await Encoder.fromBytes(parts.encoderBytes, config.encoder.manifest, {
           ...encoderOptions,
           label: `${config.encoder.file} (embedded in ${file})`,
         })
       : await referencedEncoder(file, config, encoderPath, encoderOptions);
-    return { encoder, config, imageDetector, patchDetectors };
+    return { encoder, config, imageDetector, patchDetectors, denseMethod };
   } catch (error) {
     const e = error as OneclassError;
     if (e instanceof OneclassError && FILE_FAULTS.has(e.code))

@@ -3,9 +3,12 @@
  *
  *   tensors   encoder.onnx          U8   the ONNX encoder (absent when only referenced)
  *             detector.image        U8   the image-level detector's own safetensors bytes
- *             detector.patch.<p>    U8   patch detectors (one, or one per patch position)
+ *             detector.patch.<p>    U8   patch detectors (one, or one per patch position); for the
+ *                                        dense methods, the memory bank (patchcore) or the
+ *                                        per-position Gaussians (padim), none for segmentation
  *   metadata  format   'oneclass/pipeline'
- *             version  layout version (a newer one is refused with a clear message)
+ *             version  layout version (a newer one is refused with a clear message): 1, or 2 for
+ *                      files with a dense localization (older readers refuse those by their version)
  *             config   JSON: encoder manifest (preprocessing) + sha256, detector kind/options,
  *                      calibration (normalization and thresholds), localization geometry,
  *                      expected input, versions, training summary
@@ -31,21 +34,64 @@ import {
   tensor,
 } from '../io/safetensors.js';
 import { MAX_SIGMA } from '../localization/heatmaps.js';
+import { expectOneOf } from '../validate.js';
 import { type Calibration, checkCalibration } from './calibration.js';
+import { type DenseLocalization, isDenseMethod } from './dense-localization.js';
 import { MAX_RESIZE, type PatchGeometry, patchGridProblem } from './features.js';
 import type { ExpectedInput } from './images.js';
 import { isDetectorKind } from './registry.js';
 
 export const PIPELINE_FORMAT = 'oneclass/pipeline';
-export const PIPELINE_VERSION = 1;
+export const PIPELINE_VERSION = 2;
+/** The layout of files without a dense localization: still 1, so that older readers read them. */
+const CROPS_LAYOUT_VERSION = 1;
 /** Refuse to read model files larger than this (a hostile size must not become a huge allocation). */
 export const MAX_MODEL_FILE_BYTES = 2 ** 31;
 
 /** Largest image side (fixed training size) a model file may record. */
 const MAX_IMAGE_SIDE = 1 << 20;
 
-export type ImageScoreMode = 'image' | 'heatmap-max';
-export const IMAGE_SCORE_MODES: readonly ImageScoreMode[] = ['image', 'heatmap-max'];
+/**
+ * How an image's score is formed, as stored: 'image' the image-level detector; 'heatmap-max' the
+ * largest patch score (crops) or the largest value of the smoothed heatmap (dense methods);
+ * 'heatmap-top-k' the mean of the smoothed heatmap's largest 1% (dense methods).
+ */
+export type ImageScoreMode = 'image' | 'heatmap-max' | 'heatmap-top-k';
+export const IMAGE_SCORE_MODES: readonly ImageScoreMode[] = ['image', 'heatmap-max', 'heatmap-top-k'];
+
+/** The names of FitOptions.imageScore: the public ones and the stored ones (older API). */
+export const IMAGE_SCORE_NAMES = {
+  detector: 'image',
+  max: 'heatmap-max',
+  'top-k-mean': 'heatmap-top-k',
+  image: 'image',
+  'heatmap-max': 'heatmap-max',
+  'heatmap-top-k': 'heatmap-top-k',
+} as const satisfies Record<string, ImageScoreMode>;
+export type ImageScoreName = keyof typeof IMAGE_SCORE_NAMES;
+
+/** FitOptions.imageScore to the stored mode. */
+export function imageScoreMode(path: string, value: unknown): ImageScoreMode {
+  const names = Object.keys(IMAGE_SCORE_NAMES) as ImageScoreName[];
+  return IMAGE_SCORE_NAMES[expectOneOf(path, value, names)];
+}
+
+/** The crop-grid localization of image-level encoders (features.ts). */
+export interface CropsLocalization {
+  /** Absent in files written before the dense methods. */
+  method?: 'crops';
+  geometry: PatchGeometry;
+  perPosition: boolean;
+  sigma: number;
+  detector: StoredDetector;
+  calibration: Calibration;
+}
+
+export type Localization = CropsLocalization | DenseLocalization;
+
+export function isDenseLocalization(loc: Localization | null): loc is DenseLocalization {
+  return loc !== null && isDenseMethod((loc as { method?: unknown }).method);
+}
 
 /** A detector as the model file keeps it: its kind and the options it was fitted with. */
 export interface StoredDetector {
@@ -70,13 +116,7 @@ export interface PipelineConfig {
   detector: StoredDetector;
   imageScore: ImageScoreMode;
   image: Calibration;
-  localization: null | {
-    geometry: PatchGeometry;
-    perPosition: boolean;
-    sigma: number;
-    detector: StoredDetector;
-    calibration: Calibration;
-  };
+  localization: null | Localization;
   input: ExpectedInput;
   training: { images: number; heldOut: number; skipped: string[]; fittedAt: string };
 }
@@ -121,7 +161,7 @@ export function encodeModelFile(parts: ModelParts): Uint8Array {
   const config = JSON.stringify(parts.config);
   return encodeSafetensors(tensors, {
     format: PIPELINE_FORMAT,
-    version: String(PIPELINE_VERSION),
+    version: String(isDenseLocalization(parts.config.localization) ? PIPELINE_VERSION : CROPS_LAYOUT_VERSION),
     config,
     sha256: checksum(config, tensors),
   });
@@ -164,11 +204,7 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): Mode
       throw bad(source, `tensor '${name}' is missing or not a 1-D U8 tensor`);
     return t.data as Uint8Array;
   };
-  const patches = config.localization
-    ? config.localization.perPosition
-      ? config.localization.geometry.gridRows * config.localization.geometry.gridCols
-      : 1
-    : 0;
+  const patches = patchTensorCount(config.localization);
   const encoderBytes = config.encoder.embedded ? u8('encoder.onnx') : null;
   if (encoderBytes && config.encoder.size !== undefined && encoderBytes.length !== config.encoder.size)
     throw bad(
@@ -183,6 +219,13 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model bytes'): Mode
     imageDetector: u8('detector.image'),
     patchDetectors: Array.from({ length: patches }, (_, p) => u8(`detector.patch.${p}`)),
   };
+}
+
+/** The detector.patch.<p> tensors a localization config implies. */
+function patchTensorCount(loc: Localization | null): number {
+  if (loc === null) return 0;
+  if (isDenseLocalization(loc)) return loc.method === 'segmentation' ? 0 : 1;
+  return loc.perPosition ? loc.geometry.gridRows * loc.geometry.gridCols : 1;
 }
 
 function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source: string): void {
@@ -209,15 +252,18 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
   const storedDetector = (d: StoredDetector | undefined) =>
     d && isDetectorKind(d.kind) && d.options !== null && typeof d.options === 'object';
   if (!storedDetector(c.detector)) fail('detector');
-  if (c.imageScore !== 'image' && c.imageScore !== 'heatmap-max') fail('imageScore');
+  if (!IMAGE_SCORE_MODES.includes(c.imageScore)) fail('imageScore');
   checkCalibration(c.image, 'image');
   const input = c.input;
   if (!input || !(input.channels === 1 || input.channels === 3)) fail('input.channels');
   const side = (v: unknown) => Number.isInteger(v) && (v as number) > 0 && (v as number) <= MAX_IMAGE_SIDE;
   if (input.size !== null && !(side(input.size?.width) && side(input.size?.height))) fail('input.size');
   const loc = c.localization;
-  if (loc !== null) {
-    if (typeof loc !== 'object') fail('localization');
+  if (loc !== null && typeof loc !== 'object') fail('localization');
+  if (isDenseLocalization(loc)) checkDenseLocalization(loc, e.manifest, fail);
+  else if (loc !== null) {
+    if (loc.method !== undefined && loc.method !== 'crops') fail('localization.method');
+    if (c.imageScore === 'heatmap-top-k') fail('imageScore (heatmap-top-k needs a dense localization)');
     const g = loc.geometry;
     const ints = [g?.resize, g?.patchSize, g?.stride, g?.gridRows, g?.gridCols];
     if (!ints.every((v) => Number.isInteger(v) && v > 0 && v <= MAX_RESIZE)) fail('localization.geometry');
@@ -231,12 +277,37 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
     if (!(typeof loc.sigma === 'number' && loc.sigma > 0 && loc.sigma <= MAX_SIGMA)) fail('localization.sigma');
     if (!storedDetector(loc.detector)) fail('localization.detector');
     checkCalibration(loc.calibration, 'localization.calibration');
-    // Every tensor the config implies must exist and nothing else (checked by u8() above for presence).
-    const expected = loc.perPosition ? g.gridRows * g.gridCols : 1;
-    const present = Object.keys(tensors).filter((k) => k.startsWith('detector.patch.')).length;
-    if (present !== expected)
-      throw bad(source, `${present} patch detectors stored, the localization config needs ${expected}`);
-  } else if (c.imageScore === 'heatmap-max') fail('imageScore (heatmap-max needs localization)');
+  } else if (c.imageScore !== 'image') fail(`imageScore (${c.imageScore} needs localization)`);
+  // Every tensor the config implies must exist and nothing else (checked by u8() for presence).
+  const expected = patchTensorCount(loc);
+  const present = Object.keys(tensors).filter((k) => k.startsWith('detector.patch.')).length;
+  if (present !== expected)
+    throw bad(source, `${present} patch detectors stored, the localization config needs ${expected}`);
+}
+
+/** A dense localization must match the embedded manifest's grid; sizes are bounded. */
+function checkDenseLocalization(
+  loc: DenseLocalization,
+  manifest: PipelineConfig['encoder']['manifest'],
+  fail: (field: string) => never,
+): void {
+  const d = manifest.dense;
+  const g = loc.grid;
+  if (!d || !g || g.height !== d.grid.height || g.width !== d.grid.width || g.stride !== d.stride)
+    fail("localization.grid (it must be the embedded manifest's dense grid)");
+  if (!(typeof loc.sigma === 'number' && loc.sigma >= 0 && loc.sigma <= MAX_SIGMA)) fail('localization.sigma');
+  checkCalibration(loc.calibration, 'localization.calibration');
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+  if (loc.method === 'patchcore') {
+    const b = loc.bank;
+    if (!b || !count(b.rows) || !count(b.sourceRows) || !count(b.dim) || typeof b.coresetRatio !== 'number')
+      fail('localization.bank');
+  }
+  if (loc.method === 'padim') {
+    const p = loc.padim;
+    if (!p || p.positions !== g.height * g.width || !count(p.dim) || typeof p.regularization !== 'number')
+      fail('localization.padim');
+  }
 }
 
 /**

@@ -16,9 +16,11 @@ import {
   PATCH_BATCH,
 } from './batches.js';
 import { normalize, toAnomaly } from './calibration.js';
+import { type DenseLocalization, denseNeeds, type FittedDenseMethod } from './dense-localization.js';
+import { heatmapImageScores, denseHeatmaps } from './dense-heatmaps.js';
 import { type PatchGeometry, rowsAtPosition } from './features.js';
 import { type NamedImage, unreadablePolicy } from './images.js';
-import type { ImageScoreMode, PipelineConfig } from './model-file.js';
+import { type CropsLocalization, type ImageScoreMode, isDenseLocalization, type PipelineConfig } from './model-file.js';
 import type { FittedDetector } from './registry.js';
 import type { Heatmap, ScoreResult, StreamOptions } from './types.js';
 
@@ -27,7 +29,18 @@ export interface FittedPipeline {
   readonly encoder: Encoder;
   readonly config: PipelineConfig;
   readonly imageDetector: FittedDetector;
+  /** Crop-grid localization: one shared patch detector or one per position. */
   readonly patchDetectors: readonly FittedDetector[];
+  /** Dense localization (null otherwise). */
+  readonly denseMethod: FittedDenseMethod | null;
+}
+
+/** A dense method with the grid geometry it scores on and the model input it maps the grid to. */
+export interface DenseScorer {
+  readonly method: FittedDenseMethod;
+  readonly grid: DenseLocalization['grid'];
+  readonly sigma: number;
+  readonly input: { readonly height: number; readonly width: number };
 }
 
 /** What raw scores need: the detectors and how the image score is formed (no calibration). */
@@ -35,23 +48,32 @@ export interface Scorer {
   readonly imageScore: ImageScoreMode;
   readonly imageDetector: FittedDetector;
   readonly patches: { readonly detectors: readonly FittedDetector[]; readonly geometry: PatchGeometry } | null;
+  readonly dense: DenseScorer | null;
 }
 
 export function scorerOf(model: FittedPipeline): Scorer {
   const loc = model.config.localization;
+  const { height, width } = model.config.encoder.manifest.input;
   return {
     imageScore: model.config.imageScore,
     imageDetector: model.imageDetector,
-    patches: loc ? { detectors: model.patchDetectors, geometry: loc.geometry } : null,
+    patches:
+      loc && !isDenseLocalization(loc)
+        ? { detectors: model.patchDetectors, geometry: (loc as CropsLocalization).geometry }
+        : null,
+    dense: isDenseLocalization(loc)
+      ? { method: model.denseMethod!, grid: loc.grid, sigma: loc.sigma, input: { height, width } }
+      : null,
   };
 }
 
-/** Embeddings a batch needs: patches only for heatmaps or a heatmap-max image score. */
+/** Embeddings a batch needs: patch grids only for heatmaps or an image score taken from them. */
 export function featureNeeds(scorer: Scorer, heatmaps: boolean): FeatureNeeds {
-  const wantPatches = heatmaps || scorer.imageScore === 'heatmap-max';
+  const wantGrid = heatmaps || scorer.imageScore !== 'image';
   return {
     image: scorer.imageScore === 'image',
-    patches: wantPatches && scorer.patches ? scorer.patches.geometry : null,
+    patches: wantGrid && scorer.patches ? scorer.patches.geometry : null,
+    dense: wantGrid && scorer.dense ? denseNeeds(scorer.dense.method.method) : null,
   };
 }
 
@@ -94,6 +116,7 @@ export async function rawScores(
   scorer: Scorer,
   features: Features,
 ): Promise<{ raw: Float64Array; grid: Float64Array | null }> {
+  if (scorer.dense) return denseRawScores(scorer, scorer.dense, features);
   const positions = scorer.patches ? positionsOf(scorer.patches.geometry) : 0;
   const grid =
     features.patches && scorer.patches
@@ -104,6 +127,23 @@ export async function rawScores(
     scorer.imageScore === 'heatmap-max'
       ? maxPerImage(grid!, positions)
       : toAnomaly(await scorer.imageDetector.scoreSamples(features.image!));
+  return { raw, grid };
+}
+
+async function denseRawScores(
+  scorer: Scorer,
+  dense: DenseScorer,
+  features: Features,
+): Promise<{ raw: Float64Array; grid: Float64Array | null }> {
+  const positions = dense.grid.height * dense.grid.width;
+  const f = features.dense;
+  const images = f ? (f.scores ? f.scores.length / positions : f.features!.rows / positions) : 0;
+  const grid = f ? await dense.method.grid(f, images) : null;
+  // featureNeeds guarantees the grid when the image score comes from it.
+  const raw =
+    scorer.imageScore === 'image'
+      ? toAnomaly(await scorer.imageDetector.scoreSamples(features.image!))
+      : await heatmapImageScores(grid!, images, dense, scorer.imageScore);
   return { raw, grid };
 }
 
@@ -119,7 +159,12 @@ export async function scoreBatch(
   const { image: calibration, localization } = model.config;
   const score = normalize(raw, calibration);
   const raws = images.map((d) => d.raw);
-  const maps = options.heatmaps && grid && localization ? await heatmapsOf(grid, raws, localization) : null;
+  const maps =
+    options.heatmaps && grid && localization
+      ? isDenseLocalization(localization)
+        ? await denseHeatmaps(grid, raws, scorerOf(model).dense!, localization.calibration)
+        : await heatmapsOf(grid, raws, localization)
+      : null;
   return {
     skipped,
     items: images.map((d, i) => ({
@@ -160,11 +205,7 @@ export async function* scoreBatches(
  * Patch grids -> per-pixel maps: each patch score spread over its receptive field in the resized
  * square (native 'receptive-field' mode), then resized bilinearly to the image's own size.
  */
-async function heatmapsOf(
-  grid: Float64Array,
-  images: readonly RawImage[],
-  loc: NonNullable<PipelineConfig['localization']>,
-): Promise<Heatmap[]> {
+async function heatmapsOf(grid: Float64Array, images: readonly RawImage[], loc: CropsLocalization): Promise<Heatmap[]> {
   const g = loc.geometry;
   const normalized = Float32Array.from(normalize(grid, loc.calibration));
   const square = await upsampleHeatmaps(

@@ -4,7 +4,7 @@ import type { Encoder, EncoderLoadOptions, EncoderOutput, ImageInput, RawImage }
 import type { Device } from '../validate.js';
 import type { LocalizationOptions } from './features.js';
 import type { SkippedImage, UnreadablePolicy } from './images.js';
-import type { ImageScoreMode } from './model-file.js';
+import type { ImageScoreName } from './model-file.js';
 import type { DetectorSpec } from './registry.js';
 
 export type PipelineImage = ImageInput | DatasetItem;
@@ -26,8 +26,13 @@ export interface FitOptions {
   detector: DetectorSpec;
   /** Patch-level detectors for heatmaps; true = defaults; the patch detector defaults to `detector`. */
   localization?: boolean | (LocalizationOptions & { detector?: DetectorSpec });
-  /** 'image' (default): the image-level detector; 'heatmap-max': the highest patch score. */
-  imageScore?: ImageScoreMode;
+  /**
+   * 'detector': the image-level detector; 'max': the highest value of the heatmap (crops: the
+   * highest patch score); 'top-k-mean': the mean of the smoothed heatmap's largest 1% (dense
+   * methods). Default: 'max' for dense methods and patch-level encoders, else 'detector'. The
+   * older names 'image' and 'heatmap-max' are accepted.
+   */
+  imageScore?: ImageScoreName;
   /** Encoder output fed to the detectors (default 'pooled'). */
   output?: EncoderOutput;
   /** Fraction of training images held out for calibration (default 0.2, at least 2 images). */

@@ -1,6 +1,7 @@
 /** `oneclass fit`: fit on normal images, write one model file atomically (an existing file is replaced only on success). */
 import { type DatasetKind, DATASET_KINDS, openDataset } from '../../datasets/index.js';
 import { Detector, type PipelineImage } from '../../pipeline/detector.js';
+import { localizationSummary } from '../model-summary.js';
 import { choice, CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
 import { checkOutputFile, collectImages, fitOptions, reportSkipped } from '../common.js';
 import type { CliContext } from '../context.js';
@@ -85,7 +86,7 @@ export async function fitCommand(args: ParsedCommandLine, ctx: CliContext): Prom
       skipped: c.training.skipped,
       detector: c.detector,
       threshold: c.image.threshold,
-      localization: c.localization ? c.localization.geometry : null,
+      localization: localizationSummary(c.localization),
       seconds: (Date.now() - started) / 1000,
     };
     if (ctx.json) ctx.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -4,12 +4,20 @@ import { fileURLToPath } from 'node:url';
 
 import { backendInfo } from '../../backend.js';
 import { packageVersion } from '../../pipeline/model-file.js';
-import type { ParsedCommandLine } from '../args.js';
+import { type ParsedCommandLine, str } from '../args.js';
+import { modelSummary, modelSummaryLines } from '../model-summary.js';
 import type { CliContext } from '../context.js';
 
 export const MODELS_DIR = fileURLToPath(new URL('../../../models/', import.meta.url));
 
-export async function infoCommand(_args: ParsedCommandLine, ctx: CliContext): Promise<number> {
+export async function infoCommand(args: ParsedCommandLine, ctx: CliContext): Promise<number> {
+  const model = str(args.values, 'model');
+  if (model !== undefined) {
+    // A model file's facts: read and checked as Detector.load reads it, without an ONNX session.
+    const summary = await modelSummary(model);
+    ctx.stdout.write(ctx.json ? JSON.stringify(summary, null, 2) + '\n' : modelSummaryLines(summary).join('\n') + '\n');
+    return 0;
+  }
   let backends: unknown;
   try {
     backends = backendInfo();
