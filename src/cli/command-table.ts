@@ -46,7 +46,7 @@ const DETECTOR: Record<string, OptionSpec> = {
   'coreset-ratio': {
     type: 'string',
     arg: 'R',
-    help: 'patchcore: fraction of the training feature rows kept in the memory bank (default 0.1)',
+    help: 'patchcore: fraction of the training feature rows kept in the memory bank (default 0.01)',
   },
   'per-position': { type: 'boolean', help: 'crops: one patch detector per patch position (default: one shared)' },
   'patch-size': { type: 'string', arg: 'PX', help: 'crops: patch side in the resized image' },

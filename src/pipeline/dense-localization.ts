@@ -32,7 +32,7 @@ export const DENSE_METHODS: readonly DenseMethod[] = ['segmentation', 'patchcore
  */
 export const DEFAULT_DENSE_METHOD: DenseMethod = 'segmentation';
 /** PatchCore's coreset ratio (Roth et al. 2022). */
-export const DEFAULT_CORESET_RATIO = 0.1;
+export const DEFAULT_CORESET_RATIO = 0.01;
 /** Gaussian blur of the upsampled grid, in pixels of the model input (anomalib's sigma 4). */
 export const DEFAULT_DENSE_SIGMA = 4;
 

@@ -13,173 +13,32 @@
  */
 import path from 'node:path';
 
-import type { ComputeOptions } from '../detectors/common.js';
 import { shuffle } from '../datasets/subsample.js';
 import { expectMaxMemory, requireMemory } from '../detectors/memory-limit.js';
-import { type DenseInfo, Encoder, ENCODER_OUTPUTS, type EncoderOutput } from '../encoder/index.js';
+import { type DenseInfo, Encoder } from '../encoder/index.js';
 import { invalidArgument, invalidInput } from '../errors.js';
-import {
-  expectBatchSize,
-  expectBoolean,
-  expectInteger,
-  expectKnownKeys,
-  expectNumber,
-  expectOneOf,
-  expectOptions,
-  expectPositiveNumber,
-  type Matrix,
-} from '../validate.js';
+import { type Matrix } from '../validate.js';
 import { DEFAULT_BATCH, encodedBatches, PATCH_BATCH } from './batches.js';
 import { type Calibration, calibrateFromNormal, calibrateWithValidation } from './calibration.js';
 import {
-  DEFAULT_CORESET_RATIO,
-  DEFAULT_DENSE_METHOD,
   DEFAULT_DENSE_SIGMA,
   type DenseFeatures,
   type DenseMethod,
   denseNeeds,
   fitDenseMethod,
   type FittedDenseMethod,
-  PATCH_METHODS,
-  type PatchMethod,
-  requireDenseOutputs,
 } from './dense-localization.js';
-import { type LocalizationOptions, type PatchGeometry, patchGeometry, rowsAtPosition } from './features.js';
-import {
-  commonSize,
-  type ExpectedInput,
-  nameImages,
-  type NamedImage,
-  type SkippedImage,
-  type UnreadablePolicy,
-  unreadablePolicy,
-} from './images.js';
-import {
-  type ImageScoreMode,
-  imageScoreMode,
-  packageVersion,
-  type PipelineConfig,
-  PIPELINE_VERSION,
-  sha256,
-} from './model-file.js';
-import { type FittedDetector, resolveDetector, type ResolvedDetector } from './registry.js';
+import { type PatchGeometry, rowsAtPosition } from './features.js';
+import { commonSize, type ExpectedInput, type SkippedImage } from './images.js';
+import { type ImageScoreMode, packageVersion, type PipelineConfig, PIPELINE_VERSION, sha256 } from './model-file.js';
+import { type FittedDetector } from './registry.js';
 import { RowBuffer, selectRows } from './rows.js';
 import { featureNeeds, type FittedPipeline, positionsOf, rawScores, type Scorer } from './scoring.js';
 
-/**
- * A dense encoder's image score when none is asked for: measured on the complete magnetic-tile
- * test set (docs/results.md, "Dense localization").
- */
-export const DEFAULT_DENSE_IMAGE_SCORE: ImageScoreMode = 'heatmap-max';
 import type { FitOptions, Progress } from './types.js';
+import { DEFAULT_DENSE_IMAGE_SCORE, type FitPlan, fitGeometry, fitPlan, localizationMethod } from './fit-plan.js';
 
-interface LocalizationPlan {
-  /** undefined: chosen from the encoder (its default dense method, or 'crops' without a dense block). */
-  method: PatchMethod | undefined;
-  /** resize / patchSize / stride as given; the grid is resolved with the encoder's defaults. */
-  grid: Pick<LocalizationOptions, 'resize' | 'patchSize' | 'stride'>;
-  detector: ResolvedDetector;
-  perPosition: boolean;
-  sigma: number | undefined;
-  coresetRatio: number;
-  maxMemory: number | undefined;
-  /** Options that only the crop grid reads, as given (refused with a dense method). */
-  cropsOnly: string[];
-}
-
-/** FitOptions, checked and defaulted. */
-export interface FitPlan {
-  images: NamedImage[];
-  detector: ResolvedDetector;
-  localization: LocalizationPlan | null;
-  /** undefined: chosen from the encoder (a patch-level encoder scores by its highest patch). */
-  imageScore: ImageScoreMode | undefined;
-  output: EncoderOutput;
-  holdout: number;
-  quantile: number;
-  validation: { images: NamedImage[]; labels: ArrayLike<number> } | null;
-  refit: boolean;
-  embedEncoder: boolean;
-  batchSize: number;
-  onUnreadable: UnreadablePolicy;
-  seed: number;
-  compute: ComputeOptions;
-  onProgress?: (p: Progress) => void;
-}
-
-const CROPS_KEYS = ['resize', 'patchSize', 'stride', 'perPosition', 'detector'];
-const LOCALIZATION_KEYS = [...CROPS_KEYS, 'sigma', 'method', 'coresetRatio', 'maxMemory'];
-
-function localizationPlan(options: FitOptions): LocalizationPlan | null {
-  const given = options.localization;
-  if (given === undefined || given === false) return null;
-  const o = given === true ? {} : given;
-  expectKnownKeys('localization', expectOptions('localization', o), LOCALIZATION_KEYS);
-  return {
-    method: o.method === undefined ? undefined : expectOneOf('localization.method', o.method, PATCH_METHODS),
-    grid: { resize: o.resize, patchSize: o.patchSize, stride: o.stride },
-    // The patch detector is the image detector's kind and options unless given its own.
-    detector: resolveDetector(o.detector ?? options.detector, 'localization.detector'),
-    perPosition: o.perPosition === undefined ? false : expectBoolean('localization.perPosition', o.perPosition),
-    sigma: o.sigma === undefined ? undefined : expectPositiveNumber('localization.sigma', o.sigma),
-    coresetRatio:
-      o.coresetRatio === undefined
-        ? DEFAULT_CORESET_RATIO
-        : expectNumber('localization.coresetRatio', o.coresetRatio, { min: 0, max: 1, exclusiveMin: true }),
-    maxMemory: o.maxMemory === undefined ? undefined : expectInteger('localization.maxMemory', o.maxMemory, 1),
-    cropsOnly: CROPS_KEYS.filter((k) => (o as Record<string, unknown>)[k] !== undefined),
-  };
-}
-
-export function fitPlan(options: FitOptions): FitPlan {
-  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an options object', options);
-  const images = nameImages(options.images);
-  const detector = resolveDetector(options.detector, 'detector');
-  const localization = localizationPlan(options);
-  const imageScore = options.imageScore === undefined ? undefined : imageScoreMode('imageScore', options.imageScore);
-  if (imageScore !== undefined && imageScore !== 'image' && !localization)
-    throw invalidInput('imageScore', `imageScore '${options.imageScore}' needs localization`);
-  if (images.length === 0) throw invalidInput('images', 'The training set is empty: no images were given');
-  let validation: FitPlan['validation'] = null;
-  if (options.validation) {
-    expectOptions('validation', options.validation);
-    const vImages = nameImages(options.validation.images, 'validation.images');
-    const labels = options.validation.labels;
-    if (labels?.length !== vImages.length) {
-      throw invalidInput(
-        'validation.labels',
-        `validation.labels has ${labels?.length} entries for ${vImages.length} images`,
-      );
-    }
-    validation = { images: vImages, labels };
-  }
-  const flag = (name: 'refit' | 'embedEncoder', value: unknown) =>
-    value === undefined ? true : expectBoolean(name, value);
-  return {
-    images,
-    detector,
-    localization,
-    imageScore,
-    output: options.output === undefined ? 'pooled' : expectOneOf('output', options.output, ENCODER_OUTPUTS),
-    holdout:
-      options.holdout === undefined
-        ? 0.2
-        : expectNumber('holdout', options.holdout, { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
-    quantile:
-      options.thresholdQuantile === undefined
-        ? 0.99
-        : expectNumber('thresholdQuantile', options.thresholdQuantile, { min: 0, max: 1, exclusiveMin: true }),
-    validation,
-    refit: flag('refit', options.refit),
-    embedEncoder: flag('embedEncoder', options.embedEncoder),
-    batchSize: expectBatchSize('batchSize', options.batchSize, DEFAULT_BATCH),
-    onUnreadable: unreadablePolicy('onUnreadable', options.onUnreadable),
-    seed: options.seed === undefined ? 0 : expectInteger('seed', options.seed, 0),
-    // Checked by each detector when it is fitted (detectors/common.ts).
-    compute: { device: options.device, threads: options.threads },
-    onProgress: options.onProgress,
-  };
-}
+export { DEFAULT_DENSE_IMAGE_SCORE, type FitPlan, fitGeometry, fitPlan, localizationMethod } from './fit-plan.js';
 
 /** Fits the whole pipeline; an encoder given as a path is loaded here and released on failure. */
 export async function fitPipeline(options: FitOptions): Promise<FittedPipeline> {
@@ -207,27 +66,6 @@ async function fitOwningEncoder(options: FitOptions, training: TrainingSet | nul
     if (typeof given === 'string') await encoder.release().catch(() => undefined);
     throw error;
   }
-}
-
-/** The localization method a fit with these options uses on this encoder (null without localization). */
-export function localizationMethod(encoder: Encoder, plan: FitPlan): PatchMethod | null {
-  const loc = plan.localization;
-  if (!loc) return null;
-  const method = loc.method ?? (encoder.dense ? DEFAULT_DENSE_METHOD : 'crops');
-  if (method === 'crops') return method;
-  requireDenseOutputs(encoder, method, 'localization.method');
-  if (loc.cropsOnly.length > 0) {
-    throw invalidInput(
-      `localization.${loc.cropsOnly[0]}`,
-      `localization.${loc.cropsOnly[0]} applies to method 'crops' only, not to '${method}' (the dense grid is the encoder's)`,
-    );
-  }
-  return method;
-}
-
-/** The crop grid a fit with these options embeds (null without localization or with a dense method). */
-export function fitGeometry(encoder: Encoder, plan: FitPlan): PatchGeometry | null {
-  return localizationMethod(encoder, plan) === 'crops' ? patchGeometry(encoder, plan.localization!.grid) : null;
 }
 
 /** What the encoder decides: how images are scored, the crop grid or the dense method. */
