@@ -4,12 +4,14 @@
  * comes back as a coded error (never a hang or an unhandled exception), and release() ends the
  * workers after the calls in flight and is harmless twice.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Encoder } from '../src/encoder/index.js';
-import { InferencePool, type RunRequest } from '../src/encoder/inference-pool.js';
+import { InferencePool, type RunRequest, workerExecArgv } from '../src/encoder/inference-pool.js';
 import { OneclassError } from '../src/errors.js';
 import { CIFAR_ENCODER, exampleFiles, TILE_ENCODER } from './fixtures/eval/pipeline-helpers.js';
 
@@ -122,6 +124,94 @@ describe('Encoder in worker threads', () => {
     } finally {
       await pool.release();
     }
+  });
+});
+
+/** The nice value of each of this process's threads (Linux), by thread id. */
+function threadNices(): Map<string, number> {
+  const nices = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after the command name's closing parenthesis; nice is field 19 of stat(5).
+      nices.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return nices;
+}
+
+describe.runIf(process.platform === 'linux')('inference threads yield the CPU to the JS thread (inferenceNice)', () => {
+  it.each([
+    [7, 7],
+    [undefined, 10],
+    [0, 0],
+  ])(
+    'inferenceNice %s: the worker and ONNX Runtime threads run at nice +%s, the JS thread keeps its own',
+    async (given, raise) => {
+      const own = getPriority(0);
+      const before = threadNices();
+      const enc = await Encoder.load(TILE_ENCODER, { device: 'cpu', threads: 2, inferenceNice: given });
+      try {
+        const [c, h, w] = enc.inputShape;
+        await enc.embedTensor(new Float32Array(4 * c * h * w).fill(0.5), 4);
+        const started = [...threadNices()].filter(([tid]) => !before.has(tid));
+        const lowered = started.filter(([, nice]) => nice === Math.min(19, own + raise));
+        // The worker thread, and the intra-op thread ONNX Runtime starts beside it for threads: 2.
+        expect(lowered.length).toBeGreaterThanOrEqual(raise === 0 ? started.length : 2);
+        expect(getPriority(0)).toBe(own);
+        // Threads that were there before (the JS thread, libuv's, V8's) keep their nice value.
+        const after = threadNices();
+        for (const [tid, nice] of before) if (after.has(tid)) expect(after.get(tid)).toBe(nice);
+      } finally {
+        await enc.release();
+      }
+    },
+  );
+
+  it('an inferenceNice outside 0..19 is refused by name', async () => {
+    for (const bad of [-1, 20, 1.5, '5'])
+      await expect(Encoder.load(TILE_ENCODER, { device: 'cpu', inferenceNice: bad as number })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringContaining('inferenceNice'),
+      });
+  });
+});
+
+describe('worker options', () => {
+  it('the workers get the Node options that do not describe the main script', () => {
+    expect(
+      workerExecArgv([
+        '--input-type=module',
+        '-e',
+        'code',
+        '--stack-size=2000',
+        '--eval=x',
+        '-p',
+        'y',
+        '--input-type',
+        'commonjs',
+      ]),
+    ).toEqual(['--stack-size=2000']);
+    expect(workerExecArgv(['--max-old-space-size=512', '--enable-source-maps'])).toEqual([
+      '--max-old-space-size=512',
+      '--enable-source-maps',
+    ]);
+  });
+
+  it('an encoder loads and runs in `node --input-type=module -e` (the workers do not inherit --input-type)', () => {
+    const code =
+      `const { Encoder } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});` +
+      `const e = await Encoder.load(${JSON.stringify(TILE_ENCODER)}, { device: 'cpu' });` +
+      `const m = await e.embed(${JSON.stringify(exampleFiles('train/good', 2))});` +
+      'await e.release(); console.log(m.rows, m.cols);';
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+    });
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toMatch(/^2 \d+$/);
   });
 });
 

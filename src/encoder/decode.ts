@@ -40,6 +40,7 @@ import {
   toModelColour,
 } from './colour.js';
 import { DEFAULT_DECODE_LIMITS } from './pixel-budget.js';
+import { withSharp } from './sharp-slots.js';
 import type { ImageInput, RawImage } from './types.js';
 
 export interface DecodeOptions {
@@ -153,11 +154,15 @@ function pickChannels(data: Uint8Array | Uint16Array, from: number, pick: number
  * whose header declares more than `maxPixels` (width x height) is refused before it is decoded
  * (pixel-budget.ts).
  */
-export async function decodeSamples(
+export function decodeSamples(
   input: string | Uint8Array,
   label: string,
   maxPixels: number = DEFAULT_DECODE_LIMITS.maxImagePixels,
 ): Promise<Samples> {
+  return withSharp(() => decodeNow(input, label, maxPixels));
+}
+
+async function decodeNow(input: string | Uint8Array, label: string, maxPixels: number): Promise<Samples> {
   const file = typeof input === 'string' ? input : undefined;
   try {
     const image = sharp(input, { ignoreIcc: true, limitInputPixels: maxPixels });

@@ -140,10 +140,14 @@ export class Encoder {
     opts: ResolvedLoadOptions,
     origin: Origin,
   ): Promise<Encoder> {
-    const pool = await InferencePool.create(bytes, opts, {
-      label: origin.label,
-      path: origin.modelPath ?? undefined,
-    });
+    const pool = await InferencePool.create(
+      bytes,
+      { ...opts, nice: opts.inferenceNice },
+      {
+        label: origin.label,
+        path: origin.modelPath ?? undefined,
+      },
+    );
     try {
       checkGraphAgainstManifest(pool.graph, manifest, origin);
     } catch (error) {

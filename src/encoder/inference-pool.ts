@@ -53,6 +53,8 @@ export interface PoolOptions {
   workers: number;
   /** Let ONNX Runtime's intra-op threads spin between operators (default false). */
   spinning?: boolean;
+  /** Raise of the workers' nice value, inherited by ONNX Runtime's threads (Linux; default 0). */
+  nice?: number;
 }
 
 export interface RunRequest {
@@ -101,6 +103,7 @@ interface WorkerData {
   device: Device;
   threads: number | undefined;
   spinning: boolean;
+  nice: number;
 }
 
 /** Pools not yet released, and worker starts in progress, for closeAllPools (the CLI's signal handler). */
@@ -217,10 +220,30 @@ export interface PoolInternals {
   resourceLimits?: ResourceLimits;
 }
 
+/**
+ * The process's Node options for a worker, without those that describe the main script: a worker
+ * inherits them, and `--input-type` (from `node --input-type=module -e ...`) makes Node refuse
+ * to load the worker's file.
+ */
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i];
+    if (/^--(input-type|eval|print)=/.test(a)) continue;
+    if (['--input-type', '-e', '--eval', '-p', '--print'].includes(a)) {
+      i++; // and its value
+      continue;
+    }
+    kept.push(a);
+  }
+  return kept;
+}
+
 /** Starts one worker and waits for its session (or its failure). */
 function startWorker(internals: PoolInternals, data: WorkerData): Promise<{ worker: Worker; graph: GraphInfo }> {
   const worker = new Worker(internals.script ?? WORKER_SCRIPT, {
     workerData: data,
+    execArgv: workerExecArgv(),
     ...(internals.resourceLimits ? { resourceLimits: internals.resourceLimits } : {}),
   });
   return new Promise((resolve, reject) => {
@@ -279,7 +302,13 @@ export class InferencePool {
   ): Promise<InferencePool> {
     const size = options.workers;
     const threads = options.threads ?? (size > 1 ? Math.max(1, Math.floor(availableParallelism() / size)) : undefined);
-    const data: WorkerData = { model, device: options.device, threads, spinning: options.spinning ?? false };
+    const data: WorkerData = {
+      model,
+      device: options.device,
+      threads,
+      spinning: options.spinning ?? false,
+      nice: options.nice ?? 0,
+    };
     if (stopping) throw releasedError(name);
     const started = await tracked(Promise.allSettled(Array.from({ length: size }, () => startWorker(internals, data))));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -29,6 +29,14 @@ export interface EncoderLoadOptions {
    */
   readonly workers?: number;
   /**
+   * Linux: how much lower than the process's the scheduling priority of the inference threads is
+   * (their nice value is raised by this much, 0 to 19; default 10; 0 keeps the process's). The JS
+   * thread, decoding and the detectors then get a CPU first when they need one, which keeps the
+   * event loop turning while a model runs on every core; when nothing else runs, inference still
+   * gets all the cores. Ignored on other systems (there the nice value belongs to the whole process).
+   */
+  readonly inferenceNice?: number;
+  /**
    * Largest width x height an image may decode to (default 2^26, e.g. 8192 x 8192); a larger one is
    * unreadable (ERR_IMAGE_DECODE) before it is decoded. Also used by the pipeline's batches.
    */
@@ -63,6 +71,7 @@ export interface ResolvedLoadOptions {
   readonly batchSize: number;
   readonly threads: number | undefined;
   readonly workers: number;
+  readonly inferenceNice: number;
   readonly limits: DecodeLimits;
   readonly strictColour: boolean;
 }
@@ -71,7 +80,18 @@ export interface ResolvedLoadOptions {
 export const MAX_WORKERS = 64;
 
 export const DEFAULT_BATCH_SIZE = 64;
-const LOAD_KEYS = ['device', 'batchSize', 'threads', 'workers', 'maxImagePixels', 'maxBatchPixels', 'strictColour'];
+/** Default raise of the inference threads' nice value (EncoderLoadOptions.inferenceNice). */
+export const DEFAULT_INFERENCE_NICE = 10;
+const LOAD_KEYS = [
+  'device',
+  'batchSize',
+  'threads',
+  'workers',
+  'inferenceNice',
+  'maxImagePixels',
+  'maxBatchPixels',
+  'strictColour',
+];
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = expectOptions('options', options);
@@ -82,6 +102,8 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
     batchSize: expectBatchSize('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     threads: threads === 0 ? undefined : threads,
     workers: o.workers === undefined ? 1 : expectInteger('workers', o.workers, 1, MAX_WORKERS),
+    inferenceNice:
+      o.inferenceNice === undefined ? DEFAULT_INFERENCE_NICE : expectInteger('inferenceNice', o.inferenceNice, 0, 19),
     limits: resolveDecodeLimits('options', o),
     strictColour: o.strictColour === undefined ? false : expectBoolean('strictColour', o.strictColour),
   };

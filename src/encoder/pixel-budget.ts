@@ -9,6 +9,7 @@
 import sharp from 'sharp';
 
 import { expectInteger, expectKnownKeys, expectOptions } from '../validate.js';
+import { withSharp } from './sharp-slots.js';
 import type { ImageInput } from './types.js';
 
 export interface DecodeLimits {
@@ -48,7 +49,7 @@ export async function declaredPixels(input: ImageInput): Promise<number> {
     return typeof raw?.width === 'number' && typeof raw?.height === 'number' ? raw.width * raw.height : 0;
   }
   try {
-    const meta = await sharp(input, { limitInputPixels: false }).metadata();
+    const meta = await withSharp(() => sharp(input, { limitInputPixels: false }).metadata());
     return (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
   } catch {
     return 0;
