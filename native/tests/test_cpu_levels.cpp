@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../core/cpu/gaussian_kernels.h"
 #include "ocsvm_pair.h"
 #include "oneclass/backend.h"
 #include "oneclass/cpu_dispatch.h"
@@ -142,6 +143,44 @@ void compareGram(Tally& t, const std::string& level, const std::string& base) {
   }
 }
 
+// The Gaussian density's float64 kernels (moments, Ledoit-Wolf, Cholesky, inverse) of `level`
+// against the baseline's: summation order and fused multiply-adds only.
+void compareGaussian(Tally& t, const std::string& level, const std::string& base) {
+  const cpu::GaussianKernels& a = gaussianKernelsAt(level);
+  const cpu::GaussianKernels& b = gaussianKernelsAt(base);
+  for (Size s : {Size{0, 2, 1}, Size{0, 40, 9}, Size{0, 700, 130}, Size{0, 2000, 512}}) {
+    const std::string tag = " n=" + std::to_string(s.n) + " d=" + std::to_string(s.d) + " [" + level + "]";
+    auto x = gaussianMatrix(s.n, s.d, 7, 1.0f, 0.3f);
+    std::vector<double> ma(s.d), mb(s.d), ca(s.d * s.d), cb(s.d * s.d);
+    a.meanAndCovariance(x.data(), s.n, s.d, ma.data(), ca.data(), 0);
+    b.meanAndCovariance(x.data(), s.n, s.d, mb.data(), cb.data(), 0);
+    t.check(toleranceRatio(ma, mb, kLevelGram.atol, kLevelGram.rtol) <= 1, "gaussian mean" + tag);
+    t.check(toleranceRatio(ca, cb, kLevelGram.atol, kLevelGram.rtol) <= 1, "gaussian covariance" + tag);
+    const double sa = a.ledoitWolfShrinkage(x.data(), s.n, s.d, mb.data(), cb.data(), 0);
+    const double sb = b.ledoitWolfShrinkage(x.data(), s.n, s.d, mb.data(), cb.data(), 0);
+    t.check(std::fabs(sa - sb) <= 1e-10 + 1e-9 * std::fabs(sb), "ledoit-wolf shrinkage" + tag,
+            fmt(sa) + " vs " + fmt(sb));
+    // A well-conditioned SPD matrix: the covariance plus its trace / d on the diagonal.
+    double mu = 0;
+    for (int64_t k = 0; k < s.d; ++k) mu += cb[k * s.d + k];
+    for (int64_t k = 0; k < s.d; ++k) cb[k * s.d + k] += mu / static_cast<double>(s.d);
+    std::vector<double> la = cb, lb = cb, ia(s.d * s.d), ib(s.d * s.d);
+    const bool oka = a.choleskyLower(la.data(), s.d), okb = b.choleskyLower(lb.data(), s.d);
+    t.check(oka && okb, "cholesky succeeds" + tag);
+    t.check(toleranceRatio(la, lb, kLevelGram.atol, kLevelGram.rtol) <= 1, "cholesky factor" + tag,
+            "ratio " + fmt(toleranceRatio(la, lb, kLevelGram.atol, kLevelGram.rtol)));
+    a.lowerInverse(lb.data(), s.d, ia.data());
+    b.lowerInverse(lb.data(), s.d, ib.data());
+    t.check(toleranceRatio(ia, ib, kLevelGram.atol, kLevelGram.rtol) <= 1, "cholesky inverse" + tag,
+            "ratio " + fmt(toleranceRatio(ia, ib, kLevelGram.atol, kLevelGram.rtol)));
+  }
+  // Not positive definite: both levels say so.
+  std::vector<double> bad = {1, 2, 2, 1};
+  std::vector<double> bad2 = bad;
+  t.check(!a.choleskyLower(bad.data(), 2) && !b.choleskyLower(bad2.data(), 2),
+          "cholesky refuses an indefinite matrix [" + level + "]");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,6 +234,7 @@ int main(int argc, char** argv) {
     }
     compareBackends(t, s.name, cpuBackendAt(s.name), cpuBackendAt(base));
     compareGram(t, s.name, base);
+    compareGaussian(t, s.name, base);
   }
   return t.finish();
 }

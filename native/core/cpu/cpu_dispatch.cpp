@@ -1,5 +1,6 @@
 // The CPU level of the kernels, chosen once (oneclass/cpu_dispatch.h), and the entry points the
-// rest of the core calls, forwarded to that level: cpuBackend(), cpuSimd(), addGramOfRows().
+// rest of the core calls, forwarded to that level: cpuBackend(), cpuSimd(), addGramOfRows(),
+// gaussianKernels().
 // Compiled for the baseline like all code outside the kernel files.
 #include "oneclass/cpu_dispatch.h"
 
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "cpu_features.h"
+#include "gaussian_kernels.h"
 #include "gram.h"
 #include "oneclass/errors.h"
 
@@ -18,6 +20,7 @@
   Backend& backend();                                                                         \
   const char* simd();                                                                         \
   void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads); \
+  const GaussianKernels& gaussianKernels();                                                   \
   }
 #if defined(ONECLASS_CPU_LEVELS_X86)
 ONECLASS_DECLARE_CPU_LEVEL(baseline)
@@ -41,9 +44,11 @@ struct Level {
   Backend& (*backend)();
   const char* (*simd)();
   GramFn gram;
+  const cpu::GaussianKernels& (*gaussian)();
 };
 
-#define ONECLASS_CPU_LEVEL_ENTRY(ns) &cpu::ns::backend, &cpu::ns::simd, &cpu::ns::addGramOfRows
+#define ONECLASS_CPU_LEVEL_ENTRY(ns) \
+  &cpu::ns::backend, &cpu::ns::simd, &cpu::ns::addGramOfRows, &cpu::ns::gaussianKernels
 
 std::vector<Level> compiledLevels() {
 #if defined(ONECLASS_CPU_LEVELS_X86)
@@ -199,6 +204,8 @@ void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, in
   levelNamed(level).gram(a, rows, depth, out, threads);
 }
 
+const cpu::GaussianKernels& gaussianKernelsAt(const std::string& level) { return levelNamed(level).gaussian(); }
+
 bool cpuLevelHasAvx512() {
   const Resolved& r = resolved();
   return r.chosen && std::string(r.chosen->simd()) == "avx512";
@@ -209,6 +216,8 @@ namespace cpu {
 void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads) {
   chosenLevel().gram(a, rows, depth, out, threads);
 }
+
+const GaussianKernels& gaussianKernels() { return chosenLevel().gaussian(); }
 
 }  // namespace cpu
 }  // namespace oneclass

@@ -149,4 +149,8 @@ void runDotEngine(const PackedPanels<T>& b, const T* a, int64_t n, Epilogue& epi
 void mapRows(const float* x, int64_t n, int64_t d, const double* m, int64_t outDim, double* out, int64_t ld,
              int threads);
 
+// cpu/gram.h's addGramOfRows at this file's level (kernel files call it directly, without the
+// dispatch). Defined in dot_engine.cpp.
+void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads);
+
 }  // namespace ONECLASS_CPU_NAMESPACE

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dot_engine.h"
+#include "gaussian_cpu.h"
 #include "oneclass/errors.h"
 #include "oneclass/gaussian.h"
 #include "oneclass/parallel.h"

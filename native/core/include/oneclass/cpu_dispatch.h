@@ -41,6 +41,13 @@ Backend& cpuBackendAt(const std::string& level);
 // chosen one); fails like cpuBackendAt.
 void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, int64_t depth, double* out, int threads);
 
+namespace cpu {
+struct GaussianKernels;
+}
+// The Gaussian density's kernels (cpu/gaussian_kernels.h) at one compiled level; fails like
+// cpuBackendAt.
+const cpu::GaussianKernels& gaussianKernelsAt(const std::string& level);
+
 // True when the chosen level may use AVX-512 (for code outside the kernel files with an AVX-512
 // path of its own, such as the OC-SVM's working-set selection). False after a level error.
 bool cpuLevelHasAvx512();

@@ -2,6 +2,7 @@
 // scikit-learn's LedoitWolf or ShrunkCovariance (or regularized as GaussianMixture), then its
 // Cholesky factor and inverse, which scoring uses as whitening rows. The D x D problems are dense
 // float64 linear algebra; the O(N D^2) covariance product runs on the CPU dot engine in float64.
+// All of it runs at the CPU level chosen at load (cpu/gaussian_cpu.cpp).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -22,8 +23,9 @@ struct GaussianFit {
 // Biased (divide by n) mean and covariance of n rows of dimension d, accumulated in float64.
 void meanAndCovariance(const float* x, int64_t n, int64_t d, double* mean, double* covariance, int threads);
 
-// scikit-learn's ledoit_wolf_shrinkage for n centred-on-the-fly rows.
-double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* mean, const double* covariance);
+// scikit-learn's ledoit_wolf_shrinkage for n centred-on-the-fly rows (threads 0: every hardware thread).
+double ledoitWolfShrinkage(const float* x, int64_t n, int64_t d, const double* mean, const double* covariance,
+                           int threads = 0);
 
 struct GaussianOptions {
   ShrinkageKind kind = ShrinkageKind::LedoitWolf;
