@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNormalizeTable, decodeImage, Encoder, validateManifest } from '../src/encoder/index.js';
 import { type ColourPolicy, DEFAULT_COLOUR_POLICY, toModelColour } from '../src/encoder/colour.js';
+import { readHeader } from '../src/encoder/pixel-budget.js';
 import { preprocessInto } from '../src/encoder/preprocess.js';
 import { OneclassError } from '../src/errors.js';
 import { modelsDir, readSafetensors, repoRoot } from './fixtures/encoder/helpers.js';
@@ -66,12 +67,16 @@ describe.each(Object.entries(files))('%s', (name, info) => {
   it.each(cases)('decodes to the same bytes as Python: $channels channel(s), policy $policy', async (c) => {
     const expected = u8[c.key]!;
     for (const input of [file, readFileSync(file)]) {
-      const got = await decodeImage(input, name, {
-        target: { channels: c.channels, policy: policies[c.policy]!, strict: false },
-      });
-      expect([got.height, got.width, got.channels]).toEqual(expected.shape);
-      const same = Buffer.from(got.data).equals(Buffer.from(expected.data));
-      expect(same, same ? '' : firstDifference(got.data, expected.data)).toBe(true);
+      // Also with the header the pixel budget read (the batches' path: no second header read).
+      for (const header of [undefined, await readHeader(input)]) {
+        const got = await decodeImage(input, name, {
+          target: { channels: c.channels, policy: policies[c.policy]!, strict: false },
+          header,
+        });
+        expect([got.height, got.width, got.channels]).toEqual(expected.shape);
+        const same = Buffer.from(got.data).equals(Buffer.from(expected.data));
+        expect(same, same ? '' : firstDifference(got.data, expected.data)).toBe(true);
+      }
     }
   });
 

@@ -12,6 +12,7 @@
  * happen off the JS thread.
  */
 import path from 'node:path';
+import type { Metadata } from 'sharp';
 
 import { describe, invalidArgument, invalidInput, OneclassError } from '../errors.js';
 import { prefetched } from '../prefetch.js';
@@ -19,7 +20,7 @@ import { type Backend, expectArray, expectBoolean, expectString, type Matrix } f
 import { decodeImage, describeInput } from './decode.js';
 import { InferencePool, type RunOutput } from './inference-pool.js';
 import { colourPolicyOf, type EncoderManifest, outputSize, readManifest, validateManifest } from './manifest.js';
-import { type DecodeLimits, imagesWithinBudget } from './pixel-budget.js';
+import { budgetBatch, type DecodeLimits } from './pixel-budget.js';
 import { buildNormalizeTable } from './normalize.js';
 import {
   type EmbedOptions,
@@ -188,7 +189,7 @@ export class Encoder {
   async preprocess(images: readonly ImageInput[], options?: { strictColour?: boolean }): Promise<Float32Array> {
     const list = expectArray<ImageInput>('images', images, 'an array of images');
     const { strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
-    return this.preprocessRange(list, 0, this.colourTarget(strictColour));
+    return this.preprocessRange(list, 0, this.colourTarget(strictColour), null);
   }
 
   /** Embeds images; returns an images.length x outputSize(output) row-major matrix. */
@@ -384,6 +385,7 @@ export class Encoder {
     images: readonly ImageInput[],
     firstIndex: number,
     target: ModelColour,
+    headers: readonly (Metadata | null)[] | null,
   ): Promise<Float32Array> {
     const per = this.inputSize();
     const out = new Float32Array(images.length * per);
@@ -392,7 +394,11 @@ export class Encoder {
         // Converted to the model's colour space as the manifest says (python-export/colour.py
         // does the same in training), or refused in strict mode (docs/encoders.md).
         const label = describeInput(input, firstIndex + i);
-        const decoded = await decodeImage(input, label, { target, maxPixels: this.decodeLimits.maxImagePixels });
+        const decoded = await decodeImage(input, label, {
+          target,
+          maxPixels: this.decodeLimits.maxImagePixels,
+          header: headers?.[i],
+        });
         await this.writeInput(decoded, label, out, i * per);
       }),
     );
@@ -425,8 +431,8 @@ export class Encoder {
       n,
       batchSize,
       async (start, end) => {
-        const taken = await imagesWithinBudget(list.slice(start, end), this.decodeLimits);
-        return { taken, input: await this.preprocessRange(list.slice(start, start + taken), start, target) };
+        const { taken, headers } = await budgetBatch(list.slice(start, end), this.decodeLimits);
+        return { taken, input: await this.preprocessRange(list.slice(start, start + taken), start, target, headers) };
       },
       (step) => step.taken,
     );

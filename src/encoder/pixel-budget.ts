@@ -6,7 +6,7 @@
  * (ERR_IMAGE_DECODE, skippable), and a batch stops before the image that would take it over the
  * per-batch limit (the rest goes into the next batch; a batch always holds at least one image).
  */
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 
 import { expectInteger, expectKnownKeys, expectOptions } from '../validate.js';
 import { withSharp } from './sharp-slots.js';
@@ -42,33 +42,53 @@ export function decodeLimitsOption(path: string, value: unknown): DecodeLimits {
   return resolveDecodeLimits(path, o);
 }
 
-/** Pixels an input will decode to, from its header; 0 when the header cannot be read (decoding says why). */
-export async function declaredPixels(input: ImageInput): Promise<number> {
-  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
-    const raw = input as { width?: unknown; height?: unknown };
-    return typeof raw?.width === 'number' && typeof raw?.height === 'number' ? raw.width * raw.height : 0;
-  }
+/**
+ * The header of an encoded input (null for raw pixels, or when it cannot be read: decoding then
+ * says why). decodeImage takes it back (`options.header`) instead of reading it again.
+ */
+export async function readHeader(input: ImageInput): Promise<Metadata | null> {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) return null;
   try {
-    const meta = await withSharp(() => sharp(input, { limitInputPixels: false }).metadata());
-    return (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
+    return await withSharp(() => sharp(input, { limitInputPixels: false }).metadata());
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** Pixels an input will decode to, from its header; 0 when the header cannot be read. */
+function declaredPixels(input: ImageInput, header: Metadata | null): number {
+  if (header) return (header.width ?? 0) * (header.pageHeight ?? header.height ?? 0);
+  const raw = input as { width?: unknown; height?: unknown };
+  return typeof raw?.width === 'number' && typeof raw?.height === 'number' ? raw.width * raw.height : 0;
+}
+
+/** A batch cut to the decoded-pixel budget, and the headers read for it (null: none were needed). */
+export interface BudgetedBatch {
+  /** How many of the inputs, from the first, the batch takes. */
+  taken: number;
+  /** The header of each input taken (null entries: raw or unreadable), or null when none was read. */
+  headers: (Metadata | null)[] | null;
 }
 
 /**
  * How many of `inputs`, from the first, fit in `maxBatchPixels` together (at least one; images
- * over the per-image limit count nothing, as they will not be decoded).
+ * over the per-image limit count nothing, as they will not be decoded), with the headers read.
  */
-export async function imagesWithinBudget(inputs: readonly ImageInput[], limits: DecodeLimits): Promise<number> {
+export async function budgetBatch(inputs: readonly ImageInput[], limits: DecodeLimits): Promise<BudgetedBatch> {
   // Each image counts at most maxImagePixels: when all of them at that size fit, no header need be read.
-  if (inputs.length * limits.maxImagePixels <= limits.maxBatchPixels) return inputs.length;
-  const pixels = await Promise.all(inputs.map(declaredPixels));
+  if (inputs.length * limits.maxImagePixels <= limits.maxBatchPixels) return { taken: inputs.length, headers: null };
+  const headers = await Promise.all(inputs.map(readHeader));
   let sum = 0;
-  for (let i = 0; i < pixels.length; i++) {
-    const p = pixels[i] > limits.maxImagePixels ? 0 : pixels[i];
-    if (i > 0 && sum + p > limits.maxBatchPixels) return i;
+  for (let i = 0; i < headers.length; i++) {
+    const pixels = declaredPixels(inputs[i], headers[i]);
+    const p = pixels > limits.maxImagePixels ? 0 : pixels;
+    if (i > 0 && sum + p > limits.maxBatchPixels) return { taken: i, headers: headers.slice(0, i) };
     sum += p;
   }
-  return inputs.length;
+  return { taken: inputs.length, headers };
+}
+
+/** budgetBatch's count alone. */
+export async function imagesWithinBudget(inputs: readonly ImageInput[], limits: DecodeLimits): Promise<number> {
+  return (await budgetBatch(inputs, limits)).taken;
 }

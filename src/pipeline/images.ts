@@ -9,7 +9,7 @@
  */
 import type { DatasetItem } from '../datasets/types.js';
 import { type ColourTarget, decodeImage, type ImageInput, type RawImage } from '../encoder/index.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits, imagesWithinBudget } from '../encoder/pixel-budget.js';
+import { budgetBatch, DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../encoder/pixel-budget.js';
 import { invalidInput } from '../errors.js';
 import { expectArray, expectOneOf } from '../validate.js';
 
@@ -72,14 +72,16 @@ export async function decodeBatch(
   colour: ColourTarget | null,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
 ): Promise<{ decoded: DecodedImage[]; skipped: SkippedImage[]; taken: number }> {
-  const taken = await imagesWithinBudget(
+  const { taken, headers } = await budgetBatch(
     offered.map((i) => i.image),
     limits,
   );
   const batch = offered.slice(0, taken);
   const target = colour ?? undefined;
   const results = await Promise.allSettled(
-    batch.map((item) => decodeImage(item.image, item.id, { target, maxPixels: limits.maxImagePixels })),
+    batch.map((item, i) =>
+      decodeImage(item.image, item.id, { target, maxPixels: limits.maxImagePixels, header: headers?.[i] }),
+    ),
   );
   const decoded: DecodedImage[] = [];
   const skipped: SkippedImage[] = [];
