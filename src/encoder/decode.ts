@@ -56,7 +56,7 @@ export interface DecodeOptions {
    */
   readonly maxPixels?: number;
   /**
-   * The encoded image's header, as the pixel budget read it (pixel-budget.ts's readHeaders): the
+   * The encoded image's header, as the pixel budget read it (pixel-budget.ts's readHeader): the
    * decode then skips its own header read (one sharp call less per image). Ignored for raw images.
    */
   readonly header?: Metadata | null;
