@@ -14,5 +14,5 @@ $PY python-export/train.py --method cutpaste-3way --data mvtec --mvtec-dir magne
   --out models/magnetic-tile-cutpaste3way 2>&1 | tee python-export/runs/magnetic-tile-cutpaste3way.log
 $PY python-export/train.py --method cutpaste-3way --data mvtec --mvtec-dir magnetic_tile --image-size 256 --patch 64 --epochs 18 --seed 0 --threads 1 \
   --out models/magnetic-tile-cutpaste3way-patch64 2>&1 | tee python-export/runs/magnetic-tile-cutpaste3way-patch64.log
-$PY python-export/train.py --method cutpaste-dense --data mvtec --mvtec-dir magnetic_tile --epochs 30 --seed 0 --threads 1 \
+$PY python-export/train.py --method cutpaste-dense --data mvtec --mvtec-dir magnetic_tile --epochs 60 --seed 0 --threads 1 \
   --out models/magnetic-tile-cutpaste-dense 2>&1 | tee python-export/runs/magnetic-tile-cutpaste-dense.log

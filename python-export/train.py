@@ -67,7 +67,7 @@ NUM_CLASSES = {"rotation": 4, "contrastive-da": 0, "cutpaste": 2, "cutpaste-scar
 # Defaults of --epochs, --batch-size, --lr, --weight-decay: the dense method trains on 256 px images in
 # small batches with a short warm-up (the settings of the prototype it was measured with, docs/encoders.md).
 DEFAULTS = {"epochs": 10, "batch_size": 64, "lr": 0.05, "weight_decay": 5e-4, "warmup": 0.0}
-DENSE_DEFAULTS = {"epochs": 30, "batch_size": 16, "lr": 0.03, "weight_decay": 1e-4, "warmup": 0.1}
+DENSE_DEFAULTS = {"epochs": 60, "batch_size": 16, "lr": 0.03, "weight_decay": 1e-4, "warmup": 0.1}
 DENSE_SIZE = 256
 CIFAR_MEAN, CIFAR_STD = [0.4914, 0.4822, 0.4465], [0.247, 0.2435, 0.2616]
 FMNIST_MEAN, FMNIST_STD = [0.286], [0.353]
@@ -105,7 +105,7 @@ def parse_args(argv=None):
     p.add_argument("--patch", type=int, default=0, help="train on random N x N crops (patch-level model)")
     p.add_argument("--width", type=float, default=0.25, help="ResNet-18 width multiplier")
     p.add_argument("--proj-dim", type=int, default=128)
-    p.add_argument("--epochs", type=int, help="default 10; cutpaste-dense 30")
+    p.add_argument("--epochs", type=int, help="default 10; cutpaste-dense 60")
     p.add_argument("--batch-size", type=int,
                    help="source images per step (before rotations/augmented copies); default 64, cutpaste-dense 16")
     p.add_argument("--lr", type=float, help="peak learning rate; default 0.05, cutpaste-dense 0.03")
