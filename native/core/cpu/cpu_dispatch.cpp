@@ -11,6 +11,7 @@
 #include "gaussian_kernels.h"
 #include "gram.h"
 #include "oneclass/errors.h"
+#include "solver_kernels.h"
 
 // Each compiled level's entry points (cpu_backend.cpp and dot_engine.cpp, in the level's
 // namespace). CMake defines ONECLASS_CPU_LEVELS_X86 (baseline, avx2, avx512),
@@ -21,6 +22,7 @@
   const char* simd();                                                                         \
   void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, int threads); \
   const GaussianKernels& gaussianKernels();                                                   \
+  const SolverKernels& solverKernels();                                                       \
   }
 #if defined(ONECLASS_CPU_LEVELS_X86)
 ONECLASS_DECLARE_CPU_LEVEL(baseline)
@@ -45,10 +47,11 @@ struct Level {
   const char* (*simd)();
   GramFn gram;
   const cpu::GaussianKernels& (*gaussian)();
+  const cpu::SolverKernels& (*solver)();
 };
 
 #define ONECLASS_CPU_LEVEL_ENTRY(ns) \
-  &cpu::ns::backend, &cpu::ns::simd, &cpu::ns::addGramOfRows, &cpu::ns::gaussianKernels
+  &cpu::ns::backend, &cpu::ns::simd, &cpu::ns::addGramOfRows, &cpu::ns::gaussianKernels, &cpu::ns::solverKernels
 
 std::vector<Level> compiledLevels() {
 #if defined(ONECLASS_CPU_LEVELS_X86)
@@ -218,6 +221,8 @@ void addGramOfRows(const double* a, int64_t rows, int64_t depth, double* out, in
 }
 
 const GaussianKernels& gaussianKernels() { return chosenLevel().gaussian(); }
+
+const SolverKernels& solverKernels() { return chosenLevel().solver(); }
 
 }  // namespace cpu
 }  // namespace oneclass

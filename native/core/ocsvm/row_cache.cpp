@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "../cpu/solver_kernels.h"
+
 namespace oneclass::ocsvm {
 namespace {
 
@@ -172,13 +174,7 @@ bool RowCache::precomputeLowerBlocks(float* out, int64_t l) {
     if (!supported) return false;
     rowsComputed_ += end - start;
   }
-  // Mirror in tiles so both the rows read and the rows written stay in cache.
-  constexpr int64_t T = 64;
-  for (int64_t i0 = 0; i0 < l; i0 += T)
-    for (int64_t j0 = i0; j0 < l; j0 += T)
-      for (int64_t i = i0; i < std::min(l, i0 + T); ++i)
-        for (int64_t j = std::max(j0, i + 1); j < std::min(l, j0 + T); ++j)
-          out[size_t(i) * size_t(l) + size_t(j)] = out[size_t(j) * size_t(l) + size_t(i)];
+  cpu::solverKernels().mirrorLower(out, l);
   return true;
 }
 

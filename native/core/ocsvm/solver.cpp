@@ -6,6 +6,7 @@
 #include <cmath>
 #include <new>
 
+#include "../cpu/solver_kernels.h"
 #include "common.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
@@ -80,6 +81,7 @@ SolverResult Solver::run(const SolverOptions& opt) {
 // The start point of scikit-learn's solve_one_class: the mass nu*l (summed term by term, as
 // its loop does) goes to the first variables, 1 each, the remainder to the next one.
 void Solver::initialize(double nu) {
+  const cpu::SolverKernels& kernels = cpu::solverKernels();
   alpha_.assign(size_t(l_), 0.0);
   double nuL = 0;
   for (int64_t k = 0; k < l_; ++k) nuL += nu;
@@ -114,19 +116,12 @@ void Solver::initialize(double nu) {
     parallelFor(blocks, threads_, [&](int64_t b, int) {
       int64_t j0 = b * block, j1 = std::min(l_, j0 + block);
       double* gbar = Gbar_.data();
-      for (int r = 0; r < count; ++r) {
-        const float* q = ptrs[r];
-        for (int64_t j = j0; j < j1; ++j) gbar[j] += double(q[j]);
-      }
+      for (int r = 0; r < count; ++r) kernels.addScaled(gbar + j0, ptrs[r] + j0, 1.0, j1 - j0);
     });
   });
   G_ = Gbar_;
   forEachRow(freeRows, [&](const int64_t* rows, const float* const* ptrs, int count) {
-    for (int r = 0; r < count; ++r) {
-      const float* q = ptrs[r];
-      double a = alpha_[size_t(rows[r])];
-      for (int64_t j = 0; j < l_; ++j) G_[size_t(j)] += a * double(q[j]);
-    }
+    for (int r = 0; r < count; ++r) kernels.addScaled(G_.data(), ptrs[r], alpha_[size_t(rows[r])], l_);
   });
 }
 
@@ -177,6 +172,7 @@ void Solver::step(int64_t i, int64_t j) {
 }
 
 void Solver::updateGradient(const float* Qi, const float* Qj, double dai, double daj) {
+  const cpu::SolverKernels& kernels = cpu::solverKernels();
   double* G = G_.data();
   const int64_t na = int64_t(active_.size());
   if (na >= kParallelUpdateMin && threads_ > 1) {
@@ -186,32 +182,20 @@ void Solver::updateGradient(const float* Qi, const float* Qj, double dai, double
     const int32_t* act = active_.data();
     parallelFor(chunks, threads_, [&](int64_t c, int) {
       int64_t t0 = c * per, t1 = std::min(na, t0 + per);
-      if (dense) {
-        for (int64_t k = t0; k < t1; ++k) G[k] += double(Qi[k]) * dai + double(Qj[k]) * daj;
-      } else {
-        for (int64_t t = t0; t < t1; ++t) {
-          int32_t k = act[t];
-          G[k] += double(Qi[k]) * dai + double(Qj[k]) * daj;
-        }
-      }
+      if (dense)
+        kernels.updatePair(G, Qi, Qj, dai, daj, t0, t1);
+      else
+        kernels.updatePairAt(G, act, Qi, Qj, dai, daj, t0, t1);
     });
     return;
   }
-  if (allActive()) {
-    for (int64_t k = 0; k < l_; ++k) G[k] += double(Qi[k]) * dai + double(Qj[k]) * daj;
-  } else {
-    const int32_t* act = active_.data();
-    for (int64_t t = 0; t < na; ++t) {
-      int32_t k = act[t];
-      G[k] += double(Qi[k]) * dai + double(Qj[k]) * daj;
-    }
-  }
+  if (allActive())
+    kernels.updatePair(G, Qi, Qj, dai, daj, 0, l_);
+  else
+    kernels.updatePairAt(G, active_.data(), Qi, Qj, dai, daj, 0, na);
 }
 
-void Solver::addToGbar(const float* Q, double sign) {
-  double* Gbar = Gbar_.data();
-  for (int64_t k = 0; k < l_; ++k) Gbar[k] += sign * double(Q[k]);
-}
+void Solver::addToGbar(const float* Q, double sign) { cpu::solverKernels().addScaled(Gbar_.data(), Q, sign, l_); }
 
 // Recomputes G for the shrunk (inactive) variables: G_bar plus the free variables'
 // contributions. Chooses the loop that needs fewer kernel rows.
