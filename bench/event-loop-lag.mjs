@@ -6,6 +6,7 @@
  * run (alternating rounds, one fresh child process per measurement, medians reported).
  *
  *   npm run build:ts && node bench/event-loop-lag.mjs [--before DIR] [--after DIR] [--images 256] [--rounds 3]
+ *       [--ops embed,score,localize,dense]
  *
  * DIR is a package root with dist/ (npm run build:ts) and build/Release/oneclass.node; --after
  * defaults to this repository. The "before" of issue 11 is the main commit this branch started
@@ -17,7 +18,9 @@
  * Images: the first N of ../shared/data/magnetic_tile (test folders, then train/good; grayscale
  * JPEGs of about 100 x 300 to 600 x 300 px), or examples/ repeated when the shared data is absent.
  * The model: the magnetic-tile encoder, k-NN, localization on a 128 px square cut into 64 px
- * patches at stride 32 (9 patches per image), fitted once by the --after build.
+ * patches at stride 32 (9 patches per image), fitted once by the --after build. `dense` is
+ * Detector.localize with the dense encoder (models/magnetic-tile-cutpaste-dense.onnx) and its
+ * default localization method, a second model fitted the same way.
  * Figures on a shared machine are indicative; compare builds within one run.
  */
 import { spawnSync } from 'node:child_process';
@@ -29,7 +32,8 @@ import { parseArgs } from 'node:util';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..');
 const ENCODER = join(REPO, 'models', 'magnetic-tile-cutpaste3way.onnx');
-const OPS = ['embed', 'score', 'localize'];
+const DENSE_ENCODER = join(REPO, 'models', 'magnetic-tile-cutpaste-dense.onnx');
+const ALL_OPS = ['embed', 'score', 'localize', 'dense'];
 /** The machine's own noise: the same measurement while the process does nothing. */
 const IDLE_MS = 3000;
 
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     after: { type: 'string', default: REPO },
     images: { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
+    ops: { type: 'string', default: ALL_OPS.join(',') },
     // Child mode: one measurement in a fresh process.
     child: { type: 'string' },
     op: { type: 'string' },
@@ -46,6 +51,9 @@ const { values } = parseArgs({
     list: { type: 'string' },
   },
 });
+
+const OPS = values.ops.split(',');
+for (const op of OPS) if (!ALL_OPS.includes(op)) throw new Error(`--ops: unknown call '${op}' (${ALL_OPS.join(', ')})`);
 
 async function load(root) {
   return import(pathToFileURL(join(resolve(root), 'dist', 'index.js')).href);
@@ -113,7 +121,7 @@ async function child() {
     await encoder.release();
   } else {
     const det = await lib.Detector.load(values.model, { device: 'cpu' });
-    const call = values.op === 'score' ? (f) => det.score(f) : (f) => det.localize(f);
+    const call = values.op === 'score' ? (f) => det.score(f) : (f) => det.localize(f); // localize, dense
     await call(warm);
     result = await measure(() => call(files));
     await timed(() => call(files));
@@ -166,6 +174,18 @@ async function main() {
     const model = join(work, 'lag.oneclass');
     await det.save(model);
     await det.release();
+    const denseModel = join(work, 'lag-dense.oneclass');
+    if (OPS.includes('dense')) {
+      const dense = await lib.Detector.fit({
+        encoder: DENSE_ENCODER,
+        images: jpegs(join(dataRoot(), 'train', 'good')).slice(-48),
+        detector: { kind: 'knn' },
+        localization: true,
+        device: 'cpu',
+      });
+      await dense.save(denseModel);
+      await dense.release();
+    }
     console.log(
       `${count} images (${files[0]} ...), ${rounds} rounds, builds: ${builds.map((b) => b.join(' = ')).join(', ')}`,
     );
@@ -173,7 +193,10 @@ async function main() {
     const run = (root, op) => {
       const out = spawnSync(
         process.execPath,
-        [fileURLToPath(import.meta.url), '--child', root, '--op', op, '--model', model, '--list', list],
+        [
+          fileURLToPath(import.meta.url),
+          ...['--child', root, '--op', op, '--model', op === 'dense' ? denseModel : model, '--list', list],
+        ],
         { encoding: 'utf8', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } },
       );
       if (out.status !== 0) throw new Error(`${root} ${op} failed: ${out.stderr}`);

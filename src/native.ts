@@ -164,6 +164,12 @@ export interface UpsampleNativeOptions extends ThreadsOption {
   device: Device;
   /** Written when the call settles, if it still holds batch * height * width values. */
   out?: Float32Array;
+  /** Also return each map's maximum or top-k mean as `scores` (default 'none'). */
+  reduce?: 'none' | 'max' | 'top-k';
+  /** reduce 'top-k': how many of each map's largest values are averaged. */
+  topK?: number;
+  /** false: keep the maps native and return only the scores (data: null). Default true. */
+  maps?: boolean;
 }
 
 export interface FitGaussianOptions extends ThreadsOption {
@@ -278,7 +284,11 @@ export interface Binding {
   ): Promise<{ distances: Float64Array; indices: Int32Array }>;
   projectedSquaredNorm(set: NativePointSet, queries: Matrix, options: ThreadsOption): Promise<Float64Array>;
   kernelRows(set: NativePointSet, queries: Matrix, options: KernelRowsOptions): Promise<Float32Array>;
-  upsample(grids: GridBatch, options: UpsampleNativeOptions): Promise<{ data: Float32Array; backend: 'cpu' | 'cuda' }>;
+  /** data is null with maps: false; scores only with a reduce other than 'none'. */
+  upsample(
+    grids: GridBatch,
+    options: UpsampleNativeOptions,
+  ): Promise<{ data: Float32Array; scores: Float64Array; backend: 'cpu' | 'cuda' }>;
   fitGaussian(x: Matrix, options: FitGaussianOptions): Promise<NativeGaussian>;
   factorGaussian(mean: Float64Array, covariance: Float64Array, options: FactorGaussianOptions): Promise<NativeGaussian>;
   columnStats(x: Matrix, options: ColumnStatsOptions): Promise<NativeColumnStats>;

@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Encoder, type RawImage } from '../src/encoder/index.js';
-import { upsampleHeatmaps } from '../src/localization/heatmaps.js';
 import { normalize } from '../src/pipeline/calibration.js';
-import { topKMean } from '../src/pipeline/dense-heatmaps.js';
+import { heatmapScores, upsampleHeatmaps } from '../src/localization/heatmaps.js';
 import type { DenseLocalization, DenseMethod } from '../src/pipeline/dense-localization.js';
 import { Detector } from '../src/pipeline/detector.js';
 import { Batcher } from '../src/serve/batcher.js';
@@ -193,16 +192,34 @@ describe('dense localization methods', () => {
     });
   });
 
-  it('topKMean equals the mean of the k largest after a sort', () => {
+  it('heatmap image scores (native max and top-k mean) equal a sort of the maps upsampleHeatmaps returns', async () => {
     let s = 7;
-    const values = Float32Array.from({ length: 5000 }, () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return (s >>> 8) % 97; // many ties
-    });
-    for (const k of [1, 13, 50, 4999, 5000]) {
-      const sorted = Float64Array.from(values).sort().reverse();
-      expect(topKMean(values, k)).toBeCloseTo(sorted.subarray(0, k).reduce((a, b) => a + b, 0) / k, 9);
+    const grids = {
+      data: Float32Array.from({ length: 3 * 6 * 5 }, () => {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        return ((s >>> 8) % 97) / 7; // many ties
+      }),
+      batch: 3,
+      height: 6,
+      width: 5,
+    };
+    const size = { height: 40, width: 33, sigma: 2 };
+    const maps = await upsampleHeatmaps(grids, size);
+    const per = size.height * size.width;
+    const max = await heatmapScores(grids, { ...size, reduce: 'max' });
+    for (const k of [1, 13, 50, per - 1, per]) {
+      const top = await heatmapScores(grids, { ...size, reduce: 'top-k', topK: k });
+      for (let b = 0; b < grids.batch; b++) {
+        const sorted = Float64Array.from(maps.data.subarray(b * per, (b + 1) * per))
+          .sort()
+          .reverse();
+        expect(max[b]).toBe(sorted[0]);
+        expect(top[b]).toBeCloseTo(sorted.subarray(0, k).reduce((a, v) => a + v, 0) / k, 9);
+      }
     }
+    await expect(heatmapScores(grids, { ...size, reduce: 'top-k', topK: per + 1 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
   });
 });
 

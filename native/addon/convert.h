@@ -56,9 +56,10 @@ int64_t checkedProduct(Napi::Env env, const std::string& what, std::initializer_
 bool viewsSharedMemory(const Napi::TypedArray& array);
 
 // An input array a call reads off the JS thread: its own copy, or, for a SharedArrayBuffer, the
-// caller's memory read in place. The copy is an ArrayBuffer that only the call references (so
-// nothing can detach it): V8's allocator serves it from recycled memory where a fresh native
-// allocation of the same size page-faulted, which made the copy about 2x slower (bench/input-copy.mjs).
+// caller's memory read in place. The copy is a Node Buffer that only the call references (so
+// nothing can detach it): Node's ArrayBuffer allocator serves it from recycled memory where a
+// fresh native allocation of the same size page-faulted, which made the copy about 2x slower
+// (bench/input-copy.mjs), and a Buffer is not zero-filled before the copy overwrites it.
 // The reference is released on the JS thread, with the call.
 template <typename T>
 class InputArray {
@@ -69,9 +70,9 @@ class InputArray {
       data_ = array.Data();
       ref_ = Napi::Persistent(static_cast<Napi::Object>(array));
     } else if (size_ > 0) {
-      Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(array.Env(), size_ * sizeof(T));
+      auto copy = Napi::Buffer<uint8_t>::New(array.Env(), size_ * sizeof(T));
       std::memcpy(copy.Data(), array.Data(), size_ * sizeof(T));
-      data_ = static_cast<const T*>(copy.Data());
+      data_ = reinterpret_cast<const T*>(copy.Data());
       ref_ = Napi::Persistent(static_cast<Napi::Object>(copy));
     }
   }

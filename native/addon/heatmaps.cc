@@ -1,6 +1,11 @@
 // upsample(grids { data, batch, height, width }, { mode, height, width, sigma, patchSize?,
-//          stride?, device, threads?, out? }) -> { data, backend }: coarse score grids to
-// per-pixel heatmaps with a heatmap plan (heatmap.h).
+//          stride?, device, threads?, out?, reduce?, topK?, maps? }) -> { data, scores?, backend }:
+// coarse score grids to per-pixel heatmaps with a heatmap plan (heatmap.h). reduce 'max' or
+// 'top-k' also returns each map's maximum or top-k mean as `scores` (Float64Array), computed in
+// the same call off the JS thread; maps: false then keeps the maps native (data: null).
+#include <algorithm>
+#include <memory>
+
 #include "convert.h"
 #include "exports.h"
 #include "oneclass/heatmap.h"
@@ -35,14 +40,32 @@ class UpsampleWorker final : public PromiseWorker {
     device_ = options.string("device");
     exec_ = options.exec();
     const int64_t outSize = checkedProduct(info.Env(), "the heatmaps", {batch_, options_.outHeight, options_.outWidth});
+    const std::string reduce = options.has("reduce") ? options.string("reduce") : "none";
+    if (reduce == "max") {
+      reduce_ = HeatmapReduce::Max;
+    } else if (reduce == "top-k") {
+      reduce_ = HeatmapReduce::TopKMean;
+      topK_ = options.integer("topK", 1, options_.outHeight * options_.outWidth);
+    } else if (reduce != "none") {
+      throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "options.reduce must be 'none', 'max' or 'top-k'");
+    }
+    scoring_ = reduce != "none";
+    if (scoring_) scores_.allocate(info.Env(), static_cast<size_t>(batch_));
+    const bool maps = options.boolean("maps", true);
+    if (!maps && !scoring_) throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "options.maps: false needs options.reduce");
     // A caller-owned output saves allocating a fresh array per call in high-throughput loops.
-    if (options.has("out")) {
+    if (!maps) {
+      // Scores only: the maps stay in native memory, allocated and first touched by Run().
+      nativeMaps_ = true;
+    } else if (options.has("out")) {
       callerOut_.bind(info.Env(), options.value("out"), options.path("out"), 0, outSize);
       target_ = callerOut_.data();
     } else {
-      out_.allocate(info.Env(), static_cast<size_t>(outSize));
+      // Every value is written by the plan: nothing to clear on the JS thread.
+      out_.allocateUnfilled(info.Env(), static_cast<size_t>(outSize));
       target_ = out_.data;
     }
+    outSize_ = outSize;
   }
 
  private:
@@ -51,11 +74,23 @@ class UpsampleWorker final : public PromiseWorker {
     HeatmapPlan plan = makeHeatmapPlan(gh_, gw_, options_);
     Backend& backend = selectBackend(device_);
     backendName_ = backend.name();
+    std::unique_ptr<float[]> own;
+    if (nativeMaps_) {
+      own.reset(new float[static_cast<size_t>(std::max<int64_t>(outSize_, 1))]);
+      target_ = own.get();
+    }
     backend.upsample(plan, grids_.data(), batch_, target_, exec_);
+    if (scoring_)
+      reduceHeatmaps(target_, batch_, options_.outHeight * options_.outWidth, reduce_, topK_, scores_.data,
+                     exec_.threads);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("data", target_ == out_.data ? out_.value() : callerOut_.publish(env, "upsampleHeatmaps"));
+    if (nativeMaps_)
+      r.Set("data", env.Null());
+    else
+      r.Set("data", target_ == out_.data ? out_.value() : callerOut_.publish(env, "upsampleHeatmaps"));
+    if (scoring_) r.Set("scores", scores_.value());
     r.Set("backend", Napi::String::New(env, backendName_));
     return r;
   }
@@ -67,6 +102,11 @@ class UpsampleWorker final : public PromiseWorker {
   ResultArray<Napi::Float32Array> out_;
   CallerOutput callerOut_;
   float* target_ = nullptr;
+  int64_t outSize_ = 0;
+  bool nativeMaps_ = false, scoring_ = false;
+  HeatmapReduce reduce_ = HeatmapReduce::Max;
+  int64_t topK_ = 1;
+  ResultArray<Napi::Float64Array> scores_;
 };
 
 const ExportRegistration kUpsample("upsample", functionExport<startWorker<UpsampleWorker>>);

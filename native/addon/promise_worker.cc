@@ -4,6 +4,7 @@
 #include <new>
 
 #include "oneclass/errors.h"
+#include "oneclass/thread_priority.h"
 
 namespace oneclass::addon {
 
@@ -16,6 +17,9 @@ Napi::Promise PromiseWorker::Queue() {
 }
 
 void PromiseWorker::Execute() {
+  // Background priority for this libuv worker (and the threads it starts): the JS thread wins
+  // a contended core (thread_priority.h).
+  backgroundPriority();
   try {
     Run();
   } catch (const Error& e) {

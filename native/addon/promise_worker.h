@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "convert.h"
@@ -44,12 +45,23 @@ class PromiseWorker : public Napi::AsyncWorker {
 };
 
 // A result typed array allocated on the JS thread and filled in place by Run() through `data`.
+// allocate() gives zeroed memory; allocateUnfilled() memory that is neither cleared nor touched
+// on the JS thread (a Node Buffer's, as Buffer.allocUnsafe, still an ordinary transferable
+// ArrayBuffer), for results whose Run() writes every element: a large zeroed result costs the
+// JS thread a memset or its page faults, tens of ms per batch of full-size heatmaps.
 template <typename TypedArray>
 struct ResultArray {
   decltype(TypedArray().Data()) data = nullptr;
   Napi::ObjectReference ref;
   void allocate(Napi::Env env, size_t count) {
     TypedArray array = TypedArray::New(env, count);
+    data = array.Data();
+    ref = Napi::Persistent(static_cast<Napi::Object>(array));
+  }
+  void allocateUnfilled(Napi::Env env, size_t count) {
+    using Element = std::remove_pointer_t<decltype(data)>;
+    auto bytes = Napi::Buffer<uint8_t>::New(env, count * sizeof(Element));
+    TypedArray array = TypedArray::New(env, count, bytes.ArrayBuffer(), bytes.ByteOffset());
     data = array.Data();
     ref = Napi::Persistent(static_cast<Napi::Object>(array));
   }

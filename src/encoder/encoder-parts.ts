@@ -50,7 +50,10 @@ export interface ForwardResult {
   image: Matrix | null;
   /** images x gridHeight x gridWidth, row-major. */
   scores: Float32Array | null;
-  /** images x positions x channels (position p = i * gridWidth + j). */
+  /**
+   * images x positions x channels (position p = i * gridWidth + j), in a SharedArrayBuffer: native
+   * calls read it in place instead of copying it on the JS thread (a batch's grids are megabytes).
+   */
   features: { data: Float32Array; images: number; positions: number; dim: number } | null;
 }
 

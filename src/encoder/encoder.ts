@@ -264,7 +264,8 @@ export class Encoder {
     if (scores) outputs.push({ name: dense!.scores!.name, cols: positions });
     if (features) {
       const c = dense!.features!.channels;
-      outputs.push({ name: dense!.features!.name, cols: c * positions, transpose: [c, positions] });
+      // Shared memory: the detectors' native calls read the grids in place (inference-pool.ts).
+      outputs.push({ name: dense!.features!.name, cols: c * positions, transpose: [c, positions], shared: true });
     }
     const target = this.colourTarget(strictColour);
     return this.tracked(async () => {

@@ -81,6 +81,12 @@ export interface RunOutput {
    * caller's thread.
    */
   transpose?: [number, number];
+  /**
+   * Return the output in a SharedArrayBuffer the worker fills: native calls read shared memory in
+   * place, so a large output (a dense encoder's feature grids) is never copied on the caller's
+   * thread on its way to the detectors.
+   */
+  shared?: boolean;
 }
 
 /** How the pool names the model in messages. */

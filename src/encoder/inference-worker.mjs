@@ -88,13 +88,17 @@ function ownMemory(input) {
 /**
  * @param {import('onnxruntime-node').InferenceSession} session
  * @param {{ id: number, input: Float32Array, count: number, dims: number[], inputName: string,
- *           outputs: { name: string, cols: number, transpose?: number[] }[], batchSize: number }} m
+ *           outputs: { name: string, cols: number, transpose?: number[], shared?: boolean }[],
+ *           batchSize: number }} m
  */
 async function run(session, m) {
   const per = m.dims[0] * m.dims[1] * m.dims[2];
   /** @type {Record<string, Float32Array>} */
   const outputs = {};
-  for (const o of m.outputs) outputs[o.name] = new Float32Array(m.count * o.cols);
+  for (const o of m.outputs) {
+    const values = m.count * o.cols;
+    outputs[o.name] = o.shared ? new Float32Array(new SharedArrayBuffer(values * 4)) : new Float32Array(values);
+  }
   const names = m.outputs.map((o) => o.name);
   const data = ownMemory(m.input);
   for (let start = 0; start < m.count; start += m.batchSize) {
@@ -193,7 +197,10 @@ if (created) {
         const outputs = await run(session, m);
         port.postMessage(
           { type: 'result', id: m.id, outputs },
-          Object.values(outputs).map((a) => /** @type {ArrayBuffer} */ (a.buffer)),
+          // Shared outputs are shared, not moved.
+          Object.values(outputs)
+            .filter((a) => !(a.buffer instanceof SharedArrayBuffer))
+            .map((a) => /** @type {ArrayBuffer} */ (a.buffer)),
         );
       } catch (err) {
         port.postMessage({ type: 'error', id: m.id, code: codeOf(err), message: messageOf(err) });

@@ -127,3 +127,30 @@ export async function upsampleHeatmaps(
   );
   return { data: r.data, batch, height, width, backend: r.backend };
 }
+
+/** How heatmapScores reduces each map to an image score. */
+export type HeatmapReduce = 'max' | 'top-k';
+
+/**
+ * Image scores of the maps `upsampleHeatmaps(grids, { height, width, sigma })` ('bilinear' mode)
+ * would return: each map's maximum, or the mean of its `topK` largest values. The maps are made
+ * and reduced in one native call off the JS thread and never handed to JavaScript (dense
+ * localization's 'heatmap-max' and 'heatmap-top-k' image scores, src/pipeline/dense-heatmaps.ts).
+ * Internal: the caller passes grids it made itself, so only the reduction's own options are checked.
+ */
+export async function heatmapScores(
+  grids: HeatmapBatch,
+  options: { height: number; width: number; sigma: number; reduce: HeatmapReduce; topK?: number; threads?: number },
+): Promise<Float64Array> {
+  const { height, width, sigma, reduce } = options;
+  const topK = reduce === 'top-k' ? expectInteger('options.topK', options.topK, 1, height * width) : 1;
+  const device = expectDevice('options.device', undefined);
+  const threads = expectThreads('options.threads', options.threads);
+  const r = await callNative('upsampleHeatmaps', () =>
+    binding().upsample(
+      { data: grids.data, batch: grids.batch, height: grids.height, width: grids.width },
+      { mode: 'bilinear', height, width, sigma, patchSize: 0, stride: 0, device, threads, reduce, topK, maps: false },
+    ),
+  );
+  return r.scores;
+}

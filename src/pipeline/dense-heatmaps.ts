@@ -10,7 +10,7 @@
  * Image scores from the heatmap ('heatmap-max', 'heatmap-top-k') are taken from the map smoothed at
  * the model input's size, so they do not depend on how large the image file was.
  */
-import { upsampleHeatmaps } from '../localization/heatmaps.js';
+import { heatmapScores, upsampleHeatmaps } from '../localization/heatmaps.js';
 import { type Calibration, normalize } from './calibration.js';
 import type { ImageScoreMode } from './model-file.js';
 import type { DenseScorer } from './scoring.js';
@@ -19,7 +19,11 @@ import type { Heatmap } from './types.js';
 /** 'heatmap-top-k' averages this fraction of the smoothed map's pixels, the largest ones. */
 export const TOP_K_FRACTION = 0.01;
 
-/** Image scores from the grids smoothed at the model input's size. */
+/**
+ * Image scores from the grids smoothed at the model input's size: the maps are made, reduced and
+ * dropped in one native call, off the JS thread (a batch of 256 px maps reduced in JavaScript
+ * held the event loop for 5-10 ms).
+ */
 export async function heatmapImageScores(
   grid: Float64Array,
   images: number,
@@ -27,18 +31,11 @@ export async function heatmapImageScores(
   mode: ImageScoreMode,
 ): Promise<Float64Array> {
   const { height, width } = dense.input;
-  const maps = await upsampleHeatmaps(
+  const k = Math.max(1, Math.round(TOP_K_FRACTION * height * width));
+  return heatmapScores(
     { data: Float32Array.from(grid), batch: images, height: dense.grid.height, width: dense.grid.width },
-    { height, width, sigma: dense.sigma },
+    { height, width, sigma: dense.sigma, reduce: mode === 'heatmap-top-k' ? 'top-k' : 'max', topK: k },
   );
-  const per = height * width;
-  const k = Math.max(1, Math.round(TOP_K_FRACTION * per));
-  const out = new Float64Array(images);
-  for (let i = 0; i < images; i++) {
-    const one = maps.data.subarray(i * per, (i + 1) * per);
-    out[i] = mode === 'heatmap-top-k' ? topKMean(one, k) : maxOf(one);
-  }
-  return out;
 }
 
 /** Per-pixel heatmaps at each image's own size, with the pixel calibration's normalization. */
@@ -63,41 +60,4 @@ export async function denseHeatmaps(
       return { width, height, data: r.data };
     }),
   );
-}
-
-function maxOf(a: Float32Array): number {
-  let m = -Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
-  return m;
-}
-
-/** Mean of the k largest values (quickselect on a copy: linear time). */
-export function topKMean(values: Float32Array, k: number): number {
-  const a = values.slice();
-  const n = a.length;
-  const target = n - k;
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >>> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  let sum = 0;
-  for (let i = target; i < n; i++) sum += a[i];
-  return sum / k;
 }

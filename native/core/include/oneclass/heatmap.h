@@ -45,6 +45,13 @@ struct HeatmapPlan {
 
 HeatmapPlan makeHeatmapPlan(int64_t inHeight, int64_t inWidth, const HeatmapOptions& options);
 
+// Image scores from heatmaps (the 'heatmap-max' and 'heatmap-top-k' image scores of dense
+// localization): per map of `perMap` values, its maximum, or the mean of its k largest values
+// (1 <= k <= perMap; summed in float64). One map per work item over `threads` threads.
+enum class HeatmapReduce { Max, TopKMean };
+void reduceHeatmaps(const float* maps, int64_t batch, int64_t perMap, HeatmapReduce mode, int64_t k, double* out,
+                    int threads);
+
 // Exposed for tests: the dense 1-D operators in float64 (outSize x inSize, row-major).
 std::vector<double> bilinearOperator(int64_t inSize, int64_t outSize);
 std::vector<double> gaussianReflectOperator(int64_t size, double sigma);

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "oneclass/thread_priority.h"
+
 namespace oneclass {
 
 // Threads to use when the caller passes 0: every hardware thread.
@@ -63,6 +65,7 @@ class WorkerPool {
   }
 
   void loop(int index) {
+    backgroundPriority();
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int)>* task;
