@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "../core/ocsvm/retained_block.h"
 #include "oneclass/backend.h"
 #include "oneclass/column_stats.h"
 #include "oneclass/errors.h"
@@ -147,6 +148,30 @@ void testOneClassSvmFit(Tally& t, bool normalize) {
                   [&] { ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, 0.0, opt); });
 }
 
+// The full matrix's storage is kept for the next fit (retained_block.h): a fit that reuses a
+// larger block full of another problem's kernel values gives exactly the fit on fresh memory, on
+// the bulk path and on the on-demand (adaptive) one.
+void testRetainedStorage(Tally& t) {
+  const int64_t la = 700, lb = 400, d = 16;
+  auto a = gaussianMatrix(la, d, 5, 1.0f, 0.0f);
+  auto b = gaussianMatrix(lb, d, 9, 0.3f, 2.0f);
+  RowTransform tr;
+  for (double nu : {0.5, 0.05}) {
+    ocsvm::SolverOptions opt;
+    opt.nu = nu;
+    ocsvm::dropRetainedBlock();
+    ocsvm::SolverResult fresh = ocsvm::fitOneClassSvm(cpuBackend(), b.data(), lb, d, tr, 0.1, opt);
+    ocsvm::fitOneClassSvm(cpuBackend(), a.data(), la, d, tr, 0.1, opt);
+    const size_t kept = ocsvm::retainedBytes();
+    ocsvm::SolverResult reused = ocsvm::fitOneClassSvm(cpuBackend(), b.data(), lb, d, tr, 0.1, opt);
+    t.check(kept == size_t(la * la) * sizeof(float) && reused.alpha == fresh.alpha && reused.rho == fresh.rho,
+            "ocsvm fit on the kept storage of a larger fit equals the fit on fresh memory (nu " + fmt(nu) + ")",
+            "kept " + std::to_string(kept) + " bytes, started on demand " + (reused.startedOnDemand ? "yes" : "no"));
+  }
+  ocsvm::dropRetainedBlock();
+  t.check(ocsvm::retainedBytes() == 0, "dropRetainedBlock frees the kept storage");
+}
+
 }  // namespace
 
 int main() {
@@ -160,5 +185,6 @@ int main() {
   testGaussianOnNormalizedRows(t);
   testOneClassSvmFit(t, false);
   testOneClassSvmFit(t, true);
+  testRetainedStorage(t);
   return t.finish();
 }

@@ -30,8 +30,11 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
     // libsvm, too, raises a cache smaller than two rows to two rows.
     capacity_ = fits ? l : std::max<int64_t>(2, int64_t(budget / rowBytes));
   }
-  // Not value-initialized: pages of an on-demand cache become resident only when used.
-  storage_.reset(new float[size_t(capacity_) * size_t(l)]);
+  // Not value-initialized: pages of an on-demand cache become resident only when used. The full
+  // matrix's storage may be the block a previous fit left (retained_block.h): its pages are
+  // backed already.
+  const size_t floats = size_t(capacity_) * size_t(l);
+  storage_ = full_ ? acquireBlock(floats) : RetainedBlock(new float[floats], RetainedBlockDeleter{floats, false});
   std::vector<int64_t> rows(kRowBatch);
   if (full_ && bulkAt > 0 && bulkAt < 1) {
     full_ = false;

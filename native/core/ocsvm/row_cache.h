@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "oneclass/ocsvm.h"
+#include "retained_block.h"
 
 namespace oneclass::ocsvm {
 
@@ -80,7 +81,7 @@ class RowCache {
   std::vector<char> have_;  // adaptive: row i computed
   int64_t known_ = 0, bulkAtRows_ = 0;
   int64_t capacity_ = 0;
-  std::unique_ptr<float[]> storage_;
+  RetainedBlock storage_;  // kept for the next fit when it is the full matrix (retained_block.h)
   bool packed_ = false;
   std::unique_ptr<float[]> packedStorage_;  // lower triangle, row-major, packed
   std::vector<int64_t> slotOf_, rowOf_, prev_, next_;

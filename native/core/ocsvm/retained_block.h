@@ -1,0 +1,36 @@
+// The kernel matrix's storage, kept between fits: one block, process-wide, reused by the next fit
+// that needs no more. Writing a fresh l x l matrix pays a page fault per 4 KB on first touch,
+// which in a VM is the largest part of an easy fit (docs/ocsvm-notes.md, "Kernel storage between
+// fits"); fits that follow one another in a process (the CLI's holdout fit and refit, one model per
+// class, a parameter search) reuse pages that are already backed.
+//
+// The kept block is marked MADV_FREE (Linux): the kernel may take its pages back under memory
+// pressure (they then fault in again, zeroed, as a fresh block would), so keeping it never holds
+// memory the system needs. At most kMaxRetainedBytes are kept; larger blocks are freed at once.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+namespace oneclass::ocsvm {
+
+constexpr size_t kMaxRetainedBytes = size_t(256) << 20;
+
+// Frees a block, or keeps it for the next fit when `retain` and it is small enough.
+struct RetainedBlockDeleter {
+  size_t floats = 0;
+  bool retain = false;
+  void operator()(float* p) const;
+};
+using RetainedBlock = std::unique_ptr<float[], RetainedBlockDeleter>;
+
+// A block of at least `floats` floats, not initialized: the kept one when it is large enough,
+// else a new allocation (the kept one, too small, is freed first).
+RetainedBlock acquireBlock(size_t floats);
+
+// Frees the kept block, if any (tests; a process that wants the memory back).
+void dropRetainedBlock();
+
+// Bytes of the kept block (0: none).
+size_t retainedBytes();
+
+}  // namespace oneclass::ocsvm
