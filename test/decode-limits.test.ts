@@ -145,3 +145,25 @@ describe('decompression bombs', () => {
     ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', path: 'options.maxBatchPixels' });
   });
 });
+
+describe('headers read once (oneclass serve)', () => {
+  it('a remembered header is what the budget and the decode use: no second read', async () => {
+    const { decodeImage } = await import('../src/encoder/decode.js');
+    const { readHeader, rememberHeader } = await import('../src/encoder/pixel-budget.js');
+    const { readFileSync } = await import('node:fs');
+    const bytes = readFileSync(exampleFiles('train/good', 1)[0]);
+    const real = await readHeader(bytes);
+    expect(real?.width).toBeGreaterThan(0);
+    // The same bytes with a header that claims 20000 x 20000: refused from it, never decoded.
+    const claimed = { ...real!, width: 20000, height: 20000 };
+    rememberHeader(bytes, claimed);
+    expect(await readHeader(bytes)).toBe(claimed);
+    await expect(decodeImage(bytes, 'upload')).rejects.toMatchObject({
+      code: 'ERR_IMAGE_DECODE',
+      message: expect.stringContaining('20000 x 20000'),
+    });
+    // Another array over the same bytes has no remembered header: read and decoded as usual.
+    const copy = Buffer.from(bytes);
+    expect((await decodeImage(copy, 'copy')).width).toBe(real!.width);
+  });
+});

@@ -39,7 +39,7 @@ import {
   strictMismatch,
   toModelColour,
 } from './colour.js';
-import { DEFAULT_DECODE_LIMITS } from './pixel-budget.js';
+import { DEFAULT_DECODE_LIMITS, knownHeader } from './pixel-budget.js';
 import { withSharp } from './sharp-slots.js';
 import type { ImageInput, RawImage } from './types.js';
 
@@ -165,7 +165,7 @@ export function decodeSamples(
   maxPixels: number = DEFAULT_DECODE_LIMITS.maxImagePixels,
   header: Metadata | null = null,
 ): Promise<Samples> {
-  return withSharp(() => decodeNow(input, label, maxPixels, header));
+  return withSharp(() => decodeNow(input, label, maxPixels, header ?? knownHeader(input)));
 }
 
 async function decodeNow(

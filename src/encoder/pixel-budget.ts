@@ -43,11 +43,30 @@ export function decodeLimitsOption(path: string, value: unknown): DecodeLimits {
 }
 
 /**
+ * Headers already read by a caller that owns the bytes and never changes them (`oneclass serve`
+ * checks each upload's header before it joins a batch): the budget and the decode take them from
+ * here instead of asking sharp again. Weakly held: an entry goes with its bytes.
+ */
+const knownHeaders = new WeakMap<Uint8Array, Metadata>();
+
+/** Records the header of `bytes` for readHeader and the decode (the bytes must not change afterwards). */
+export function rememberHeader(bytes: Uint8Array, header: Metadata): void {
+  knownHeaders.set(bytes, header);
+}
+
+/** A header recorded with rememberHeader, or null. */
+export function knownHeader(input: ImageInput): Metadata | null {
+  return input instanceof Uint8Array ? (knownHeaders.get(input) ?? null) : null;
+}
+
+/**
  * The header of an encoded input (null for raw pixels, or when it cannot be read: decoding then
  * says why). decodeImage takes it back (`options.header`) instead of reading it again.
  */
 export async function readHeader(input: ImageInput): Promise<Metadata | null> {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) return null;
+  const known = knownHeader(input);
+  if (known) return known;
   try {
     return await withSharp(() => sharp(input, { limitInputPixels: false }).metadata());
   } catch {

@@ -8,6 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 
+import { rememberHeader } from '../encoder/pixel-budget.js';
 import { RequestError } from './http-errors.js';
 
 export interface Upload {
@@ -70,7 +71,10 @@ async function checkHeader(upload: Upload, maxPixels: number): Promise<void> {
   let height: number | undefined;
   try {
     // Header only; the pixel limit is ours, checked below with a message that names the image.
-    ({ width, height } = await sharp(upload.bytes, { limitInputPixels: false }).metadata());
+    const header = await sharp(upload.bytes, { limitInputPixels: false }).metadata();
+    ({ width, height } = header);
+    // The batch's pixel budget and the decode take it from here: one header read per upload.
+    rememberHeader(upload.bytes, header);
   } catch (cause) {
     throw new RequestError(
       400,
