@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "../core/ocsvm/retained_block.h"
 #include "oneclass/backend.h"
@@ -142,6 +143,36 @@ void testOneClassSvmFit(Tally& t, bool normalize) {
             (normalize ? " l2" : ""),
         "rows computed " + std::to_string(r.kernelRowsComputed) + " of " + std::to_string(l) + ", default path " +
             (got.startedOnDemand ? "on demand first" : "bulk"));
+  }
+  // A budget the packed triangle fits in and the full matrix does not: packed from the start, or
+  // rows on demand in an LRU first and the packed triangle once a share of rows is computed
+  // (early, late, or never reached).
+  {
+    ocsvm::SolverOptions base = opt;
+    base.cacheMb = double(l) * double(l) * sizeof(float) / (1024.0 * 1024.0) * 0.7;
+    base.adaptiveMaxNu = 0.0;
+    ocsvm::SolverResult packed = ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, gamma, base);
+    // nu 0.02 with a late switch: few support vectors, so the rows SMO asks for never reach it.
+    for (auto [nu, bulkAt] : {std::pair{0.2, 0.05}, std::pair{0.2, 0.5}, std::pair{0.2, 0.99}, std::pair{0.02, 0.99}}) {
+      ocsvm::SolverOptions o = base;
+      o.nu = nu;
+      o.adaptiveMaxNu = 1.0;
+      o.adaptiveBulkAt = bulkAt;
+      if (nu != opt.nu) {
+        ocsvm::SolverOptions p = base;
+        p.nu = nu;
+        packed = ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, gamma, p);
+      }
+      ocsvm::SolverResult r = ocsvm::fitOneClassSvm(cpuBackend(), x.data(), l, d, tr, gamma, o);
+      const double rel = std::fabs(r.objective - packed.objective) / std::fabs(packed.objective);
+      t.check(packed.packedMatrix && !packed.startedOnDemand && r.startedOnDemand && r.converged &&
+                  r.iterations == packed.iterations && rel <= 1e-12 && r.alpha == packed.alpha,
+              std::string("ocsvm fit, rows on demand then the packed triangle (nu ") + fmt(nu) + ", bulkAt " +
+                  fmt(bulkAt) + ")" + (normalize ? " l2" : ""),
+              "objective rel. diff " + fmt(rel) + ", iterations " + std::to_string(r.iterations) + " / " +
+                  std::to_string(packed.iterations) + ", rows computed " + std::to_string(r.kernelRowsComputed) +
+                  ", ended packed " + (r.packedMatrix ? "yes" : "no"));
+    }
   }
   if (!normalize)
     t.expectError(ErrorCode::InvalidArgument, "ocsvm fit rejects gamma=0",

@@ -15,20 +15,30 @@ constexpr int64_t kPackedRows = 64;
 }  // namespace
 
 RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute, double bulkAt)
-    : source_(source), l_(l) {
-  const double budget = cacheMb * 1024.0 * 1024.0;
+    : source_(source), l_(l), budget_(cacheMb * 1024.0 * 1024.0) {
   const double rowBytes = double(l) * sizeof(float);
   const double packedBytes = double(l) * double(l + 1) / 2 * sizeof(float);
-  const bool fits = budget >= rowBytes * double(l);
+  const bool fits = budget_ >= rowBytes * double(l);
+  const bool adaptive = bulkAt > 0 && bulkAt < 1;
   full_ = fits && precompute;
-  packed_ = !fits && precompute && budget >= packedBytes + 2 * rowBytes;
-  if (full_) {
+  packed_ = !fits && precompute && budget_ >= packedBytes + 2 * rowBytes;
+  if (packed_ && adaptive) {
+    // Small nu, and the matrix fits only packed: rows on demand first, in an LRU of full rows as
+    // large as the budget, and the packed triangle in bulk only once bulkAt * l rows were
+    // computed (settle(), between two iterations). At most a few rows short of the LRU's
+    // capacity, so no row is evicted before the switch.
+    packed_ = false;
+    packLater_ = startedOnDemand_ = true;
+    capacity_ = std::min<int64_t>(l, int64_t(budget_ / rowBytes));
+    packAtRows_ = std::clamp<int64_t>(int64_t(bulkAt * double(l)), 1, std::max<int64_t>(1, capacity_ - 4 * kRowBatch));
+  } else if (full_) {
     capacity_ = l;
   } else if (packed_) {
-    capacity_ = std::min<int64_t>(kPackedRows, int64_t((budget - packedBytes) / rowBytes));
+    buildPacked();
+    return;
   } else {
     // libsvm, too, raises a cache smaller than two rows to two rows.
-    capacity_ = fits ? l : std::max<int64_t>(2, int64_t(budget / rowBytes));
+    capacity_ = fits ? l : std::max<int64_t>(2, int64_t(budget_ / rowBytes));
   }
   // Not value-initialized: pages of an on-demand cache become resident only when used. The full
   // matrix's storage may be the block a previous fit left (retained_block.h): its pages are
@@ -36,7 +46,7 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
   const size_t floats = size_t(capacity_) * size_t(l);
   storage_ = full_ ? acquireBlock(floats) : RetainedBlock(new float[floats], RetainedBlockDeleter{floats, false});
   std::vector<int64_t> rows(kRowBatch);
-  if (full_ && bulkAt > 0 && bulkAt < 1) {
+  if (full_ && adaptive) {
     full_ = false;
     adaptive_ = startedOnDemand_ = true;
     have_.assign(size_t(l), 0);
@@ -52,38 +62,61 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
     }
     return;
   }
-  if (packed_) {
-    packedStorage_.reset(new float[size_t(l) * size_t(l + 1) / 2]);
-    // Rows are computed in blocks as large as the budget left beside the triangle and the
-    // extracted rows allows (at least kRowBatch), through the source's bulk lower-triangle
-    // path when it has one.
-    const double spare = budget - packedBytes - double(capacity_) * rowBytes;
-    const int64_t blockRows =
-        std::clamp<int64_t>(int64_t(spare / rowBytes), kRowBatch, std::max<int64_t>(kRowBatch, (l + 7) / 8));
-    std::unique_ptr<float[]> block(new float[size_t(blockRows) * size_t(l)]);
-    rows.resize(size_t(blockRows));
-    for (int64_t start = 0; start < l; start += blockRows) {
-      int count = int(std::min<int64_t>(blockRows, l - start));
-      auto t0 = Clock::now();
-      if (source_.computeLowerBlock(start, start + count, block.get())) {
-        kernelSeconds_ += secondsSince(t0);
-        rowsComputed_ += count;
-      } else {
-        for (int r = 0; r < count; ++r) rows[r] = start + r;
-        for (int r0 = 0; r0 < count; r0 += kRowBatch)
-          compute(rows.data() + r0, std::min(kRowBatch, count - r0), block.get() + size_t(r0) * size_t(l));
-      }
-      for (int r = 0; r < count; ++r) {
-        int64_t i = start + r;
-        std::memcpy(packedStorage_.get() + triangleOffset(i), block.get() + size_t(r) * size_t(l),
-                    size_t(i + 1) * sizeof(float));
-      }
-    }
-  }
-  slotOf_.assign(size_t(l), -1);
+  resetSlots();
+}
+
+bool RowCache::settle() {
+  if (!packLater_ || rowsComputed_ < packAtRows_) return false;
+  packLater_ = false;
+  buildPacked();
+  return true;
+}
+
+void RowCache::resetSlots() {
+  slotOf_.assign(size_t(l_), -1);
   rowOf_.assign(size_t(capacity_), -1);
   prev_.assign(size_t(capacity_), -1);
   next_.assign(size_t(capacity_), -1);
+  head_ = tail_ = -1;
+  used_ = 0;
+}
+
+void RowCache::buildPacked() {
+  const int64_t l = l_;
+  const double rowBytes = double(l) * sizeof(float);
+  const double packedBytes = double(l) * double(l + 1) / 2 * sizeof(float);
+  // Rows cached on demand before go first: they and the triangle would not fit together.
+  storage_.reset();
+  packed_ = true;
+  capacity_ = std::min<int64_t>(kPackedRows, int64_t((budget_ - packedBytes) / rowBytes));
+  storage_ = RetainedBlock(new float[size_t(capacity_) * size_t(l)], RetainedBlockDeleter{0, false});
+  resetSlots();
+  packedStorage_.reset(new float[size_t(l) * size_t(l + 1) / 2]);
+  // Rows are computed in blocks as large as the budget left beside the triangle and the
+  // extracted rows allows (at least kRowBatch), through the source's bulk lower-triangle
+  // path when it has one.
+  const double spare = budget_ - packedBytes - double(capacity_) * rowBytes;
+  const int64_t blockRows =
+      std::clamp<int64_t>(int64_t(spare / rowBytes), kRowBatch, std::max<int64_t>(kRowBatch, (l + 7) / 8));
+  std::unique_ptr<float[]> block(new float[size_t(blockRows) * size_t(l)]);
+  std::vector<int64_t> rows(static_cast<size_t>(blockRows));
+  for (int64_t start = 0; start < l; start += blockRows) {
+    int count = int(std::min<int64_t>(blockRows, l - start));
+    auto t0 = Clock::now();
+    if (source_.computeLowerBlock(start, start + count, block.get())) {
+      kernelSeconds_ += secondsSince(t0);
+      rowsComputed_ += count;
+    } else {
+      for (int r = 0; r < count; ++r) rows[r] = start + r;
+      for (int r0 = 0; r0 < count; r0 += kRowBatch)
+        compute(rows.data() + r0, std::min(kRowBatch, count - r0), block.get() + size_t(r0) * size_t(l));
+    }
+    for (int r = 0; r < count; ++r) {
+      int64_t i = start + r;
+      std::memcpy(packedStorage_.get() + triangleOffset(i), block.get() + size_t(r) * size_t(l),
+                  size_t(i + 1) * sizeof(float));
+    }
+  }
 }
 
 const float* RowCache::row(int64_t i) {

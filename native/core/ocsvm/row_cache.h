@@ -9,7 +9,9 @@
 //  - adaptive: the full layout's storage, rows computed on demand into their own place until
 //            a given share of them is in, then the rest in bulk (the known rows give their
 //            columns by symmetry, only the block among the missing rows is computed); from then
-//            on it is the full layout. Pages of rows never computed are never touched.
+//            on it is the full layout. Pages of rows never computed are never touched. When only
+//            the packed triangle fits: an LRU of full rows on demand until that share of rows
+//            is computed, then the packed layout, built in bulk (settle()).
 // A pointer returned by row() stays valid until capacity() - 1 other rows have been requested.
 #pragma once
 #include <algorithm>
@@ -41,6 +43,11 @@ class RowCache {
 
   const float* row(int64_t i);
 
+  // Between two solver iterations (no row pointer held): switches an on-demand start to the
+  // packed triangle once its share of rows is computed. True when it switched (rows then come
+  // one at a time from the triangle: speculative batches no longer pay).
+  bool settle();
+
   // Makes rows[0..count) resident (count <= capacity, no duplicates) with one computeRows call
   // for the missing ones, and writes their addresses to out.
   void rows(const int64_t* rows, int count, const float** out);
@@ -58,6 +65,10 @@ class RowCache {
 
   // Row i of the symmetric matrix from its packed lower triangle.
   void extract(int64_t i, float* out) const;
+  // The packed triangle in bulk, and a small LRU of rows extracted from it (frees the rows held).
+  void buildPacked();
+  // An empty LRU of capacity_ slots.
+  void resetSlots();
   // Whole matrix from the source's bulk lower-triangle path (blocks of rows, each against the
   // columns up to its end), mirrored into the upper triangle. False when the source has none.
   bool precomputeLowerBlocks(float* out, int64_t l);
@@ -77,7 +88,10 @@ class RowCache {
   KernelRowSource& source_;
   int64_t l_;
   bool full_ = false;
+  double budget_;  // bytes
   bool adaptive_ = false, startedOnDemand_ = false;
+  bool packLater_ = false;  // on demand (LRU) until packAtRows_ rows are computed, then packed
+  int64_t packAtRows_ = 0;
   std::vector<char> have_;  // adaptive: row i computed
   int64_t known_ = 0, bulkAtRows_ = 0;
   int64_t capacity_ = 0;

@@ -38,6 +38,8 @@ SolverResult Solver::run(const SolverOptions& opt) {
   int64_t iter = 0;
   int64_t counter = std::min<int64_t>(l_, 1000) + 1;
   while (iter < maxIter) {
+    // No row pointer is held here: the cache may change layout (an on-demand start going packed).
+    if (cache_.settle()) rowBatch_ = 1;
     if (--counter == 0) {
       counter = std::min<int64_t>(l_, 1000);
       if (opt.shrinking) shrink();
