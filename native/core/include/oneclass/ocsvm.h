@@ -79,7 +79,9 @@ struct SolverOptions {
                            // one row at a time)
   // With precompute and a whole matrix that fits: start with rows on demand (computed in batches,
   // into the full matrix's storage) and compute the rest in bulk once adaptiveBulkAt * l rows are
-  // in (the rows already known supply the rest by symmetry). Only for nu < adaptiveMaxNu: at
+  // in (the rows already known supply the rest by symmetry). When only the packed triangle fits:
+  // rows on demand in an LRU of full rows, then the packed triangle in bulk once adaptiveBulkAt * l
+  // rows were computed. Only for nu < adaptiveMaxNu: at
   // larger nu most rows are support vectors and SMO touches nearly all of them, so the bulk
   // lower-triangle pass is cheaper from the start (docs/ocsvm-notes.md has the measurements).
   double adaptiveMaxNu = 0.3;  // 0: always bulk
