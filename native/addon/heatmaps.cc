@@ -53,11 +53,11 @@ class UpsampleWorker final : public PromiseWorker {
     if (scoring_) scores_.allocate(info.Env(), static_cast<size_t>(batch_));
     const bool maps = options.boolean("maps", true);
     if (!maps && !scoring_) throwCoded(info.Env(), "ERR_INVALID_ARGUMENT", "options.maps: false needs options.reduce");
-    // A caller-owned output saves allocating a fresh array per call in high-throughput loops.
     if (!maps) {
       // Scores only: the maps stay in native memory, allocated and first touched by Run().
       nativeMaps_ = true;
     } else if (options.has("out")) {
+      // A caller-owned output saves allocating a fresh array per call in high-throughput loops.
       callerOut_.bind(info.Env(), options.value("out"), options.path("out"), 0, outSize);
       target_ = callerOut_.data();
     } else {

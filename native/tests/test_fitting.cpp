@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <tuple>
 #include <utility>
 
 #include "../core/ocsvm/retained_block.h"
@@ -12,6 +14,7 @@
 #include "oneclass/errors.h"
 #include "oneclass/gaussian.h"
 #include "oneclass/ocsvm.h"
+#include "oneclass/transform.h"
 #include "rbf_reference.h"
 #include "test_util.h"
 #include "tolerances.h"
@@ -203,6 +206,34 @@ void testRetainedStorage(Tally& t) {
   t.check(ocsvm::retainedBytes() == 0, "dropRetainedBlock frees the kept storage");
 }
 
+// requireFinite scans blocks in parallel without branches and locates the first bad value only
+// when there is one: the message names the row and column of the first one, in any block.
+void testRequireFinite(Tally& t) {
+  const int64_t rows = 700, cols = 300;  // 210,000 values: four blocks of 65,536
+  std::vector<float> x(size_t(rows * cols), 0.5f);
+  requireFinite(x.data(), rows, cols, "data");
+  t.check(true, "requireFinite accepts finite data over several blocks");
+  auto message = [&](int64_t r, int64_t c, float v) {
+    std::vector<float> y(x);
+    y[size_t(r * cols + c)] = v;
+    y[size_t((rows - 1) * cols + cols - 1)] = v;  // a second bad value later: the first is named
+    try {
+      requireFinite(y.data(), rows, cols, "data");
+    } catch (const Error& e) {
+      return std::string(e.codeName()) + " " + e.what();
+    }
+    return std::string("no error");
+  };
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  for (auto [r, c, v, want] :
+       {std::tuple{250, 17, nan, "ERR_INVALID_ARGUMENT data row 250 contains NaN (column 17)"},
+        std::tuple{0, 0, -inf, "ERR_INVALID_ARGUMENT data row 0 contains Infinity (column 0)"},
+        std::tuple{699, 298, inf, "ERR_INVALID_ARGUMENT data row 699 contains Infinity (column 298)"}}) {
+    const std::string got = message(r, c, v);
+    t.check(got == want, "requireFinite names the first bad value", got);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -217,5 +248,6 @@ int main() {
   testOneClassSvmFit(t, false);
   testOneClassSvmFit(t, true);
   testRetainedStorage(t);
+  testRequireFinite(t);
   return t.finish();
 }

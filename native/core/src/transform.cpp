@@ -3,7 +3,10 @@
 #include "oneclass/transform.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "oneclass/errors.h"
@@ -40,6 +43,22 @@ void applyTransform(const RowTransform& t, const float* in, int64_t n, int64_t d
 
 void requireFinite(const float* data, int64_t rows, int64_t cols, const char* what) {
   const int64_t total = rows * cols;
+  // Inf and NaN are the values whose exponent bits are all ones: tested without a branch, so the
+  // loop vectorizes, over blocks in parallel; the first bad value is located only when there is
+  // one. (The branching isfinite loop on one thread was 5-7 % of a decisionFunction call.)
+  constexpr int64_t kBlock = int64_t(1) << 16;
+  std::atomic<bool> bad{false};
+  parallelFor((total + kBlock - 1) / kBlock, defaultThreads(), [&](int64_t b, int) {
+    const int64_t begin = b * kBlock, end = std::min(total, begin + kBlock);
+    uint32_t found = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, data + i, sizeof bits);
+      found |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (found != 0) bad.store(true, std::memory_order_relaxed);
+  });
+  if (!bad.load()) return;
   for (int64_t i = 0; i < total; ++i) {
     if (!std::isfinite(data[i])) {
       fail(ErrorCode::InvalidArgument, std::string(what) + " row " + std::to_string(i / cols) + " contains " +
