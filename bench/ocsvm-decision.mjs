@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * OneClassSVM.decisionFunction alone, for comparing two builds by alternating runs: fits one model
+ * (M = 5,000) and prints the best and mean time of --reps calls on 10,000 query rows.
+ *
+ *   npm run build:ts && ROOT=<package root> node bench/ocsvm-decision.mjs [--data uniform|real] [--nu 0.05] [--reps 20]
+ *
+ * ROOT (default: this repository) is a package root with dist/ and build/Release/oneclass.node.
+ * Data as bench/ocsvm-grid.mjs: uniform [0, 1) at D = 512 (its generator and seeds), or the CIFAR-10
+ * embeddings that bench/ocsvm-grid.mjs caches in bench/out/ (run it once with --cells real:5000 first).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const ROOT = resolve(process.env.ROOT ?? here);
+const { OneClassSVM } = await import(join(ROOT, 'dist', 'index.js'));
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: 'uniform' },
+    nu: { type: 'string', default: '0.05' },
+    reps: { type: 'string', default: '20' },
+  },
+});
+
+function uniform(rows, cols, seed) {
+  let s = seed >>> 0;
+  const a = new Float32Array(rows * cols);
+  for (let i = 0; i < a.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s + 0.5) / 4294967296;
+  }
+  return { data: a, rows, cols };
+}
+
+function cached(file, rows) {
+  const b = readFileSync(join(here, 'bench', 'out', file));
+  const data = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  return { data, rows, cols: data.length / rows };
+}
+
+const [train, queries] =
+  values.data === 'real'
+    ? [cached('ocsvm-grid-cifar10-train-5000.f32', 5000), cached('ocsvm-grid-cifar10-test-10000.f32', 10000)]
+    : [uniform(5000, 512, 5000), uniform(10000, 512, 99)];
+const model = await OneClassSVM.fit(train, { nu: Number(values.nu) });
+await model.decisionFunction(queries);
+let best = Infinity;
+let sum = 0;
+const reps = Number(values.reps);
+for (let r = 0; r < reps; r++) {
+  const t0 = performance.now();
+  await model.decisionFunction(queries);
+  const ms = performance.now() - t0;
+  best = Math.min(best, ms);
+  sum += ms;
+}
+console.log(
+  `${values.data} nu ${values.nu}: ${model.nSupport} support vectors, ${queries.rows} queries: ` +
+    `best ${best.toFixed(2)} ms, mean ${(sum / reps).toFixed(2)} ms over ${reps} calls (${ROOT})`,
+);
