@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /**
- * OneClassSVM.decisionFunction alone, for comparing two builds by alternating runs: fits one model
- * (M = 5,000) and prints the best and mean time of --reps calls on 10,000 query rows.
+ * OneClassSVM.decisionFunction (or, with --op fit, OneClassSVM.fit) alone, for comparing two builds
+ * by alternating runs: fits one model (M = 5,000) and prints the best, median and mean time of
+ * --reps calls on 10,000 query rows (--op fit: of --reps fits of the M = 5,000 training rows, after
+ * one warm-up fit).
  *
- *   npm run build:ts && ROOT=<package root> node bench/ocsvm-decision.mjs [--data uniform|real] [--nu 0.05] [--reps 20]
+ *   npm run build:ts && ROOT=<package root> node bench/ocsvm-decision.mjs [--op decision|fit]
+ *        [--data uniform|real] [--nu 0.05] [--reps 20]
  *
  * ROOT (default: this repository) is a package root with dist/ and build/Release/oneclass.node.
  * Data as bench/ocsvm-grid.mjs: uniform [0, 1) at D = 512 (its generator and seeds), or the CIFAR-10
@@ -19,6 +22,7 @@ const ROOT = resolve(process.env.ROOT ?? here);
 const { OneClassSVM } = await import(join(ROOT, 'dist', 'index.js'));
 const { values } = parseArgs({
   options: {
+    op: { type: 'string', default: 'decision' },
     data: { type: 'string', default: 'uniform' },
     nu: { type: 'string', default: '0.05' },
     reps: { type: 'string', default: '20' },
@@ -46,18 +50,20 @@ const [train, queries] =
     ? [cached('ocsvm-grid-cifar10-train-5000.f32', 5000), cached('ocsvm-grid-cifar10-test-10000.f32', 10000)]
     : [uniform(5000, 512, 5000), uniform(10000, 512, 99)];
 const model = await OneClassSVM.fit(train, { nu: Number(values.nu) });
-await model.decisionFunction(queries);
-let best = Infinity;
-let sum = 0;
+const op =
+  values.op === 'fit' ? () => OneClassSVM.fit(train, { nu: Number(values.nu) }) : () => model.decisionFunction(queries);
+await op();
+const times = [];
 const reps = Number(values.reps);
 for (let r = 0; r < reps; r++) {
   const t0 = performance.now();
-  await model.decisionFunction(queries);
-  const ms = performance.now() - t0;
-  best = Math.min(best, ms);
-  sum += ms;
+  await op();
+  times.push(performance.now() - t0);
 }
+times.sort((a, b) => a - b);
+const what = values.op === 'fit' ? `fit of ${train.rows} rows` : `${queries.rows} queries`;
 console.log(
-  `${values.data} nu ${values.nu}: ${model.nSupport} support vectors, ${queries.rows} queries: ` +
-    `best ${best.toFixed(2)} ms, mean ${(sum / reps).toFixed(2)} ms over ${reps} calls (${ROOT})`,
+  `${values.data} nu ${values.nu}: ${model.nSupport} support vectors, ${what}: best ${times[0].toFixed(2)} ms, ` +
+    `median ${times[reps >> 1].toFixed(2)} ms, mean ${(times.reduce((a, b) => a + b, 0) / reps).toFixed(2)} ms ` +
+    `over ${reps} calls (${ROOT})`,
 );

@@ -9,8 +9,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "../core/cpu/gaussian_kernels.h"
+#include "../core/cpu/solver_kernels.h"
 #include "ocsvm_pair.h"
 #include "oneclass/backend.h"
 #include "oneclass/cpu_dispatch.h"
@@ -124,6 +126,71 @@ void compareBackends(Tally& t, const std::string& level, Backend& a, Backend& b)
   }
 }
 
+// The OC-SVM working-set selection kernels of `level` against the solver's scalar loops (written
+// out below as libsvm has them): the same indices and the same values, exactly. Values come from
+// a small set so that ties are common (the last index must win them), and the lengths are not
+// multiples of any vector width.
+void checkSelection(Tally& t, const std::string& level) {
+  const cpu::SolverKernels& kernels = solverKernelsAt(level);
+  constexpr uint8_t kLower = 0, kUpper = 1, kFree = 2;  // ocsvm/solver.h's Status
+  const double inf = std::numeric_limits<double>::infinity(), tau = 1e-12;
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  int mismatches = 0;
+  std::string first;
+  for (int64_t l : {1, 2, 3, 7, 8, 9, 31, 64, 1001, 5003}) {
+    for (int rep = 0; rep < 20; ++rep) {
+      std::vector<double> G(l), QD(l);
+      std::vector<float> Qi(l);
+      std::vector<uint8_t> status(l);
+      for (int64_t k = 0; k < l; ++k) {
+        G[k] = (double(next() % 17) - 8.0) / 4.0;
+        QD[k] = 1.0;
+        Qi[k] = float(next() % 9) / 8.0f;  // 1.0 gives quad = 0: the tau branch
+        status[k] = rep == 0 ? kFree : uint8_t(next() % 3);
+      }
+      // i: scalar.
+      double gmax = -inf;
+      int64_t i = -1;
+      for (int64_t k = 0; k < l; ++k)
+        if (status[k] != kUpper && -G[k] >= gmax) {
+          gmax = -G[k];
+          i = k;
+        }
+      double vgmax = 0;
+      const int64_t vi = kernels.selectMaxNegG(G.data(), status.data(), kUpper, l, vgmax);
+      bool same = vi == i && (i < 0 || vgmax == gmax);
+      if (i >= 0) {
+        double gmax2 = -inf, objMin = inf;
+        int64_t j = -1;
+        for (int64_t k = 0; k < l; ++k) {
+          if (status[k] == kLower) continue;
+          if (G[k] >= gmax2) gmax2 = G[k];
+          const double gd = gmax + G[k];
+          if (gd > 0) {
+            const double quad = QD[i] + QD[k] - 2.0 * double(Qi[k]);
+            const double od = -(gd * gd) / (quad > 0 ? quad : tau);
+            if (od <= objMin) {
+              objMin = od;
+              j = k;
+            }
+          }
+        }
+        double vg2 = 0, vmin = 0;
+        const int64_t vj = kernels.selectMinObjDiff(G.data(), status.data(), kLower, QD.data(), Qi.data(), l, gmax,
+                                                    QD[i], tau, vg2, vmin);
+        same = same && vj == j && vg2 == gmax2 && (j < 0 || vmin == objMin);
+      }
+      if (!same && mismatches++ == 0) first = "l=" + std::to_string(l) + " rep=" + std::to_string(rep);
+    }
+  }
+  t.check(mismatches == 0, "ocsvm working-set selection = scalar loops [" + level + "]",
+          mismatches == 0 ? "" : std::to_string(mismatches) + " mismatches, first at " + first);
+}
+
 void compareGram(Tally& t, const std::string& level, const std::string& base) {
   for (Size s : {Size{0, 1, 1}, Size{0, 9, 5}, Size{0, 300, 256}, Size{0, 513, 77}}) {
     auto x = gaussianMatrix(s.n, s.d, 5);
@@ -219,6 +286,9 @@ int main(int argc, char** argv) {
   }
   t.expectError(ErrorCode::BackendUnavailable, "an unknown level name is refused",
                 [] { cpuBackendAt("no-such-level"); });
+
+  for (const CpuLevelStatus& s : info.levels)
+    if (s.supported) checkSelection(t, s.name);
 
   const std::string base = info.levels.front().name;
   if (info.levels.size() == 1) {

@@ -209,10 +209,7 @@ void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, in
 
 const cpu::GaussianKernels& gaussianKernelsAt(const std::string& level) { return levelNamed(level).gaussian(); }
 
-bool cpuLevelHasAvx512() {
-  const Resolved& r = resolved();
-  return r.chosen && std::string(r.chosen->simd()) == "avx512";
-}
+const cpu::SolverKernels& solverKernelsAt(const std::string& level) { return levelNamed(level).solver(); }
 
 namespace cpu {
 

@@ -1,6 +1,7 @@
 // The OC-SVM solver's element-wise loops at one CPU level (solver_kernels.h). Plain loops: the
 // level's instruction set is what makes them faster (float-to-double conversion and multiply-add
 // four doubles at a time with AVX2 instead of two).
+#include "simd.h"
 #include "solver_kernels.h"
 
 namespace ONECLASS_CPU_NAMESPACE {
@@ -32,7 +33,112 @@ void mirrorLower(float* out, int64_t l) {
           out[size_t(i) * size_t(l) + size_t(j)] = out[size_t(j) * size_t(l) + size_t(i)];
 }
 
-constexpr SolverKernels kKernels = {&addScaled, &updatePair, &updatePairAt, &mirrorLower};
+// The working-set selection over all variables, kDoubleLanes at a time. Each lane keeps its best
+// value and the last index that reached it (the scalar loop's ">=" / "<=" keeps the last); the
+// lanes merge by value, then by the larger index, which reproduces the scalar loop's choice.
+using VL = Simd<double>::I;  // int64 lanes (masks and indices)
+constexpr int kLanes = kDoubleLanes;
+typedef uint8_t StatusBytes __attribute__((vector_size(kLanes)));
+
+inline VL allowedLanes(const uint8_t* status, int64_t k, uint8_t skip) {
+  StatusBytes s;
+  std::memcpy(&s, status + k, sizeof s);
+  return __builtin_convertvector(s, VL) != static_cast<int64_t>(skip);
+}
+
+inline VL laneIndices(int64_t k0) {
+  VL v;
+  for (int u = 0; u < kLanes; ++u) v[u] = k0 + u;
+  return v;
+}
+
+// Merges the lanes' (value, index) pairs into best / bestIndex: the better value (larger when
+// wantMax), ties to the larger index; lanes with index -1 hold nothing.
+inline void mergeLanes(VD value, VL index, bool wantMax, double& best, int64_t& bestIndex) {
+  for (int u = 0; u < kLanes; ++u) {
+    if (index[u] < 0) continue;
+    const bool better = wantMax ? value[u] > best : value[u] < best;
+    if (bestIndex < 0 || better || (value[u] == best && index[u] > bestIndex)) {
+      best = value[u];
+      bestIndex = index[u];
+    }
+  }
+}
+
+int64_t selectMaxNegG(const double* G, const uint8_t* status, uint8_t skip, int64_t l, double& gmax) {
+  const int64_t lv = l / kLanes * kLanes;
+  VD best = splat<VD>(-std::numeric_limits<double>::infinity());
+  VL bestIndex = splat<VL>(-1);
+  for (int64_t k = 0; k < lv; k += kLanes) {
+    const VD negG = -loadVec<VD>(G + k);
+    const VL take = allowedLanes(status, k, skip) & (negG >= best);
+    best = take ? negG : best;
+    bestIndex = take ? laneIndices(k) : bestIndex;
+  }
+  double v = -std::numeric_limits<double>::infinity();
+  int64_t i = -1;
+  mergeLanes(best, bestIndex, true, v, i);
+  for (int64_t k = lv; k < l; ++k)
+    if (status[k] != skip && -G[k] >= v) {
+      v = -G[k];
+      i = k;
+    }
+  gmax = v;
+  return i;
+}
+
+int64_t selectMinObjDiff(const double* G, const uint8_t* status, uint8_t skip, const double* QD, const float* Qi,
+                         int64_t l, double gmax, double qdi, double tau, double& gmax2, double& objDiffMin) {
+  typedef float HalfF __attribute__((vector_size(kLanes * sizeof(float))));
+  const double inf = std::numeric_limits<double>::infinity();
+  const int64_t lv = l / kLanes * kLanes;
+  const VD vgmax = splat<VD>(gmax), vqdi = splat<VD>(qdi), vtau = splat<VD>(tau), zero = VD{};
+  VD g2 = splat<VD>(-inf), best = splat<VD>(inf);
+  VL bestIndex = splat<VL>(-1);
+  for (int64_t k = 0; k < lv; k += kLanes) {
+    const VL ok = allowedLanes(status, k, skip);
+    const VD g = loadVec<VD>(G + k);
+    g2 = (ok & (g >= g2)) ? g : g2;
+    const VD gradDiff = vgmax + g;
+    const VL positive = ok & (gradDiff > zero);
+    bool any = false;
+    for (int u = 0; u < kLanes; ++u) any |= positive[u] != 0;
+    if (!any) continue;
+    const VD qik = __builtin_convertvector(loadVec<HalfF>(Qi + k), VD);
+    VD quad = vqdi + loadVec<VD>(QD + k) - 2.0 * qik;
+    quad = quad > zero ? quad : vtau;
+    const VD objDiff = -(gradDiff * gradDiff) / quad;
+    const VL take = positive & (objDiff <= best);
+    best = take ? objDiff : best;
+    bestIndex = take ? laneIndices(k) : bestIndex;
+  }
+  double m2 = -inf;
+  for (int u = 0; u < kLanes; ++u) m2 = g2[u] > m2 ? g2[u] : m2;
+  double v = inf;
+  int64_t j = -1;
+  mergeLanes(best, bestIndex, false, v, j);
+  if (j < 0) v = inf;
+  for (int64_t k = lv; k < l; ++k) {  // the last l % kLanes variables, as the scalar loop
+    if (status[k] == skip) continue;
+    const double g = G[k];
+    if (g >= m2) m2 = g;
+    const double gradDiff = gmax + g;
+    if (gradDiff > 0) {
+      const double quad = qdi + QD[k] - 2.0 * double(Qi[k]);
+      const double objDiff = -(gradDiff * gradDiff) / (quad > 0 ? quad : tau);
+      if (objDiff <= v) {
+        v = objDiff;
+        j = k;
+      }
+    }
+  }
+  gmax2 = m2;
+  objDiffMin = v;
+  return j;
+}
+
+constexpr SolverKernels kKernels = {&addScaled,   &updatePair,    &updatePairAt,
+                                    &mirrorLower, &selectMaxNegG, &selectMinObjDiff};
 
 }  // namespace
 

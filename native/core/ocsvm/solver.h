@@ -19,12 +19,6 @@
 #include "oneclass/ocsvm.h"
 #include "row_cache.h"
 
-// The AVX-512 working-set selection is compiled on x86-64 with GCC (a target pragma, so the rest
-// of the solver stays at the baseline) and runs when the CPU level chosen at run time is avx512.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ONECLASS_OCSVM_DENSE_AVX512 1
-#endif
-
 namespace oneclass::ocsvm {
 
 enum Status : uint8_t { kLower, kUpper, kFree };
@@ -67,9 +61,6 @@ class Solver {
   // WSS 2 of Fan et al. for y = +1 everywhere. Returns false when the active set is optimal
   // within eps (libsvm's select_working_set returning 1).
   bool selectWorkingSet(int64_t& outI, int64_t& outJ);
-#if defined(ONECLASS_OCSVM_DENSE_AVX512)
-  bool selectWorkingSetDense(int64_t& outI, int64_t& outJ);
-#endif
   void step(int64_t i, int64_t j);
   void updateGradient(const float* Qi, const float* Qj, double dai, double daj);
   void addToGbar(const float* Q, double sign);

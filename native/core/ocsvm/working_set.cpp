@@ -2,18 +2,9 @@
 // rows it asks for: a miss fetches, with the row needed, the rows SMO is likely to need next.
 #include <algorithm>
 
+#include "../cpu/solver_kernels.h"
 #include "common.h"
-#include "oneclass/cpu_dispatch.h"
 #include "solver.h"
-
-#if defined(ONECLASS_OCSVM_DENSE_AVX512)
-#include <immintrin.h>
-// GCC 12 reports the deliberately undefined pass-through operands inside the AVX-512 conversion
-// intrinsics (_mm512_cvtepu8_epi64, _mm512_cvtps_pd) as maybe-uninitialized: a false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#endif
 
 namespace oneclass::ocsvm {
 namespace {
@@ -83,11 +74,24 @@ const float* Solver::row(int64_t k) {
 }
 
 // WSS 2 of Fan et al. for y = +1 everywhere. Returns false when the active set is optimal
-// within eps (libsvm's select_working_set returning 1).
+// within eps (libsvm's select_working_set returning 1). With every variable active (no
+// shrinking yet) the two scans run as the CPU level's vector kernels (cpu/solver_kernels.h),
+// which pick the same pair as the loops below.
 bool Solver::selectWorkingSet(int64_t& outI, int64_t& outJ) {
-#if defined(ONECLASS_OCSVM_DENSE_AVX512)
-  if (allActive() && cpuLevelHasAvx512()) return selectWorkingSetDense(outI, outJ);
-#endif
+  if (allActive()) {
+    const cpu::SolverKernels& kernels = cpu::solverKernels();
+    double gmax = -kInf;
+    const int64_t iBest = kernels.selectMaxNegG(G_.data(), status_.data(), kUpper, l_, gmax);
+    if (iBest < 0) return false;  // no i: no j either (libsvm returns "optimal")
+    const float* Qi = row(iBest);
+    JSelection j{gmax, QD_[size_t(iBest)], Qi};
+    j.best = kernels.selectMinObjDiff(G_.data(), status_.data(), kLower, QD_.data(), Qi, l_, gmax, QD_[size_t(iBest)],
+                                      kTau, j.gmax2, j.objDiffMin);
+    if (gmax + j.gmax2 < eps_ || j.best == -1) return false;
+    outI = iBest;
+    outJ = j.best;
+    return true;
+  }
   double gmax = -kInf;
   int64_t iBest = -1;
   const size_t na = active_.size();
@@ -108,96 +112,5 @@ bool Solver::selectWorkingSet(int64_t& outI, int64_t& outJ) {
   outJ = j.best;
   return true;
 }
-
-#if defined(ONECLASS_OCSVM_DENSE_AVX512)
-#pragma GCC push_options
-#pragma GCC target("avx,avx2,fma,bmi,bmi2,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")
-// selectWorkingSet over all l variables, eight at a time. Each lane keeps its best value and
-// the last index reaching it; merging lanes by (value, then larger index) reproduces the
-// scalar loops' ">=" / "<=" tie-breaking (last index wins), so both paths pick the same pair.
-bool Solver::selectWorkingSetDense(int64_t& outI, int64_t& outJ) {
-  const double* G = G_.data();
-  const uint8_t* st = status_.data();
-  const int64_t l = l_;
-  const int64_t l8 = l & ~int64_t(7);
-  const __m512i step8 = _mm512_set1_epi64(8);
-  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-  auto statusMask = [&](int64_t k, uint8_t bad) -> __mmask8 {
-    __m512i s8 = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(st + k)));
-    return _mm512_cmpneq_epi64_mask(s8, _mm512_set1_epi64(bad));
-  };
-  // Merges lanes: the best value by `better`, ties to the larger index.
-  auto reduce = [](__m512d v, __m512i idx, bool wantMax, double& bestV, int64_t& bestI) {
-    alignas(64) double vs[8];
-    alignas(64) int64_t is[8];
-    _mm512_store_pd(vs, v);
-    _mm512_store_epi64(is, idx);
-    for (int u = 0; u < 8; ++u) {
-      if (is[u] < 0) continue;
-      bool better = wantMax ? vs[u] > bestV : vs[u] < bestV;
-      if (better || (vs[u] == bestV && is[u] > bestI) || bestI < 0) {
-        bestV = vs[u];
-        bestI = is[u];
-      }
-    }
-  };
-
-  // i = argmax { -G_t : alpha_t < C }
-  __m512d vmax = _mm512_set1_pd(-kInf);
-  __m512i imax = _mm512_set1_epi64(-1), idx = lane;
-  for (int64_t k = 0; k < l8; k += 8, idx = _mm512_add_epi64(idx, step8)) {
-    __m512d negG = _mm512_sub_pd(_mm512_setzero_pd(), _mm512_loadu_pd(G + k));
-    __mmask8 m = statusMask(k, kUpper) & _mm512_cmp_pd_mask(negG, vmax, _CMP_GE_OQ);
-    vmax = _mm512_mask_mov_pd(vmax, m, negG);
-    imax = _mm512_mask_mov_epi64(imax, m, idx);
-  }
-  double gmax = -kInf;
-  int64_t iBest = -1;
-  reduce(vmax, imax, true, gmax, iBest);
-  if (iBest < 0) gmax = -kInf;
-  for (int64_t k = l8; k < l; ++k)
-    if (st[k] != kUpper && -G[k] >= gmax) {
-      gmax = -G[k];
-      iBest = k;
-    }
-  if (iBest < 0) return false;  // no i: no j either (libsvm returns "optimal")
-
-  // j = argmin { -(gmax + G_t)^2 / quad_t : alpha_t > 0, gmax + G_t > 0 }; Gmax2 = max G_t
-  const float* Qi = row(iBest);
-  const double* QD = QD_.data();
-  const __m512d vgmax = _mm512_set1_pd(gmax), vqdi = _mm512_set1_pd(QD[iBest]);
-  const __m512d two = _mm512_set1_pd(2.0), tau = _mm512_set1_pd(kTau);
-  const __m512d zero = _mm512_setzero_pd();
-  __m512d vg2 = _mm512_set1_pd(-kInf), vmin = _mm512_set1_pd(kInf);
-  __m512i imin = _mm512_set1_epi64(-1);
-  idx = lane;
-  for (int64_t k = 0; k < l8; k += 8, idx = _mm512_add_epi64(idx, step8)) {
-    __mmask8 ok = statusMask(k, kLower);
-    __m512d g = _mm512_loadu_pd(G + k);
-    vg2 = _mm512_mask_max_pd(vg2, ok, vg2, g);
-    __m512d gd = _mm512_add_pd(vgmax, g);
-    __mmask8 pos = ok & _mm512_cmp_pd_mask(gd, zero, _CMP_GT_OQ);
-    if (!pos) continue;
-    __m512d qi = _mm512_cvtps_pd(_mm256_loadu_ps(Qi + k));
-    __m512d quad = _mm512_sub_pd(_mm512_add_pd(vqdi, _mm512_loadu_pd(QD + k)), _mm512_mul_pd(two, qi));
-    quad = _mm512_mask_mov_pd(tau, _mm512_cmp_pd_mask(quad, zero, _CMP_GT_OQ), quad);
-    __m512d od = _mm512_div_pd(_mm512_sub_pd(zero, _mm512_mul_pd(gd, gd)), quad);
-    __mmask8 m = pos & _mm512_cmp_pd_mask(od, vmin, _CMP_LE_OQ);
-    vmin = _mm512_mask_mov_pd(vmin, m, od);
-    imin = _mm512_mask_mov_epi64(imin, m, idx);
-  }
-  JSelection j{gmax, QD[iBest], Qi};
-  j.gmax2 = _mm512_reduce_max_pd(vg2);
-  reduce(vmin, imin, false, j.objDiffMin, j.best);
-  if (j.best < 0) j.objDiffMin = kInf;
-  for (int64_t k = l8; k < l; ++k)  // the last l % 8 variables
-    if (st[k] != kLower) j.consider(k, G[k], QD[k]);
-  if (gmax + j.gmax2 < eps_ || j.best == -1) return false;
-  outI = iBest;
-  outJ = j.best;
-  return true;
-}
-#pragma GCC pop_options
-#endif
 
 }  // namespace oneclass::ocsvm

@@ -14,29 +14,51 @@
 
 namespace oneclass {
 
+namespace {
+
+// Sum of squares in float64 over eight interleaved partial sums: a fixed order (the same result
+// in every build), and eight independent additions in flight instead of one chain, so the loop
+// vectorizes (the single chain was latency bound at about 2.5 cycles per value).
+double sumSquares(const float* v, int64_t d) {
+  double acc[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= d; k += 8)
+    for (int u = 0; u < 8; ++u) acc[u] += static_cast<double>(v[k + u]) * static_cast<double>(v[k + u]);
+  double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; k < d; ++k) s += static_cast<double>(v[k]) * static_cast<double>(v[k]);
+  return s;
+}
+
+}  // namespace
+
 void applyTransform(const RowTransform& t, const float* in, int64_t n, int64_t d, float* out, float* sqnorm,
                     int threads) {
-  const bool centered = !t.center.empty();
+  const float* center = t.center.empty() ? nullptr : t.center.data();
+  const bool l2 = t.l2normalize;
   const int64_t block = 256;
   parallelFor((n + block - 1) / block, threads, [&](int64_t b, int) {
     for (int64_t i = b * block, end = std::min(n, (b + 1) * block); i < end; ++i) {
-      const float* src = in + i * d;
-      float* dst = out + i * d;
+      const float* __restrict src = in + i * d;
+      float* __restrict dst = out + i * d;
       float scale = 1.0f;
-      if (t.l2normalize) {
-        double ss = 0;
-        for (int64_t k = 0; k < d; ++k) ss += static_cast<double>(src[k]) * src[k];
+      if (l2) {
         // scikit-learn's normalize(): rows of norm zero are left unchanged.
+        const double ss = sumSquares(src, d);
         if (ss > 0) scale = static_cast<float>(1.0 / std::sqrt(ss));
       }
-      double ss = 0;
-      for (int64_t k = 0; k < d; ++k) {
-        float v = t.l2normalize ? src[k] * scale : src[k];
-        if (centered) v -= t.center[k];
-        dst[k] = v;
-        ss += static_cast<double>(v) * v;
+      if (center != nullptr && l2) {
+        for (int64_t k = 0; k < d; ++k) {
+          float v = src[k] * scale;
+          dst[k] = v - center[k];
+        }
+      } else if (center != nullptr) {
+        for (int64_t k = 0; k < d; ++k) dst[k] = src[k] - center[k];
+      } else if (l2) {
+        for (int64_t k = 0; k < d; ++k) dst[k] = src[k] * scale;
+      } else if (dst != src) {
+        std::memcpy(dst, src, static_cast<size_t>(d) * sizeof(float));
       }
-      if (sqnorm) sqnorm[i] = static_cast<float>(ss);
+      if (sqnorm) sqnorm[i] = static_cast<float>(sumSquares(dst, d));
     }
   });
 }

@@ -43,13 +43,12 @@ void addGramOfRowsAt(const std::string& level, const double* a, int64_t rows, in
 
 namespace cpu {
 struct GaussianKernels;
-}
+struct SolverKernels;
+}  // namespace cpu
 // The Gaussian density's kernels (cpu/gaussian_kernels.h) at one compiled level; fails like
 // cpuBackendAt.
 const cpu::GaussianKernels& gaussianKernelsAt(const std::string& level);
-
-// True when the chosen level may use AVX-512 (for code outside the kernel files with an AVX-512
-// path of its own, such as the OC-SVM's working-set selection). False after a level error.
-bool cpuLevelHasAvx512();
+// The OC-SVM solver's loops (cpu/solver_kernels.h) at one compiled level; fails like cpuBackendAt.
+const cpu::SolverKernels& solverKernelsAt(const std::string& level);
 
 }  // namespace oneclass
