@@ -11,7 +11,11 @@
  *
  *   npm run build:ts && node bench/serve-batching.mjs [--callers 64] [--max-batch 64] [--max-delay-ms 5]
  *       [--detector knn] [--fit-images 5000] [--rounds 4] [--window-ms 3000] [--threads N] [--encoder-batch N] [--model FILE]
+ *       [--raw]
  *
+ * --raw: the callers send decoded pixels (RawImage, decoded once by sharp before the run) instead of
+ * the JPEG bytes, so neither path decodes: what batching gains when decoding costs nothing, the
+ * upper bound of the speedup on this machine's encoder.
  * The model (CIFAR-10 airplane encoder, detector fitted on the first --fit-images airplane training
  * JPEGs) is cached in bench/out/. Prints a table, writes bench/out/serve-batching.json.
  */
@@ -21,6 +25,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+
+import sharp from 'sharp';
 
 import { Detector, readCifarJpeg } from '../dist/index.js';
 import { Batcher } from '../dist/serve/batcher.js';
@@ -41,6 +47,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     'encoder-batch': { type: 'string' },
     model: { type: 'string' },
+    raw: { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(root, 'bench', 'out', 'serve-batching.json') },
   },
 });
@@ -56,7 +63,15 @@ mkdirSync(outDir, { recursive: true });
 const train = readCifarJpeg(path.join(data, 'train_jpeg.bin'));
 const test = readCifarJpeg(path.join(data, 'test_jpeg.bin'));
 // Test images of every class (the server sees normal and anomalous parts alike).
-const images = test.filter((_, i) => i % 5 === 0).map((r) => r.item.image);
+const jpegs = test.filter((_, i) => i % 5 === 0).map((r) => r.item.image);
+const images = values.raw
+  ? await Promise.all(
+      jpegs.map(async (jpeg) => {
+        const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+        return { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels };
+      }),
+    )
+  : jpegs;
 
 const modelFile = values.model ?? path.join(outDir, `serve-cifar10-airplane-${values.detector}-${fitImages}.oneclass`);
 if (!existsSync(modelFile)) {
@@ -144,6 +159,7 @@ const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },
   config: {
     callers,
+    raw: values.raw,
     maxBatch,
     maxDelayMs,
     pipelineDepth,
@@ -170,7 +186,7 @@ const stages = batched.at(-1).stages;
 console.log(
   [
     '',
-    `${callers} callers, one image each; maxBatch ${maxBatch}, maxDelayMs ${maxDelayMs}, ${path.basename(modelFile)}, load average ${os
+    `${callers} callers, one ${values.raw ? 'decoded (raw) image' : 'JPEG'} each; maxBatch ${maxBatch}, maxDelayMs ${maxDelayMs}, ${path.basename(modelFile)}, load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
