@@ -73,10 +73,10 @@ struct SolverOptions {
   bool precompute = true;  // compute the (full or packed) matrix up front in batches of rows:
                            // right for GEMM-based sources. false: rows on demand only, right for
                            // per-row sources, as SMO often touches only part of the rows
-  int rowBatch = 16;       // rows per KernelRowSource call on a cache miss while the cache has
+  int rowBatch = 64;       // rows per KernelRowSource call on a cache miss while the cache has
                            // unused slots: the missing row plus the most violating uncached
                            // ones, so one pass over the data serves several rows (1: libsvm's
-                           // one row at a time)
+                           // one row at a time; 64 rather than 16: docs/ocsvm-notes.md, layout 3)
   // With precompute and a whole matrix that fits: start with rows on demand (computed in batches,
   // into the full matrix's storage) and compute the rest in bulk once adaptiveBulkAt * l rows are
   // in (the rows already known supply the rest by symmetry). When only the packed triangle fits:
