@@ -202,6 +202,28 @@ void testRetainedStorage(Tally& t) {
             "ocsvm fit on the kept storage of a larger fit equals the fit on fresh memory (nu " + fmt(nu) + ")",
             "kept " + std::to_string(kept) + " bytes, started on demand " + (reused.startedOnDemand ? "yes" : "no"));
   }
+  // An LRU of rows (the budget holds the packed triangle, not the full matrix; nu small enough
+  // that the fit never switches to the triangle) is kept too, with the other problem's rows in the
+  // slots the next fit (an LRU of the same size, other data) fills first.
+  {
+    auto c = gaussianMatrix(la, d, 11, 0.5f, -1.0f);
+    ocsvm::SolverOptions opt;
+    opt.nu = 0.02;
+    opt.adaptiveMaxNu = 1.0;
+    opt.adaptiveBulkAt = 0.99;
+    opt.cacheMb = double(la) * double(la) * sizeof(float) / (1024.0 * 1024.0) * 0.7;
+    ocsvm::dropRetainedBlock();
+    ocsvm::SolverResult fresh = ocsvm::fitOneClassSvm(cpuBackend(), c.data(), la, d, tr, 0.1, opt);
+    ocsvm::dropRetainedBlock();
+    ocsvm::SolverResult first = ocsvm::fitOneClassSvm(cpuBackend(), a.data(), la, d, tr, 0.1, opt);
+    const size_t kept = ocsvm::retainedBytes();
+    ocsvm::SolverResult reused = ocsvm::fitOneClassSvm(cpuBackend(), c.data(), la, d, tr, 0.1, opt);
+    t.check(first.startedOnDemand && !first.packedMatrix && reused.startedOnDemand && !reused.packedMatrix &&
+                kept > 0 && reused.alpha == fresh.alpha && reused.rho == fresh.rho,
+            "ocsvm fit on the kept LRU of another fit equals the fit on fresh memory",
+            "kept " + std::to_string(kept) + " bytes, first fit rows " + std::to_string(first.kernelRowsComputed) +
+                (first.packedMatrix ? ", went packed" : ""));
+  }
   ocsvm::dropRetainedBlock();
   t.check(ocsvm::retainedBytes() == 0, "dropRetainedBlock frees the kept storage");
 }

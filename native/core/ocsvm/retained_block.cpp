@@ -1,6 +1,7 @@
 // The kernel matrix's storage kept between fits (retained_block.h).
 #include "retained_block.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 
@@ -34,7 +35,8 @@ void markReclaimable(float* p, size_t floats) {
 
 void RetainedBlockDeleter::operator()(float* p) const {
   if (p == nullptr) return;
-  if (!retain || floats * sizeof(float) > kMaxRetainedBytes) {
+  const size_t touched = std::min(floats, touchedFloats);
+  if (!retain || touched * sizeof(float) > kMaxRetainedBytes) {
     delete[] p;
     return;
   }
@@ -45,7 +47,7 @@ void RetainedBlockDeleter::operator()(float* p) const {
     if (floats > gKeptFloats) {
       std::swap(drop, gKept);
       gKeptFloats = floats;
-      markReclaimable(gKept, gKeptFloats);
+      markReclaimable(gKept, touched);
     }
   }
   delete[] drop;

@@ -6,19 +6,24 @@
 //
 // The kept block is marked MADV_FREE (Linux): the kernel may take its pages back under memory
 // pressure (they then fault in again, zeroed, as a fresh block would), so keeping it never holds
-// memory the system needs. At most kMaxRetainedBytes are kept; larger blocks are freed at once.
+// memory the system needs. At most kMaxRetainedBytes of touched memory are kept; blocks that
+// touched more are freed at once. An LRU of kernel rows fills its slots from the front, so its
+// touched part is a prefix (touchedFloats): a large LRU block of which a small fit used a few
+// rows is kept whole (its untouched rest was never backed).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace oneclass::ocsvm {
 
 constexpr size_t kMaxRetainedBytes = size_t(256) << 20;
 
-// Frees a block, or keeps it for the next fit when `retain` and it is small enough.
+// Frees a block, or keeps it for the next fit when `retain` and what it touched is small enough.
 struct RetainedBlockDeleter {
   size_t floats = 0;
   bool retain = false;
+  size_t touchedFloats = SIZE_MAX;  // the block's first touchedFloats were written (default: all)
   void operator()(float* p) const;
 };
 using RetainedBlock = std::unique_ptr<float[], RetainedBlockDeleter>;

@@ -31,6 +31,10 @@ class RowCache {
   // `bulkAt` in (0, 1) and a full matrix that fits, starts adaptive instead and completes the
   // matrix once bulkAt * l rows are computed.
   RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool precompute, double bulkAt = 0);
+  // Tells the kept storage (retained_block.h) how much of it an LRU wrote.
+  ~RowCache();
+  RowCache(const RowCache&) = delete;
+  RowCache& operator=(const RowCache&) = delete;
 
   bool full() const { return full_; }
   bool packed() const { return packed_; }
@@ -95,7 +99,7 @@ class RowCache {
   std::vector<char> have_;  // adaptive: row i computed
   int64_t known_ = 0, bulkAtRows_ = 0;
   int64_t capacity_ = 0;
-  RetainedBlock storage_;  // kept for the next fit when it is the full matrix (retained_block.h)
+  RetainedBlock storage_;  // kept for the next fit (retained_block.h), except an LRU that went packed
   bool packed_ = false;
   std::unique_ptr<float[]> packedStorage_;  // lower triangle, row-major, packed
   std::vector<int64_t> slotOf_, rowOf_, prev_, next_;
