@@ -45,6 +45,10 @@ export interface NativeOneClassSvm {
   kernelRowsComputed: number;
   fullMatrix: boolean;
   backend: 'cpu' | 'cuda';
+  /** The gamma used (given, or from gammaScale and the statistics). */
+  gamma: number;
+  /** With options.statistics: the column statistics of x (columnStats' result). */
+  stats?: NativeColumnStats;
 }
 
 /** One compiled CPU level of the kernels (docs/native.md, "CPU levels"). */
@@ -203,8 +207,16 @@ export interface NativeColumnStats {
 export interface FitOneClassSvmOptions extends ThreadsOption {
   device: Device;
   l2normalize: boolean;
-  center: Float32Array;
-  gamma: number;
+  /** Ignored with statistics (the call centres on the mean it computes). */
+  center?: Float32Array;
+  /** Required unless statistics and gammaScale are given. */
+  gamma?: number;
+  /**
+   * Take columnStats of the call's own copy of x first (returned as `stats`), centre on its mean,
+   * and with gammaScale use gamma = gammaScale / (cols * variance): one copy of x, not two calls'.
+   */
+  statistics?: boolean;
+  gammaScale?: number;
   nu: number;
   tol: number;
   maxIter: number;

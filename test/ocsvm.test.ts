@@ -108,6 +108,22 @@ describe('OneClassSVM bad input and limits', () => {
     expect(droc.gamma / scale.gamma).toBeCloseTo(10, 12);
   });
 
+  it("gamma 'scale' is scikit-learn's 1 / (n_features * X.var()), from the fit's own statistics", async () => {
+    // X.var() over all entries, in float64 (numpy's definition), against the gamma the native fit
+    // derived from the column statistics of its copy of x.
+    let sum = 0;
+    for (const v of x.data) sum += v;
+    const mean = sum / x.data.length;
+    let sq = 0;
+    for (const v of x.data) sq += (v - mean) * (v - mean);
+    const want = 1 / (x.cols * (sq / x.data.length));
+    const model = await OneClassSVM.fit(x, { gamma: 'scale' });
+    expect(Math.abs(model.gamma - want) / want).toBeLessThan(1e-9);
+    const fixed = await OneClassSVM.fit(x, { gamma: 0.25 });
+    expect(fixed.gamma).toBe(0.25);
+    expect((await OneClassSVM.fit(x, { gamma: 'auto' })).gamma).toBe(1 / x.cols);
+  });
+
   it('round-trips through bytes', async () => {
     const model = await OneClassSVM.fit(x, { nu: 0.2, normalize: true, gamma: 'scale' });
     const restored = await OneClassSVM.fromBytes(model.toBytes());

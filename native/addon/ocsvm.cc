@@ -1,12 +1,18 @@
-// fitOneClassSvm(x, { device, l2normalize, center?, gamma, nu, tol, maxIter, cacheMb, shrinking,
-//                threads? }) -> { alpha, rho, objective, iterations, converged, diagnostics,
-//                backend }: the RBF one-class SVM fit (ocsvm.h).
+// fitOneClassSvm(x, { device, l2normalize, center?, gamma?, statistics?, gammaScale?, nu, tol,
+//                maxIter, cacheMb, shrinking, threads? }) -> { alpha, rho, objective, iterations,
+//                converged, diagnostics, backend, gamma, stats? }: the RBF one-class SVM fit
+// (ocsvm.h). With `statistics: true` the call first takes the column statistics of its own copy
+// of x (columnStats' result, returned as `stats`; one copy of x instead of one per call),
+// centres on their mean (`center` is then ignored) and, given `gammaScale` instead of `gamma`,
+// uses gamma = gammaScale / (cols * variance) (gammaScale when the variance is 0: scikit-learn's
+// 'scale' for 1); `gamma` in the result is the one used.
 #include "oneclass/ocsvm.h"
 
 #include <algorithm>
 
 #include "convert.h"
 #include "exports.h"
+#include "oneclass/column_stats.h"
 #include "oneclass/transform.h"
 #include "promise_worker.h"
 
@@ -20,7 +26,11 @@ class FitOneClassSvmWorker final : public PromiseWorker {
     ObjectArg options(info, 1, "options");
     device_ = options.string("device");
     transform_ = transformArg(options, x_.cols);
-    gamma_ = options.number("gamma");
+    statistics_ = options.boolean("statistics", false);
+    if (statistics_ && options.has("gammaScale"))
+      gammaScale_ = options.number("gammaScale");
+    else
+      gamma_ = options.number("gamma");
     solver_.nu = options.number("nu");
     solver_.tol = options.number("tol");
     solver_.maxIter = options.integer("maxIter", -1, kMaxIndex);
@@ -34,6 +44,14 @@ class FitOneClassSvmWorker final : public PromiseWorker {
     x_.requireFinite("training data");
     Backend& backend = selectBackend(device_);
     backendName_ = backend.name();
+    if (statistics_) {
+      RowTransform normalizeOnly;
+      normalizeOnly.l2normalize = transform_.l2normalize;
+      stats_ = columnStats(x_.data.data(), x_.rows, x_.cols, normalizeOnly, solver_.threads);
+      transform_.center.assign(stats_.mean.begin(), stats_.mean.end());
+      if (gammaScale_ > 0)
+        gamma_ = stats_.variance > 0 ? gammaScale_ / (static_cast<double>(x_.cols) * stats_.variance) : gammaScale_;
+    }
     result_ = ocsvm::fitOneClassSvm(backend, x_.data.data(), x_.rows, x_.cols, transform_, gamma_, solver_);
   }
   Napi::Value Result(Napi::Env env) override {
@@ -50,12 +68,26 @@ class FitOneClassSvmWorker final : public PromiseWorker {
     r.Set("kernelRowsComputed", static_cast<double>(result_.kernelRowsComputed));
     r.Set("fullMatrix", result_.fullMatrix);
     r.Set("backend", backendName_);
+    r.Set("gamma", gamma_);
+    if (statistics_) {
+      Napi::Object stats = Napi::Object::New(env);
+      auto mean = Napi::Float64Array::New(env, stats_.mean.size());
+      std::copy(stats_.mean.begin(), stats_.mean.end(), mean.Data());
+      stats.Set("mean", mean);
+      stats.Set("variance", stats_.variance);
+      stats.Set("largestAbs", stats_.largestAbs);
+      stats.Set("medianColumnDeviation", stats_.medianColumnDeviation);
+      stats.Set("medianRowDeviation", stats_.medianRowDeviation);
+      r.Set("stats", stats);
+    }
     return r;
   }
   MatrixArg x_;
   std::string device_, backendName_;
   RowTransform transform_;
-  double gamma_;
+  bool statistics_ = false;
+  double gamma_ = 0, gammaScale_ = 0;
+  ColumnStats stats_;
   ocsvm::SolverOptions solver_;
   ocsvm::SolverResult result_;
 };

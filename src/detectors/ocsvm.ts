@@ -147,31 +147,17 @@ export class OneClassSVM {
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
     const native = binding();
-    const stats = await callNative('OneClassSVM.fit', () => native.columnStats(train, { l2normalize: normalize }));
-    // From the statistics just computed: no second scan of x on the JS thread (issue 15).
-    if (!normalize)
-      warnOnPrecisionFromStats(
-        stats,
-        train,
-        'OneClassSVM',
-        'Scale the features to similar ranges, or use normalize: true.',
-      );
-    let gamma: number;
-    if (typeof gammaOption === 'number') gamma = gammaOption;
-    else if (gammaOption === 'auto') gamma = 1 / train.cols;
-    else {
-      // scikit-learn: 1 / (n_features * X.var()), and 1.0 when the variance is zero; 'droc' is
-      // ten times that.
-      const factor = gammaOption === 'droc' ? 10 : 1;
-      gamma = stats.variance > 0 ? factor / (train.cols * stats.variance) : factor;
-    }
-    const center = Float32Array.from(stats.mean);
+    // scikit-learn's 'scale': 1 / (n_features * X.var()), and 1.0 when the variance is zero;
+    // 'droc' is ten times that. The native call takes the statistics of its own copy of x
+    // (centring on the mean, and the gamma from the variance) before it fits: one copy of x.
+    const fixedGamma =
+      typeof gammaOption === 'number' ? gammaOption : gammaOption === 'auto' ? 1 / train.cols : undefined;
     const r = await callNative('OneClassSVM.fit', () =>
       native.fitOneClassSvm(train, {
         device: compute.device,
         l2normalize: normalize,
-        center,
-        gamma,
+        statistics: true,
+        ...(fixedGamma === undefined ? { gammaScale: gammaOption === 'droc' ? 10 : 1 } : { gamma: fixedGamma }),
         nu,
         tol,
         maxIter,
@@ -180,6 +166,18 @@ export class OneClassSVM {
         threads: compute.threads,
       }),
     );
+    const stats = r.stats;
+    if (!stats) throw new OneclassError('ERR_INTERNAL', 'OneClassSVM.fit: the native fit returned no statistics');
+    // From the statistics the fit computed: no scan of x on the JS thread (issue 15).
+    if (!normalize)
+      warnOnPrecisionFromStats(
+        stats,
+        train,
+        'OneClassSVM',
+        'Scale the features to similar ranges, or use normalize: true.',
+      );
+    const gamma = r.gamma;
+    const center = Float32Array.from(stats.mean);
     // The call read its own copy of x; the support vectors below are read from x again.
     if (train.data.length !== train.rows * train.cols) throw inputChangedDuringCall('x', 'OneClassSVM.fit');
     const support: number[] = [];
