@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
  * OneClassSVM.decisionFunction (or, with --op fit, OneClassSVM.fit) alone, for comparing two builds
- * by alternating runs: fits one model (M = 5,000) and prints the best, median and mean time of
- * --reps calls on 10,000 query rows (--op fit: of --reps fits of the M = 5,000 training rows, after
- * one warm-up fit).
+ * by alternating runs: fits one model (M = 5,000, or --m 20000 with --data real) and prints the
+ * best, median and mean time of --reps calls on 10,000 query rows (--op fit: of --reps fits of the
+ * M training rows, after one warm-up fit).
  *
  *   npm run build:ts && ROOT=<package root> node bench/ocsvm-decision.mjs [--op decision|fit]
- *        [--data uniform|real] [--nu 0.05] [--reps 20]
+ *        [--data uniform|real] [--m 5000|20000] [--nu 0.05] [--reps 20]
  *
  * ROOT (default: this repository) is a package root with dist/ and build/Release/oneclass.node.
  * Data as bench/ocsvm-grid.mjs: uniform [0, 1) at D = 512 (its generator and seeds), or the CIFAR-10
@@ -24,6 +24,7 @@ const { values } = parseArgs({
   options: {
     op: { type: 'string', default: 'decision' },
     data: { type: 'string', default: 'uniform' },
+    m: { type: 'string', default: '5000' },
     nu: { type: 'string', default: '0.05' },
     reps: { type: 'string', default: '20' },
   },
@@ -45,10 +46,11 @@ function cached(file, rows) {
   return { data, rows, cols: data.length / rows };
 }
 
+const M = Number(values.m);
 const [train, queries] =
   values.data === 'real'
-    ? [cached('ocsvm-grid-cifar10-train-5000.f32', 5000), cached('ocsvm-grid-cifar10-test-10000.f32', 10000)]
-    : [uniform(5000, 512, 5000), uniform(10000, 512, 99)];
+    ? [cached(`ocsvm-grid-cifar10-train-${M}.f32`, M), cached('ocsvm-grid-cifar10-test-10000.f32', 10000)]
+    : [uniform(M, 512, M), uniform(10000, 512, 99)];
 const model = await OneClassSVM.fit(train, { nu: Number(values.nu) });
 const op =
   values.op === 'fit' ? () => OneClassSVM.fit(train, { nu: Number(values.nu) }) : () => model.decisionFunction(queries);
