@@ -68,8 +68,8 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
 
 RowCache::~RowCache() {
   // An LRU fills its slots in order, so it wrote the first used_ rows; the full and adaptive
-  // layouts count as wholly written.
-  if (storage_ && !full_ && !adaptive_) storage_.get_deleter().touchedFloats = size_t(used_) * size_t(l_);
+  // layouts count as having written their l x l values (the block may be a larger kept one).
+  if (storage_) storage_.get_deleter().touchedFloats = size_t(full_ || adaptive_ ? l_ : used_) * size_t(l_);
 }
 
 bool RowCache::settle() {
