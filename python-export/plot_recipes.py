@@ -59,7 +59,7 @@ def main():
         data = run["training"]["data"]
         panels[(data["dataset"], data.get("normalClass"))].append(run)
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 6.2), squeeze=False)
     for ax, ((dataset, cls), runs) in zip(axes[0], sorted(panels.items(), key=lambda p: str(p[0]))):
         runs.sort(key=lambda r: minutes(r["training"]))
         for i, run in enumerate(runs):
@@ -75,7 +75,9 @@ def main():
         ax.set_xlabel("training minutes (wall, this 2-core CPU)")
         ax.set_ylabel("image AUROC, complete test set (%)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right", title="o 1-NN  s KDE  ^ GDE", title_fontsize=7)
+        # Below the axes, so no point hides under it.
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1,
+                  title="circle 1-NN, square KDE, triangle GDE", title_fontsize=7)
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     print(f"wrote {args.out} ({sum(len(r) for r in panels.values())} runs)")
