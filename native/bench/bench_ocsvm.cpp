@@ -234,11 +234,11 @@ int main(int argc, char** argv) {
         "\"cache_mb\":%g,\"shrinking\":%s,\"precompute\":%s,\"row_batch\":%d,"
         "\"iterations\":%lld,\"converged\":%s,\"objective\":%.17g,\"rho\":%.17g,"
         "\"n_support\":%lld,\"fit_s\":%.4f,\"fit_median_s\":%.4f,\"reps\":%d,\"kernel_s\":%.4f,\"solver_only_s\":%.4f,"
-        "\"kernel_rows\":%lld,\"full_matrix\":%s,\"packed_matrix\":%s,\"peak_rss_mb\":%.1f}\n",
+        "\"kernel_rows\":%lld,\"smallest_active\":%lld,\"full_matrix\":%s,\"packed_matrix\":%s,\"peak_rss_mb\":%.1f}\n",
         source.c_str(), (long long)m, (long long)d, gamma, opt.nu, opt.tol, opt.cacheMb, flag(opt.shrinking),
         flag(opt.precompute), opt.rowBatch, (long long)r.iterations, flag(r.converged), r.objective, r.rho,
         (long long)nsv, fit, fitMedian, reps, r.kernelSeconds, fit - r.kernelSeconds, (long long)r.kernelRowsComputed,
-        flag(r.fullMatrix), flag(r.packedMatrix), peakRssMb());
+        (long long)r.smallestActiveSet, flag(r.fullMatrix), flag(r.packedMatrix), peakRssMb());
   } catch (const oneclass::Error& e) {
     std::fprintf(stderr, "%s: %s\n", e.codeName(), e.what());
     return 1;

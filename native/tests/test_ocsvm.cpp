@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/ocsvm/row_cache.h"
 #include "oneclass/errors.h"
 #include "oneclass/ocsvm.h"
 #include "rbf_reference.h"
@@ -258,6 +259,41 @@ void checkShrinkingAndCaches() {
 
 }  // namespace
 
+// The packed triangle (4 x 4 tiles) at a size that is not a multiple of the tile: every row read
+// back from it equals the source's row bit for bit, and Q w from one pass over the tiles equals a
+// float64 product of the source's rows.
+void checkPackedLayout() {
+  const int64_t l = 1003, d = 5;
+  std::vector<float> x(size_t(l * d));
+  uint64_t state = 2463534242ull;
+  for (auto& v : x) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    v = float(double(state >> 11) / 9007199254740992.0);
+  }
+  RbfKernelSource kernel(x.data(), l, d, 2.0);
+  const double matrixMb = double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
+  RowCache cache(kernel, l, matrixMb * 0.6, true);
+  std::vector<float> want(static_cast<size_t>(l));
+  std::vector<double> w(static_cast<size_t>(l)), got(static_cast<size_t>(l), 0.5), ref(static_cast<size_t>(l), 0.5);
+  for (int64_t i = 0; i < l; ++i) w[size_t(i)] = i % 3 == 0 ? 0.0 : double((i * 7919) % 1000) / 999.0;
+  int64_t rowMismatches = 0;
+  for (int64_t i = 0; i < l; ++i) {
+    kernel.computeRows(&i, 1, want.data());
+    const float* row = cache.row(i);
+    if (std::memcmp(row, want.data(), size_t(l) * sizeof(float)) != 0) ++rowMismatches;
+    for (int64_t j = 0; j < l; ++j) ref[size_t(j)] += w[size_t(i)] * double(want[size_t(j)]);
+  }
+  cache.multiplyPacked(w.data(), got.data());
+  double worst = 0;
+  for (int64_t j = 0; j < l; ++j)
+    worst = std::max(worst, std::fabs(got[size_t(j)] - ref[size_t(j)]) / std::fabs(ref[size_t(j)]));
+  check(cache.packed() && rowMismatches == 0, "packed triangle l=1003: rows equal the source's",
+        fmt("packed=%.0f, %.0f of 1003 rows differ", double(cache.packed()), double(rowMismatches)));
+  check(cache.packed() && worst <= 1e-12, "packed triangle l=1003: Q w", fmt("max rel diff %.2e", worst));
+}
+
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   const std::string root = fixturesRoot(argc, argv);
@@ -274,6 +310,7 @@ int main(int argc, char** argv) {
   }
   try {
     checkShrinkingAndCaches();
+    checkPackedLayout();
     checkErrorsAndLimits();
   } catch (const std::exception& e) {
     check(false, "errors and limits", std::string("exception: ") + e.what());

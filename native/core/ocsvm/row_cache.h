@@ -1,10 +1,11 @@
 // The kernel-row cache of the one-class SVM solver. Rows are kept in one of three layouts,
 // chosen from the memory budget:
 //  - full:   the whole l x l matrix, precomputed (l*l*4 bytes fit);
-//  - packed: the lower triangle, precomputed (l*(l+1)/2*4 bytes plus a few rows fit, the full
-//            matrix does not). Q is symmetric, so row i is K[i][0..i] (contiguous) followed by
-//            column i below the diagonal; rows are extracted into a small LRU of full rows.
-//            Extracting a row reads l floats, recomputing it reads the whole l x d data;
+//  - packed: the lower triangle, precomputed (about l*(l+1)/2*4 bytes plus a few rows fit, the
+//            full matrix does not), in page-sized blocks (blockOffset). Q is symmetric, so row
+//            i is a row of the blocks left of the diagonal followed by a column of the blocks
+//            below it; rows are extracted into a small LRU of full rows. Extracting a row reads
+//            l / 4 cache lines in l / 32 pages, recomputing it reads the whole l x d data;
 //  - LRU:    full rows computed on demand, least recently used dropped (libsvm's cache);
 //  - adaptive: the full layout's storage, rows computed on demand into their own place until
 //            a given share of them is in, then the rest in bulk (the known rows give their
@@ -65,7 +66,21 @@ class RowCache {
 
  private:
   float* slotData(int64_t slot) { return storage_.get() + size_t(slot) * size_t(l_); }
-  static size_t triangleOffset(int64_t i) { return size_t(i) * size_t(i + 1) / 2; }
+  // The packed triangle holds blocks (S, T), T <= S, of kBlock x kBlock values, one 4 KB page
+  // each, blocks of a block row one after another; inside a block, 8 x 8 tiles of 4 x 4 values
+  // (one cache line), row-major. A row of the matrix is a row of the blocks left of the diagonal
+  // and a column of the blocks below it: in this layout both read 8 cache lines of one page per
+  // block, where a row-major triangle reads a line and a page per value of the column. Diagonal
+  // blocks hold both halves; the padding past l is zeros.
+  static constexpr int64_t kTile = 4, kBlock = 32;
+  static size_t blockOffset(int64_t S, int64_t T) {
+    return (size_t(S) * size_t(S + 1) / 2 + size_t(T)) * size_t(kBlock * kBlock);
+  }
+  // Offset of the value at row a, column b of a block.
+  static size_t inBlock(int64_t a, int64_t b) {
+    return size_t(((a / kTile) * (kBlock / kTile) + b / kTile) * kTile * kTile + (a % kTile) * kTile + b % kTile);
+  }
+  static size_t packedFloats(int64_t l) { return blockOffset((l + kBlock - 1) / kBlock, 0); }
 
   // Row i of the symmetric matrix from its packed lower triangle.
   void extract(int64_t i, float* out) const;
@@ -101,7 +116,8 @@ class RowCache {
   int64_t capacity_ = 0;
   RetainedBlock storage_;  // kept for the next fit (retained_block.h), except an LRU that went packed
   bool packed_ = false;
-  std::unique_ptr<float[]> packedStorage_;  // lower triangle, row-major, packed
+  std::unique_ptr<float[]> packedStorage_;  // lower triangle in blocks (blockOffset), plus alignment slack
+  float* packed_data_ = nullptr;            // its first block, page-aligned
   std::vector<int64_t> slotOf_, rowOf_, prev_, next_;
   int64_t head_ = -1, tail_ = -1, used_ = 0;
   std::vector<int64_t> missing_;
