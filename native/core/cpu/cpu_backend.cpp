@@ -244,9 +244,14 @@ struct KernelRowsEpilogue {
     for (int r = 0; r < rows; ++r) {
       VF d0, d1;
       squaredDistances(dots, r, xnorm + row0, yn + col0, d0, d1);
+      float* dst = out + (row0 + r) * m + col0;
+      if (cols == NR) {  // straight to the row (a copy through v was a library call per tile row)
+        storeVec(dst, vexp(-gamma * d0));
+        storeVec(dst + kFloatLanes, vexp(-gamma * d1));
+        continue;
+      }
       storeVec(v, vexp(-gamma * d0));
       storeVec(v + kFloatLanes, vexp(-gamma * d1));
-      float* dst = out + (row0 + r) * m + col0;
       for (int j = 0; j < cols; ++j) dst[j] = v[j];
     }
   }

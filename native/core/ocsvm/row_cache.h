@@ -120,7 +120,7 @@ class RowCache {
   float* packed_data_ = nullptr;            // its first block, page-aligned
   std::vector<int64_t> slotOf_, rowOf_, prev_, next_;
   int64_t head_ = -1, tail_ = -1, used_ = 0;
-  std::vector<int64_t> missing_;
+  std::vector<int64_t> missing_, missingSlots_;
   std::vector<float> scratch_;
   int64_t rowsComputed_ = 0;
   double kernelSeconds_ = 0;
