@@ -41,7 +41,7 @@ class RowCache {
   bool packed() const { return packed_; }
   bool startedOnDemand() const { return startedOnDemand_; }
   int64_t freeSlots() const { return full_ ? 0 : adaptive_ ? l_ - known_ : capacity_ - used_; }
-  bool resident(int64_t i) const { return full_ || (adaptive_ ? have_[size_t(i)] != 0 : slotOf_[size_t(i)] >= 0); }
+  bool resident(int64_t i) const { return full_ || (adaptive_ ? place_[size_t(i)] >= 0 : slotOf_[size_t(i)] >= 0); }
   int64_t capacity() const { return capacity_; }
   int64_t rowsComputed() const { return rowsComputed_; }
   double kernelSeconds() const { return kernelSeconds_; }
@@ -66,6 +66,8 @@ class RowCache {
 
  private:
   float* slotData(int64_t slot) { return storage_.get() + size_t(slot) * size_t(l_); }
+  // Row i of the full (or adaptive) layout.
+  float* fullRow(int64_t i) { return slotData(place_.empty() ? i : place_[size_t(i)]); }
   // The packed triangle holds blocks (S, T), T <= S, of kBlock x kBlock values, one 4 KB page
   // each, blocks of a block row one after another; inside a block, 8 x 8 tiles of 4 x 4 values
   // (one cache line), row-major. A row of the matrix is a row of the blocks left of the diagonal
@@ -111,7 +113,10 @@ class RowCache {
   bool adaptive_ = false, startedOnDemand_ = false;
   bool packLater_ = false;  // on demand (LRU) until packAtRows_ rows are computed, then packed
   int64_t packAtRows_ = 0;
-  std::vector<char> have_;  // adaptive: row i computed
+  // Adaptive layout (and the full matrix it completes): the slot of row i's values, -1 while not
+  // computed. Rows take slots in the order they are computed, so each batch is computed in place.
+  // Empty: row i in slot i.
+  std::vector<int64_t> place_;
   int64_t known_ = 0, bulkAtRows_ = 0;
   int64_t capacity_ = 0;
   RetainedBlock storage_;  // kept for the next fit (retained_block.h), except an LRU that went packed
