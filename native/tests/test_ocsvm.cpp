@@ -259,11 +259,11 @@ void checkShrinkingAndCaches() {
 
 }  // namespace
 
-// The packed triangle (4 x 4 tiles) at a size that is not a multiple of the tile: every row read
-// back from it equals the source's row bit for bit, and Q w from one pass over the tiles equals a
-// float64 product of the source's rows.
-void checkPackedLayout() {
-  const int64_t l = 1003, d = 5;
+// The packed triangle (page-sized blocks of 4 x 4 tiles) at sizes that are and are not a multiple
+// of the block: every row read back from it equals the source's row bit for bit, and Q w from one
+// pass over the blocks equals a float64 product of the source's rows.
+void checkPackedLayout(int64_t l, double budgetShare) {
+  const int64_t d = 5;
   std::vector<float> x(size_t(l * d));
   uint64_t state = 2463534242ull;
   for (auto& v : x) {
@@ -274,7 +274,7 @@ void checkPackedLayout() {
   }
   RbfKernelSource kernel(x.data(), l, d, 2.0);
   const double matrixMb = double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
-  RowCache cache(kernel, l, matrixMb * 0.6, true);
+  RowCache cache(kernel, l, matrixMb * budgetShare, true);
   std::vector<float> want(static_cast<size_t>(l));
   std::vector<double> w(static_cast<size_t>(l)), got(static_cast<size_t>(l), 0.5), ref(static_cast<size_t>(l), 0.5);
   for (int64_t i = 0; i < l; ++i) w[size_t(i)] = i % 3 == 0 ? 0.0 : double((i * 7919) % 1000) / 999.0;
@@ -289,9 +289,10 @@ void checkPackedLayout() {
   double worst = 0;
   for (int64_t j = 0; j < l; ++j)
     worst = std::max(worst, std::fabs(got[size_t(j)] - ref[size_t(j)]) / std::fabs(ref[size_t(j)]));
-  check(cache.packed() && rowMismatches == 0, "packed triangle l=1003: rows equal the source's",
-        fmt("packed=%.0f, %.0f of 1003 rows differ", double(cache.packed()), double(rowMismatches)));
-  check(cache.packed() && worst <= 1e-12, "packed triangle l=1003: Q w", fmt("max rel diff %.2e", worst));
+  const std::string name = "packed triangle l=" + std::to_string(l);
+  check(cache.packed() && rowMismatches == 0, name + ": rows equal the source's",
+        fmt("packed=%.0f, %.0f of %.0f rows differ", double(cache.packed()), double(rowMismatches), double(l)));
+  check(cache.packed() && worst <= 1e-12, name + ": Q w", fmt("max rel diff %.2e", worst));
 }
 
 int main(int argc, char** argv) {
@@ -310,7 +311,9 @@ int main(int argc, char** argv) {
   }
   try {
     checkShrinkingAndCaches();
-    checkPackedLayout();
+    checkPackedLayout(1003, 0.6);
+    checkPackedLayout(1024, 0.6);
+    checkPackedLayout(200, 0.75);
     checkErrorsAndLimits();
   } catch (const std::exception& e) {
     check(false, "errors and limits", std::string("exception: ") + e.what());
