@@ -17,7 +17,7 @@
 
 namespace oneclass::ocsvm {
 
-constexpr size_t kMaxRetainedBytes = size_t(256) << 20;
+constexpr size_t kMaxRetainedBytes = size_t(512) << 20;
 
 // Frees a block, or keeps it for the next fit when `retain` and what it touched is small enough.
 struct RetainedBlockDeleter {
