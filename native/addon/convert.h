@@ -18,6 +18,7 @@
 #include <string>
 
 #include "oneclass/backend.h"
+#include "oneclass/scratch.h"
 #include "oneclass/transform.h"
 
 namespace oneclass::addon {
@@ -56,11 +57,10 @@ int64_t checkedProduct(Napi::Env env, const std::string& what, std::initializer_
 bool viewsSharedMemory(const Napi::TypedArray& array);
 
 // An input array a call reads off the JS thread: its own copy, or, for a SharedArrayBuffer, the
-// caller's memory read in place. The copy is a Node Buffer that only the call references (so
-// nothing can detach it): Node's ArrayBuffer allocator serves it from recycled memory where a
-// fresh native allocation of the same size page-faulted, which made the copy about 2x slower
-// (bench/input-copy.mjs), and a Buffer is not zero-filled before the copy overwrites it.
-// The reference is released on the JS thread, with the call.
+// caller's memory read in place. The copy is native memory no JS object sees (so nothing can
+// detach it), from the kept scratch blocks (oneclass/scratch.h) when large: a Node Buffer, or a
+// fresh allocation, page-faulted again in each of a process's first calls (20 MB at 10,000 x 512,
+// bench/input-copy.mjs). A shared array's reference is released on the JS thread, with the call.
 template <typename T>
 class InputArray {
  public:
@@ -70,10 +70,9 @@ class InputArray {
       data_ = array.Data();
       ref_ = Napi::Persistent(static_cast<Napi::Object>(array));
     } else if (size_ > 0) {
-      auto copy = Napi::Buffer<uint8_t>::New(array.Env(), size_ * sizeof(T));
-      std::memcpy(copy.Data(), array.Data(), size_ * sizeof(T));
-      data_ = reinterpret_cast<const T*>(copy.Data());
-      ref_ = Napi::Persistent(static_cast<Napi::Object>(copy));
+      copy_ = acquireScratch(size_ * sizeof(T));
+      std::memcpy(copy_.get(), array.Data(), size_ * sizeof(T));
+      data_ = scratchData<T>(copy_);
     }
   }
   const T* data() const { return data_; }
@@ -83,7 +82,8 @@ class InputArray {
  private:
   const T* data_ = nullptr;
   size_t size_ = 0;
-  Napi::ObjectReference ref_;  // the copy, or the caller's shared array
+  Napi::ObjectReference ref_;  // the caller's shared array
+  Scratch copy_;               // or the copy
 };
 
 // `value`, which must be a T typed array of `expected` elements (kAnyLength: any), as an input.

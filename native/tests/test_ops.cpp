@@ -2,12 +2,15 @@
 // that are not multiples of the SIMD width, single rows, more threads than rows).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
+#include <vector>
 
 #include "oneclass/backend.h"
 #include "oneclass/errors.h"
 #include "oneclass/gaussian.h"
 #include "oneclass/heatmap.h"
+#include "oneclass/scratch.h"
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -239,6 +242,49 @@ void testGaussianFit(Tally& t) {
 
 }  // namespace
 
+// The kept scratch blocks (oneclass/scratch.h): a released block serves the next request it is large
+// enough for; small and oversized blocks are not kept; at most kScratchKeptBlocks blocks and
+// kScratchKeptTotalBytes are kept, the larger ones first; dropScratch gives them back.
+void testScratch(Tally& t) {
+  dropScratch();
+  const size_t mb = size_t(1) << 20;
+  unsigned char* first = nullptr;
+  {
+    Scratch a = acquireScratch(2 * mb);
+    first = a.get();
+    std::memset(a.get(), 1, 2 * mb);
+  }
+  const size_t keptAfterOne = keptScratchBytes();
+  Scratch b = acquireScratch(mb + mb / 2);
+  t.check(keptAfterOne == 2 * mb && b.get() == first && keptScratchBytes() == 0, "scratch: a released block is reused",
+          "kept " + std::to_string(keptAfterOne) + " bytes, same block " + std::to_string(b.get() == first));
+  b.reset();
+  {
+    Scratch small = acquireScratch(mb / 2);
+  }
+  {
+    Scratch huge = acquireScratch(kScratchKeptMaxBytes + mb);
+  }
+  t.check(keptScratchBytes() == 2 * mb, "scratch: blocks under 1 MB or over the maximum are not kept",
+          std::to_string(keptScratchBytes()) + " bytes kept");
+  {
+    std::vector<Scratch> held;
+    for (int k = 0; k < kScratchKeptBlocks + 2; ++k) held.push_back(acquireScratch(size_t(40 + k) * mb));
+  }
+  const size_t kept = keptScratchBytes();
+  size_t largestTaken = 0;
+  {
+    Scratch largest = acquireScratch(size_t(40 + kScratchKeptBlocks + 1) * mb);
+    largestTaken = kept - keptScratchBytes();
+  }
+  t.check(kept <= kScratchKeptTotalBytes && largestTaken == size_t(40 + kScratchKeptBlocks + 1) * mb,
+          "scratch: the kept blocks stay within the bounds, the largest kept",
+          std::to_string(kept >> 20) + " MB kept, the largest " + std::to_string(largestTaken >> 20) + " MB");
+  const size_t freed = dropScratch();
+  t.check(freed == kept && keptScratchBytes() == 0, "scratch: dropScratch frees every kept block",
+          std::to_string(freed >> 20) + " MB freed");
+}
+
 int main() {
   Tally t;
   for (int64_t d : {1, 7, 64, 131}) testKernelLogSum(t, 257, 45, d, 1.0, false, false);
@@ -275,6 +321,7 @@ int main() {
   rf.outWidth = 16 + 4 * 4 + 3;
   testHeatmap(t, rf, 7, 5, 2, "receptive-field 7x5 patch 16 stride 4");
   testGaussianFit(t);
+  testScratch(t);
   t.expectError(ErrorCode::InvalidArgument, "unknown device raises ERR_INVALID_ARGUMENT", [] { selectBackend("tpu"); });
   return t.finish();
 }
