@@ -9,7 +9,7 @@
  * scoring on BullMQ 'oneclass/jobs'.
  */
 export { OneclassError, type ErrorCode } from './errors.js';
-export { backendInfo, type BackendInfo } from './backend.js';
+export { backendInfo, type BackendInfo, type KeptMemory, keptMemory, releaseKeptMemory } from './backend.js';
 export type { Matrix, Device, Backend } from './validate.js';
 export type { ComputeOptions } from './detectors/common.js';
 export {

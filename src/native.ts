@@ -284,8 +284,18 @@ export interface PreprocessPatchesOptions {
  * The addon copies what it reads before the call is queued, so changing, transferring or shrinking
  * an input afterwards cannot affect a pending call.
  */
+/** Bytes the native core keeps between calls (backend.ts, keptMemory). */
+export interface KeptMemory {
+  /** The one-class SVM's kernel storage kept for the next fit. */
+  kernelStorage: number;
+  /** Blocks of large call-private buffers kept for the next calls. */
+  scratch: number;
+}
+
 export interface Binding {
   backendInfo(): NativeBackendInfo;
+  keptMemory(): KeptMemory;
+  releaseKeptMemory(): KeptMemory;
   prepare(points: Matrix, options: PrepareOptions): Promise<NativePointSet>;
   kernelLogSum(set: NativePointSet, queries: Matrix, options: KernelLogSumOptions): Promise<Float64Array>;
   kernelWeightedSum(set: NativePointSet, queries: Matrix, options: KernelWeightedSumOptions): Promise<Float64Array>;
