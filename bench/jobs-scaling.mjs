@@ -77,6 +77,8 @@ try {
       .slice(0, 1000)
       .map((r) => r.item),
     detector: { kind: 'knn' },
+    // One forward pass per image, as in the runs recorded before test-time views existed.
+    views: 'none',
   });
   await det.save(modelFile);
   await det.release();

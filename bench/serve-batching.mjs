@@ -83,6 +83,8 @@ if (!existsSync(modelFile)) {
       .slice(0, fitImages)
       .map((r) => r.item),
     detector: { kind: values.detector },
+    // One forward pass per image, as in the runs recorded before test-time views existed.
+    views: 'none',
   });
   await fitted.save(modelFile);
   await fitted.release();

@@ -88,3 +88,9 @@ def random_vflip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 def contrastive_view(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return random_grayscale(color_jitter(random_flip(random_resized_crop(x, gen), gen), gen), gen)
+
+
+def rotation_view(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Rotation prediction's augmentations in Sohn et al.'s recipe: a milder crop than contrastive
+    learning (at least half the image), flip, colour jitter, grayscale."""
+    return random_grayscale(color_jitter(random_flip(random_resized_crop(x, gen, scale=(0.5, 1.0)), gen), gen), gen)

@@ -105,6 +105,9 @@ def parse_args(argv=None):
     p.add_argument("--patch", type=int, default=0, help="train on random N x N crops (patch-level model)")
     p.add_argument("--width", type=float, default=0.25, help="ResNet-18 width multiplier")
     p.add_argument("--proj-dim", type=int, default=128)
+    p.add_argument("--rotation-augment", choices=("flip", "droc"), default="flip",
+                   help="rotation: augmentations before the four rotations; flip = horizontal flips only, "
+                        "droc = Sohn et al.'s crop-and-resize, flip, colour jitter and grayscale")
     p.add_argument("--epochs", type=int, help="default 10; cutpaste-dense 60")
     p.add_argument("--batch-size", type=int,
                    help="source images per step (before rotations/augmented copies); default 64, cutpaste-dense 16")
@@ -248,7 +251,7 @@ def train_step_inputs(method, xb, args, gen, rng, pool=None):
     """Float [0, 1] batch -> (network input batch, labels or None). cutpaste-dense: labels are
     (image-level kinds, per-position BCE targets); `pool` (the uint8 training images) gives the blobs' textures."""
     if method == "rotation":
-        xb = augment.random_flip(xb, gen)
+        xb = augment.rotation_view(xb, gen) if args.rotation_augment == "droc" else augment.random_flip(xb, gen)
         return augment.all_rotations(xb)
     if method == "contrastive-da":
         rot, _ = augment.all_rotations(xb)

@@ -173,6 +173,9 @@ describe.skipIf(pythonProblem !== null || !hasSharedData)(
         model,
         '--detector',
         'knn',
+        // One view per image, as train.py's own check (a rotation encoder's default is its four turns).
+        '--views',
+        'none',
         '--quiet',
       );
       expect(fit.code, fit.stderr).toBe(0);

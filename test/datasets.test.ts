@@ -92,12 +92,34 @@ describe('CIFAR-10', () => {
   );
 
   it.skipIf(!hasSharedData)('one-class protocol: train on one class, test on all with labels', async () => {
-    const split = await openDataset({ kind: 'cifar10', root: join(SHARED_DATA, 'cifar10'), normalClass: 3 });
-    expect(split.train).toHaveLength(1000);
-    expect(split.train.every((i) => i.category === 'cat' && i.label === 0)).toBe(true);
+    const root = join(SHARED_DATA, 'cifar10');
+    // By default all 5,000 training images of the class (train_jpeg.bin), as the papers.
+    const split = await openDataset({ kind: 'cifar10', root, normalClass: 3 });
+    expect(split.train).toHaveLength(5000);
+    expect(split.train.every((i) => i.category === 'cat' && i.label === 0 && i.image instanceof Uint8Array)).toBe(true);
+    expect(split.description).toMatch(/all 5000 training images of the class \(train_jpeg\.bin\)/);
+    const subset = await openDataset({ kind: 'cifar10', root, normalClass: 3, cifarTrain: 'subset' });
+    expect(subset.train).toHaveLength(1000);
+    expect(subset.train.every((i) => i.category === 'cat' && i.label === 0)).toBe(true);
+    // The subset is the first 1,000 of the complete set, decoded: the same first image.
+    const first = (await decodeImage(split.train[0].image, split.train[0].id)) as RawImage;
+    expect(Buffer.from(first.data).equals(Buffer.from((subset.train[0].image as RawImage).data))).toBe(true);
     expect(split.test).toHaveLength(10000);
     expect(split.test.filter((i) => i.label === 0)).toHaveLength(1000);
     expect(split.test.filter((i) => i.label === 0).every((i) => i.category === 'cat')).toBe(true);
+  });
+
+  it('cifarTrain complete without train_jpeg.bin names the missing file', async () => {
+    const dir = tempDir('cifar-no-jpeg');
+    writeFileSync(join(dir, 'train.bin'), Buffer.alloc(3073));
+    writeFileSync(join(dir, 'test.bin'), Buffer.alloc(3073));
+    await expect(openDataset({ kind: 'cifar10', root: dir, cifarTrain: 'complete' })).rejects.toThrow(
+      /Dataset file not found: .*train_jpeg\.bin/,
+    );
+    // auto falls back to train.bin.
+    const split = await openDataset({ kind: 'cifar10', root: dir });
+    expect(split.train).toHaveLength(1);
+    expect(split.description).toMatch(/the 1 training images of train\.bin/);
   });
 });
 

@@ -37,6 +37,11 @@ const DETECTOR: Record<string, OptionSpec> = {
   k: { type: 'string', arg: 'N', help: 'k-NN neighbours averaged (default 1)' },
   shrinkage: { type: 'string', arg: 'ledoit-wolf|none|C', help: "GDE covariance shrinkage (default 'ledoit-wolf')" },
   output: { type: 'string', arg: 'pooled|projection', help: "encoder output used (default 'pooled')" },
+  views: {
+    type: 'string',
+    arg: 'auto|none|rotations',
+    help: "embed each image as is ('none') or with its three quarter turns ('rotations'); default 'auto': rotations for rotation-trained encoders",
+  },
   localize: { type: 'boolean', help: 'also fit localization (heatmaps)' },
   'patch-method': {
     type: 'string',
@@ -76,6 +81,11 @@ const DATASET: Record<string, OptionSpec> = {
     help: 'dataset folder (MVTec root, or the folder of train.bin/test.bin or the IDX files)',
   },
   'normal-class': { type: 'string', arg: 'N', help: 'CIFAR-10 / Fashion-MNIST class used as normal (default 0)' },
+  'cifar-train': {
+    type: 'string',
+    arg: 'auto|complete|subset',
+    help: 'CIFAR-10 training images: all 5,000 of the class (train_jpeg.bin) or the 1,000 of train.bin (default auto: complete when train_jpeg.bin exists)',
+  },
   'train-limit': { type: 'string', arg: 'N', help: 'use at most N training images (stratified, seeded)' },
   'test-limit': { type: 'string', arg: 'N', help: 'use at most N test images (stratified, seeded)' },
   channels: {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { BANDWIDTH_RULES } from '../detectors/kde.js';
 import { METRICS } from '../detectors/knn.js';
 import { GAMMA_RULES } from '../detectors/ocsvm.js';
-import { ENCODER_OUTPUTS, type EncoderLoadOptions, listImageFiles } from '../encoder/index.js';
+import { ENCODER_OUTPUTS, type EncoderLoadOptions, IMAGE_VIEWS, listImageFiles } from '../encoder/index.js';
 import { invalidInput, modelFormat } from '../errors.js';
 import { type DetectorKindName, detectorKinds, type DetectorSpec } from '../pipeline/registry.js';
 import type { FitOptions, Progress } from '../pipeline/detector.js';
@@ -107,6 +107,7 @@ export function fitOptions(
   return {
     detector: detectorSpec(values),
     output: choice(values, 'output', ENCODER_OUTPUTS),
+    views: choice(values, 'views', ['auto', ...IMAGE_VIEWS]),
     localization: localize
       ? {
           method: choice(values, 'patch-method', PATCH_METHODS),

@@ -27,6 +27,7 @@ function summaryOf(file: string, c: PipelineConfig): Record<string, unknown> {
       embedded: c.encoder.embedded,
       sha256: c.encoder.sha256,
       output: c.encoder.output,
+      views: c.encoder.views ?? 'none',
       input: c.encoder.manifest.input,
     },
     detector: c.detector,
@@ -39,13 +40,18 @@ function summaryOf(file: string, c: PipelineConfig): Record<string, unknown> {
 
 /** The summary as lines of text. */
 export function modelSummaryLines(s: Record<string, unknown>): string[] {
-  const enc = s.encoder as { file: string; embedded: boolean; input: { height: number; width: number } };
+  const enc = s.encoder as {
+    file: string;
+    embedded: boolean;
+    views: string;
+    input: { height: number; width: number };
+  };
   const det = s.detector as { kind: string };
   const training = s.training as { images: number; heldOut: number };
   const loc = s.localization as Record<string, unknown> | null;
   const lines = [
     `model ${s.file} (fitted with oneclass ${s.fittedWith})`,
-    `encoder: ${enc.file} (${enc.embedded ? 'embedded' : 'referenced'}), input ${enc.input.width}x${enc.input.height}`,
+    `encoder: ${enc.file} (${enc.embedded ? 'embedded' : 'referenced'}), input ${enc.input.width}x${enc.input.height}${enc.views === 'rotations' ? ', embedded with its four quarter turns (views: rotations)' : ''}`,
     `image detector: ${det.kind}; image score: ${s.imageScore}; threshold ${Number(s.threshold).toFixed(4)}`,
     `training: ${training.images} images, ${training.heldOut} held out for the thresholds`,
   ];

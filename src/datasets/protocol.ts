@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import { invalidInput } from '../errors.js';
 import { expectInteger } from '../validate.js';
-import { CIFAR10_CLASSES, readCifarBinary } from './cifar10.js';
+import { CIFAR10_CLASSES, readCifarBinary, readCifarJpeg } from './cifar10.js';
 import { FASHION_MNIST_CLASSES, readFashionMnist } from './fashion-mnist.js';
 import { readMvtec } from './mvtec.js';
 import { stratifiedSubsample } from './subsample.js';
@@ -17,12 +17,21 @@ import type { DatasetItem, OneClassSplit } from './types.js';
 export type DatasetKind = 'mvtec' | 'cifar10' | 'fashion-mnist';
 export const DATASET_KINDS: readonly DatasetKind[] = ['mvtec', 'cifar10', 'fashion-mnist'];
 
+export const CIFAR_TRAIN_SETS = ['auto', 'complete', 'subset'] as const;
+export type CifarTrainSet = (typeof CIFAR_TRAIN_SETS)[number];
+
 export interface DatasetSpec {
   kind: DatasetKind;
   /** The dataset's folder (MVTec root, or the folder holding train.bin/test.bin or the IDX files). */
   root: string;
   /** Class index used as normal (CIFAR-10, Fashion-MNIST). */
   normalClass?: number;
+  /**
+   * CIFAR-10 training images: 'complete' (all 5,000 of the class, the papers' protocol, from
+   * train_jpeg.bin + train_jpeg.csv), 'subset' (the 1,000 of train.bin), or 'auto' (default:
+   * complete when train_jpeg.bin is in the folder, else the subset).
+   */
+  cifarTrain?: CifarTrainSet;
   /** Channels of the images handed to the encoder (Fashion-MNIST: 3 repeats the gray plane). */
   channels?: 1 | 3;
   /** Subsample sizes (stratified, seeded); undefined = everything. */
@@ -55,12 +64,18 @@ export async function openDataset(spec: DatasetSpec): Promise<OneClassSplit> {
   } else {
     const normalClass = expectInteger('normalClass', spec.normalClass ?? 0, 0, 9);
     if (spec.kind === 'cifar10') {
-      const train = labelled(readCifarBinary(need(path.join(spec.root, 'train.bin'))), normalClass).normal;
+      const jpegs = path.join(spec.root, 'train_jpeg.bin');
+      const given = spec.cifarTrain ?? 'auto';
+      const complete = given === 'complete' || (given === 'auto' && existsSync(jpegs));
+      const trainFile = complete ? need(jpegs) : need(path.join(spec.root, 'train.bin'));
+      // Only the normal class's JPEGs are kept (the records are views into the one file buffer).
+      const records = complete ? readCifarJpeg(trainFile) : readCifarBinary(trainFile);
+      const train = labelled(records, normalClass).normal;
       const test = labelled(readCifarBinary(need(path.join(spec.root, 'test.bin'))), normalClass).all;
       split = {
         train,
         test,
-        description: `CIFAR-10 ${spec.root}: normal class ${normalClass} (${CIFAR10_CLASSES[normalClass]}), train.bin + test.bin`,
+        description: `CIFAR-10 ${spec.root}: normal class ${normalClass} (${CIFAR10_CLASSES[normalClass]}), ${complete ? `all ${train.length} training images of the class (train_jpeg.bin)` : `the ${train.length} training images of train.bin`} + test.bin`,
       };
     } else {
       const ch = spec.channels ?? 1;

@@ -32,6 +32,7 @@ import {
 } from './options.js';
 import { preprocessInto } from './preprocess.js';
 import { ENCODER_OUTPUTS, type EncoderOutput, type ImageInput, type RawImage } from './types.js';
+import { checkViews, type ImageViews, joinViews, rotatedViews, viewCount } from './views.js';
 
 import {
   checkGraphAgainstManifest,
@@ -194,8 +195,9 @@ export class Encoder {
 
   /** Embeds images; returns an images.length x outputSize(output) row-major matrix. */
   async embed(images: readonly ImageInput[], options?: EmbedOptions): Promise<Matrix> {
-    const { output, batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
-    return (await this.embedBatches(images, [output], batchSize, this.colourTarget(strictColour)))[output]!;
+    const { output, batchSize, strictColour, views } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    this.checkViews(views);
+    return (await this.embedBatches(images, [output], batchSize, this.colourTarget(strictColour), views))[output]!;
   }
 
   /** Embeds images once and returns both outputs. */
@@ -203,11 +205,15 @@ export class Encoder {
     images: readonly ImageInput[],
     options?: Omit<EmbedOptions, 'output'>,
   ): Promise<Record<EncoderOutput, Matrix>> {
-    const { batchSize, strictColour } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
-    return (await this.embedBatches(images, ENCODER_OUTPUTS, batchSize, this.colourTarget(strictColour))) as Record<
-      EncoderOutput,
-      Matrix
-    >;
+    const { batchSize, strictColour, views } = resolveEmbedOptions(options, this.batchSize, this.strictColour);
+    this.checkViews(views);
+    return (await this.embedBatches(
+      images,
+      ENCODER_OUTPUTS,
+      batchSize,
+      this.colourTarget(strictColour),
+      views,
+    )) as Record<EncoderOutput, Matrix>;
   }
 
   /**
@@ -222,12 +228,13 @@ export class Encoder {
     options: EmbedOptions & { labels?: readonly string[] } = {},
   ): Promise<Matrix> {
     const { labels, ...embed } = options;
-    const { output, batchSize, strictColour } = resolveEmbedOptions(embed, this.batchSize, this.strictColour);
+    const { output, batchSize, strictColour, views } = resolveEmbedOptions(embed, this.batchSize, this.strictColour);
+    this.checkViews(views);
     const list = expectArray<RawImage>('images', images, 'an array of decoded images');
     const target = this.colourTarget(strictColour);
     return this.tracked(async () => {
       const tensor = await this.decodedTensor(list, labels, target);
-      return this.runTensor(tensor, list.length, output, batchSize, true);
+      return this.runTensor(tensor, list.length, output, batchSize, true, views);
     });
   }
 
@@ -239,6 +246,10 @@ export class Encoder {
    */
   async forwardDecoded(images: readonly RawImage[], options: ForwardOptions = {}): Promise<ForwardResult> {
     const { labels, output: given, scores: wantScores, features: wantFeatures, ...embed } = options ?? {};
+    // One forward pass per image here; views go through embedDecoded.
+    const givenViews = (embed as { views?: unknown }).views;
+    if (givenViews !== undefined && givenViews !== 'none')
+      throw invalidArgument('options.views', "'none' (forwardDecoded runs one pass per image)", givenViews);
     const { output, batchSize, strictColour } = resolveEmbedOptions(
       { ...embed, ...(given ? { output: given } : {}) },
       this.batchSize,
@@ -314,7 +325,8 @@ export class Encoder {
   ): Promise<Matrix> {
     const { transfer: given, ...embed } = options ?? {};
     const transfer = given === undefined ? false : expectBoolean('options.transfer', given);
-    const { output, batchSize } = resolveEmbedOptions(embed, this.batchSize);
+    const { output, batchSize, views } = resolveEmbedOptions(embed, this.batchSize);
+    this.checkViews(views);
     const per = this.inputSize();
     if (!(input instanceof Float32Array)) throw invalidArgument('input', 'Float32Array', input);
     if (!Number.isInteger(rows) || rows < 0 || input.length !== rows * per) {
@@ -323,7 +335,7 @@ export class Encoder {
         `Expected input of rows*${per} floats (C*H*W = ${this.inputShape.join('*')}) but received ${input.length} floats for rows ${describe(rows)}`,
       );
     }
-    return this.tracked(() => this.runTensor(input, rows, output, batchSize, transfer));
+    return this.tracked(() => this.runTensor(input, rows, output, batchSize, transfer, views));
   }
 
   /**
@@ -411,9 +423,10 @@ export class Encoder {
     outputs: readonly EncoderOutput[],
     batchSize: number,
     target: ModelColour,
+    views: ImageViews,
   ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const list = expectArray<ImageInput>('images', images, 'an array of images');
-    return this.tracked(() => this.embedList(list, outputs, batchSize, target));
+    return this.tracked(() => this.embedList(list, outputs, batchSize, target, views));
   }
 
   private async embedList(
@@ -421,11 +434,15 @@ export class Encoder {
     outputs: readonly EncoderOutput[],
     batchSize: number,
     target: ModelColour,
+    views: ImageViews,
   ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
     const n = list.length;
     const result: Partial<Record<EncoderOutput, Matrix>> = {};
-    for (const o of outputs)
-      result[o] = { data: new Float32Array(n * this.outputSize(o)), rows: n, cols: this.outputSize(o) };
+    const count = viewCount(views);
+    for (const o of outputs) {
+      const cols = count * this.outputSize(o);
+      result[o] = { data: new Float32Array(n * cols), rows: n, cols };
+    }
     // Decode batch k+1 (sharp, libuv threads) while batch k runs in ONNX Runtime; a batch stops
     // short of the decoded-pixel budget (pixel-budget.ts).
     const steps = prefetched(
@@ -442,8 +459,8 @@ export class Encoder {
       end,
       value: { input },
     } of steps) {
-      const res = await this.run(input, end - start, outputs, batchSize, true);
-      for (const o of outputs) result[o]!.data.set(res[o]!, start * result[o]!.cols);
+      const res = await this.runViews(input, end - start, outputs, batchSize, true, views);
+      for (const o of outputs) result[o]!.data.set(res[o]!.data, start * result[o]!.cols);
     }
     return result;
   }
@@ -454,11 +471,34 @@ export class Encoder {
     output: EncoderOutput,
     batchSize: number,
     transfer: boolean,
+    views: ImageViews = 'none',
   ): Promise<Matrix> {
-    const cols = this.outputSize(output);
-    if (rows === 0) return { data: new Float32Array(0), rows, cols };
-    const res = await this.run(input, rows, [output], batchSize, transfer);
-    return { data: res[output]!, rows, cols };
+    if (rows === 0) return { data: new Float32Array(0), rows, cols: viewCount(views) * this.outputSize(output) };
+    return (await this.runViews(input, rows, [output], batchSize, transfer, views))[output]!;
+  }
+
+  /** run() over the views of `count` images (views.ts), joined into one row per image. */
+  private async runViews(
+    input: Float32Array,
+    count: number,
+    outputs: readonly EncoderOutput[],
+    batchSize: number,
+    transfer: boolean,
+    views: ImageViews,
+  ): Promise<Partial<Record<EncoderOutput, Matrix>>> {
+    const k = viewCount(views);
+    const [c, h] = this.inputShape;
+    const tensor = k === 1 ? input : rotatedViews(input, count, c, h);
+    const res = await this.run(tensor, k * count, outputs, batchSize, k === 1 ? transfer : true);
+    const out: Partial<Record<EncoderOutput, Matrix>> = {};
+    for (const o of outputs) out[o] = joinViews({ data: res[o]!, rows: k * count, cols: this.outputSize(o) }, count, k);
+    return out;
+  }
+
+  /** Views this encoder's input can have (a quarter turn needs a square input). */
+  private checkViews(views: ImageViews): void {
+    const [, h, w] = this.inputShape;
+    checkViews(views, h, w, 'options.views');
   }
 
   /** Inference in a worker thread, `batchSize` images per ONNX Runtime call. */

@@ -12,6 +12,7 @@ import {
 } from '../validate.js';
 import { type DecodeLimits, resolveDecodeLimits } from './pixel-budget.js';
 import { ENCODER_OUTPUTS, type EncoderOutput } from './types.js';
+import { IMAGE_VIEWS, type ImageViews } from './views.js';
 
 export interface EncoderLoadOptions {
   /** 'auto' (default) and 'cuda' try the CUDA provider and fall back to CPU, recording why; 'cpu' never tries CUDA. */
@@ -64,6 +65,11 @@ export interface EmbedOptions {
   readonly batchSize?: number;
   /** Overrides the encoder's strictColour for this call. */
   readonly strictColour?: boolean;
+  /**
+   * 'rotations': embed each image and its three quarter turns, each embedding scaled to unit
+   * length, concatenated (4 x the output's size per image; views.ts); default 'none'.
+   */
+  readonly views?: ImageViews;
 }
 
 export interface ResolvedLoadOptions {
@@ -113,10 +119,11 @@ export function resolveEmbedOptions(
   options: unknown,
   defaultBatchSize: number,
   defaultStrictColour = false,
-): { output: EncoderOutput; batchSize: number; strictColour: boolean } {
+): { output: EncoderOutput; batchSize: number; strictColour: boolean; views: ImageViews } {
   const o = expectOptions('options', options);
-  expectKnownKeys('options', o, ['output', 'batchSize', 'strictColour']);
+  expectKnownKeys('options', o, ['output', 'batchSize', 'strictColour', 'views']);
   return {
+    views: o.views === undefined ? 'none' : expectOneOf('views', o.views, IMAGE_VIEWS),
     output: o.output === undefined ? 'pooled' : expectOneOf('output', o.output, ENCODER_OUTPUTS),
     batchSize: expectBatchSize('batchSize', o.batchSize, defaultBatchSize),
     strictColour: o.strictColour === undefined ? defaultStrictColour : expectBoolean('strictColour', o.strictColour),

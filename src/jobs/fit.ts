@@ -16,10 +16,10 @@ import path from 'node:path';
 import { Encoder } from '../encoder/index.js';
 import { type ErrorCode, invalidInput, OneclassError } from '../errors.js';
 import { Detector, type FitOptions } from '../pipeline/detector.js';
-import { fitGeometry, fitPlan, localizationMethod } from '../pipeline/fit.js';
+import { fitGeometry, fitPlan, localizationMethod, resolveViews } from '../pipeline/fit.js';
 import { sha256 } from '../pipeline/model-file.js';
 import type { PatchGeometry } from '../pipeline/features.js';
-import type { EncoderOutput } from '../encoder/index.js';
+import type { EncoderOutput, ImageViews } from '../encoder/index.js';
 import type { UnreadablePolicy } from '../pipeline/images.js';
 import { expectInteger } from '../validate.js';
 import { mergeTraining, readShard } from './embeddings.js';
@@ -45,6 +45,8 @@ export interface EmbedData {
   encoder: string;
   encoderSha256: string;
   output: EncoderOutput;
+  /** The views of each image embedding (absent in jobs queued before views existed: 'none'). */
+  views?: ImageViews;
   geometry: PatchGeometry | null;
   batchSize: number;
   onUnreadable: UnreadablePolicy;
@@ -97,6 +99,7 @@ export async function fitDistributed(options: DistributedFitOptions): Promise<De
         encoder: encoder.modelPath!,
         encoderSha256: sha256(encoder.modelBytes),
         output: plan.output,
+        views: resolveViews(encoder, plan),
         geometry: fitGeometry(encoder, plan),
         batchSize: plan.batchSize,
         onUnreadable: plan.onUnreadable,

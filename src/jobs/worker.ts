@@ -193,6 +193,7 @@ export class ShardWorker {
         {
           images: nameImages(images),
           output: job.data.output,
+          views: job.data.views ?? 'none',
           batchSize: job.data.batchSize,
           onUnreadable: job.data.onUnreadable,
         },

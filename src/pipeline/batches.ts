@@ -8,7 +8,7 @@
  * encodeBatch), so a scheduler that forms batches differently (several callers' images in one
  * batch, inference in worker threads) reuses them as they are.
  */
-import type { Encoder, EncoderOutput } from '../encoder/index.js';
+import type { Encoder, EncoderOutput, ImageViews } from '../encoder/index.js';
 import { prefetched } from '../prefetch.js';
 import type { Matrix } from '../validate.js';
 import type { DenseFeatures } from './dense-localization.js';
@@ -31,6 +31,8 @@ export const PATCH_BATCH = 8;
 export interface FeatureNeeds {
   /** One embedding per image (the encoder output the model was fitted on). */
   image: boolean;
+  /** The views that image embedding is made of (default 'none'; src/encoder/views.ts). */
+  views?: ImageViews;
   /** Patch embeddings on this grid (image-major: row i * positions + p), or null. */
   patches: PatchGeometry | null;
   /** A dense encoder's per-position outputs, from the same forward pass as the image embedding. */
@@ -73,31 +75,27 @@ export async function encodeBatch(
   if (images.length === 0) return { image: null, patches: null, dense: null };
   // decodeBatch decoded them to the encoder's colour space, which the patch path relies on.
   const raws = images.map((d) => d.raw);
+  const labels = images.map((d) => d.id);
+  const views = needs.views ?? 'none';
   if (needs.dense) {
-    // One forward pass for the image embedding and the per-position outputs.
+    // One forward pass for the image embedding and the per-position outputs (the image
+    // embedding's views, when it has several, take passes of their own).
+    const together = needs.image && views === 'none';
     const r = await encoder.forwardDecoded(raws, {
-      output: needs.image ? output : null,
+      output: together ? output : null,
       scores: needs.dense.scores,
       features: needs.dense.features,
-      labels: images.map((d) => d.id),
+      labels,
     });
     const f = r.features;
     return {
-      image: r.image,
+      image: needs.image && !together ? await encoder.embedDecoded(raws, { output, labels, views }) : r.image,
       patches: null,
       dense: { scores: r.scores, features: f ? { data: f.data, rows: f.images * f.positions, cols: f.dim } : null },
     };
   }
-  const image = needs.image ? await encoder.embedDecoded(raws, { output, labels: images.map((d) => d.id) }) : null;
-  const patches = needs.patches
-    ? await patchEmbeddings(
-        encoder,
-        raws,
-        needs.patches,
-        output,
-        images.map((d) => d.id),
-      )
-    : null;
+  const image = needs.image ? await encoder.embedDecoded(raws, { output, labels, views }) : null;
+  const patches = needs.patches ? await patchEmbeddings(encoder, raws, needs.patches, output, labels) : null;
   return { image, patches };
 }
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import { shuffle } from '../datasets/subsample.js';
 import { expectMaxMemory, requireMemory } from '../detectors/memory-limit.js';
-import { type DenseInfo, Encoder } from '../encoder/index.js';
+import { type DenseInfo, Encoder, type ImageViews } from '../encoder/index.js';
 import { invalidArgument, invalidInput } from '../errors.js';
 import { type Matrix } from '../validate.js';
 import { DEFAULT_BATCH, encodedBatches, PATCH_BATCH } from './batches.js';
@@ -36,9 +36,23 @@ import { RowBuffer, selectRows } from './rows.js';
 import { featureNeeds, type FittedPipeline, positionsOf, rawScores, type Scorer } from './scoring.js';
 
 import type { FitOptions, Progress } from './types.js';
-import { DEFAULT_DENSE_IMAGE_SCORE, type FitPlan, fitGeometry, fitPlan, localizationMethod } from './fit-plan.js';
+import {
+  DEFAULT_DENSE_IMAGE_SCORE,
+  type FitPlan,
+  fitGeometry,
+  fitPlan,
+  localizationMethod,
+  resolveViews,
+} from './fit-plan.js';
 
-export { DEFAULT_DENSE_IMAGE_SCORE, type FitPlan, fitGeometry, fitPlan, localizationMethod } from './fit-plan.js';
+export {
+  DEFAULT_DENSE_IMAGE_SCORE,
+  type FitPlan,
+  fitGeometry,
+  fitPlan,
+  localizationMethod,
+  resolveViews,
+} from './fit-plan.js';
 
 /** Fits the whole pipeline; an encoder given as a path is loaded here and released on failure. */
 export async function fitPipeline(options: FitOptions): Promise<FittedPipeline> {
@@ -73,6 +87,8 @@ interface ModelShape {
   imageScore: ImageScoreMode;
   geometry: PatchGeometry | null;
   dense: { method: DenseMethod; info: DenseInfo } | null;
+  /** The views image embeddings are made of. */
+  views: ImageViews;
 }
 
 function modelShape(encoder: Encoder, plan: FitPlan): ModelShape {
@@ -87,7 +103,7 @@ function modelShape(encoder: Encoder, plan: FitPlan): ModelShape {
         : 'image');
   if (imageScore === 'heatmap-top-k' && !dense)
     throw invalidInput('imageScore', "imageScore 'top-k-mean' needs a dense localization method");
-  return { imageScore, geometry: fitGeometry(encoder, plan), dense };
+  return { imageScore, geometry: fitGeometry(encoder, plan), dense, views: resolveViews(encoder, plan) };
 }
 
 async function fitWithEncoder(encoder: Encoder, plan: FitPlan, given: TrainingSet | null): Promise<FittedPipeline> {
@@ -104,7 +120,9 @@ async function fitWithEncoder(encoder: Encoder, plan: FitPlan, given: TrainingSe
       'localization.method',
       `A training set embedded elsewhere has no dense features for '${shape.dense.method}'`,
     );
-  const training = given ?? (await embedTraining(encoder, plan, shape.geometry, shape.dense?.method ?? null));
+  const training =
+    given ??
+    (await embedTraining(encoder, { ...plan, views: shape.views }, shape.geometry, shape.dense?.method ?? null));
   const split = heldOutSplit(training.image.rows, plan.holdout, plan.seed);
   const progress = (stage: Progress['stage'], done: number) => plan.onProgress?.({ stage, done, total: 1 });
 
@@ -146,7 +164,7 @@ export interface DenseTraining {
 /** Embeds every training image and checks that some were readable. */
 async function embedTraining(
   encoder: Encoder,
-  plan: FitPlan,
+  plan: FitPlan & { views: ImageViews },
   geometry: PatchGeometry | null,
   dense: DenseMethod | null,
 ): Promise<TrainingSet> {
@@ -166,7 +184,7 @@ async function embedTraining(
  */
 export async function embedImages(
   encoder: Encoder,
-  plan: Pick<FitPlan, 'images' | 'output' | 'batchSize' | 'onUnreadable' | 'onProgress'>,
+  plan: Pick<FitPlan, 'images' | 'output' | 'batchSize' | 'onUnreadable' | 'onProgress'> & { views: ImageViews },
   geometry: PatchGeometry | null,
   dense: DenseMethod | null = null,
 ): Promise<TrainingSet> {
@@ -182,7 +200,7 @@ export async function embedImages(
   const batches = encodedBatches(plan.images, {
     encoder,
     output: plan.output,
-    needs: { image: true, patches: geometry, dense: needsDense },
+    needs: { image: true, views: plan.views, patches: geometry, dense: needsDense },
     batchSize: geometry ? Math.min(plan.batchSize, PATCH_BATCH) : plan.batchSize,
     onUnreadable: plan.onUnreadable,
     size: null,
@@ -299,6 +317,7 @@ async function calibrate(
   const info = shape.dense?.info;
   const scorer: Scorer = {
     imageScore: shape.imageScore,
+    views: shape.views,
     imageDetector: detectors.image,
     patches: shape.geometry ? { detectors: detectors.patches, geometry: shape.geometry } : null,
     dense:
@@ -385,6 +404,9 @@ function assembleConfig(
       ...(plan.embedEncoder ? {} : { path: encoder.modelPath! }),
       manifest: encoder.manifest,
       output: plan.output,
+      // Files without views were fitted on the image alone; old readers refuse files with views
+      // (a newer layout version, model-file.ts).
+      ...(shape.views === 'none' ? {} : { views: shape.views }),
     },
     detector: { kind: plan.detector.kind, options: { ...plan.detector.options } },
     imageScore: shape.imageScore,

@@ -7,8 +7,9 @@
  *                                        dense methods, the memory bank (patchcore) or the
  *                                        per-position Gaussians (padim), none for segmentation
  *   metadata  format   'oneclass/pipeline'
- *             version  layout version (a newer one is refused with a clear message): 1, or 2 for
- *                      files with a dense localization (older readers refuse those by their version)
+ *             version  layout version (a newer one is refused with a clear message): 1, 2 for
+ *                      files with a dense localization, 3 for files whose image embeddings are
+ *                      made of several views (older readers refuse those by their version)
  *             config   JSON: encoder manifest (preprocessing) + sha256, detector kind/options,
  *                      calibration (normalization and thresholds), localization geometry,
  *                      expected input, versions, training summary
@@ -22,7 +23,13 @@ import { readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
-import { type EncoderManifest, type EncoderOutput, validateManifest } from '../encoder/index.js';
+import {
+  type EncoderManifest,
+  type EncoderOutput,
+  IMAGE_VIEWS,
+  type ImageViews,
+  validateManifest,
+} from '../encoder/index.js';
 import { modelFormat, type OneclassError } from '../errors.js';
 import { openRegularFile, readExactly } from '../io/regular-file.js';
 import {
@@ -42,9 +49,16 @@ import type { ExpectedInput } from './images.js';
 import { isDetectorKind } from './registry.js';
 
 export const PIPELINE_FORMAT = 'oneclass/pipeline';
-export const PIPELINE_VERSION = 2;
-/** The layout of files without a dense localization: still 1, so that older readers read them. */
+export const PIPELINE_VERSION = 3;
+/** The layout of files without a dense localization or views: still 1, so that older readers read them. */
 const CROPS_LAYOUT_VERSION = 1;
+const DENSE_LAYOUT_VERSION = 2;
+
+/** The oldest layout that can hold this config, so that every reader that can read it does. */
+function layoutVersion(config: PipelineConfig): number {
+  if ((config.encoder.views ?? 'none') !== 'none') return PIPELINE_VERSION;
+  return isDenseLocalization(config.localization) ? DENSE_LAYOUT_VERSION : CROPS_LAYOUT_VERSION;
+}
 /** Refuse to read model files larger than this (a hostile size must not become a huge allocation). */
 export const MAX_MODEL_FILE_BYTES = 2 ** 31;
 
@@ -112,6 +126,8 @@ export interface PipelineConfig {
     size?: number;
     manifest: EncoderManifest;
     output: EncoderOutput;
+    /** The views each image embedding is made of; absent: 'none' (src/encoder/views.ts). */
+    views?: ImageViews;
   };
   detector: StoredDetector;
   imageScore: ImageScoreMode;
@@ -161,7 +177,7 @@ export function encodeModelFile(parts: ModelParts): Uint8Array {
   const config = JSON.stringify(parts.config);
   return encodeSafetensors(tensors, {
     format: PIPELINE_FORMAT,
-    version: String(isDenseLocalization(parts.config.localization) ? PIPELINE_VERSION : CROPS_LAYOUT_VERSION),
+    version: String(layoutVersion(parts.config)),
     config,
     sha256: checksum(config, tensors),
   });
@@ -237,6 +253,7 @@ function checkConfig(c: PipelineConfig, tensors: Record<string, Tensor>, source:
   if (!e || typeof e.file !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256 ?? '') || typeof e.embedded !== 'boolean')
     fail('encoder');
   if (e.output !== 'pooled' && e.output !== 'projection') fail('encoder.output');
+  if (e.views !== undefined && !IMAGE_VIEWS.includes(e.views)) fail('encoder.views');
   if (!e.embedded && typeof e.path !== 'string') fail('encoder.path');
   try {
     validateManifest(e.manifest, `${source} (embedded manifest)`);

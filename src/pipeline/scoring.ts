@@ -4,7 +4,7 @@
  * the stored calibration, and per-pixel heatmaps. Fit scores its held-out and validation images
  * with the same `rawScores` while its detectors are still being calibrated.
  */
-import type { Encoder, RawImage } from '../encoder/index.js';
+import type { Encoder, ImageViews, RawImage } from '../encoder/index.js';
 import { upsampleHeatmaps } from '../localization/heatmaps.js';
 import { expectBatchSize, type Matrix } from '../validate.js';
 import {
@@ -46,6 +46,8 @@ export interface DenseScorer {
 /** What raw scores need: the detectors and how the image score is formed (no calibration). */
 export interface Scorer {
   readonly imageScore: ImageScoreMode;
+  /** The views the image embedding is made of. */
+  readonly views: ImageViews;
   readonly imageDetector: FittedDetector;
   readonly patches: { readonly detectors: readonly FittedDetector[]; readonly geometry: PatchGeometry } | null;
   readonly dense: DenseScorer | null;
@@ -56,6 +58,7 @@ export function scorerOf(model: FittedPipeline): Scorer {
   const { height, width } = model.config.encoder.manifest.input;
   return {
     imageScore: model.config.imageScore,
+    views: model.config.encoder.views ?? 'none',
     imageDetector: model.imageDetector,
     patches:
       loc && !isDenseLocalization(loc)
@@ -72,6 +75,7 @@ export function featureNeeds(scorer: Scorer, heatmaps: boolean): FeatureNeeds {
   const wantGrid = heatmaps || scorer.imageScore !== 'image';
   return {
     image: scorer.imageScore === 'image',
+    views: scorer.views,
     patches: wantGrid && scorer.patches ? scorer.patches.geometry : null,
     dense: wantGrid && scorer.dense ? denseNeeds(scorer.dense.method.method) : null,
   };

@@ -1,6 +1,6 @@
 /** Public types of the pipeline: what Detector.fit / score / localize take and return. */
 import type { DatasetItem } from '../datasets/types.js';
-import type { Encoder, EncoderLoadOptions, EncoderOutput, ImageInput, RawImage } from '../encoder/index.js';
+import type { Encoder, EncoderLoadOptions, EncoderOutput, ImageInput, ImageViews, RawImage } from '../encoder/index.js';
 import type { Device } from '../validate.js';
 import type { LocalizationOptions } from './features.js';
 import type { SkippedImage, UnreadablePolicy } from './images.js';
@@ -35,6 +35,12 @@ export interface FitOptions {
   imageScore?: ImageScoreName;
   /** Encoder output fed to the detectors (default 'pooled'). */
   output?: EncoderOutput;
+  /**
+   * Views each image is embedded in, at fit and at scoring: 'rotations' (the image and its three
+   * quarter turns, concatenated; Sohn et al.'s test-time views), 'none', or 'auto' (default:
+   * 'rotations' for encoders trained to predict rotations, 'none' otherwise; docs/pipeline.md).
+   */
+  views?: ImageViews | 'auto';
   /** Fraction of training images held out for calibration (default 0.2, at least 2 images). */
   holdout?: number;
   /** Quantile of held-out normal scores used as threshold without validation (default 0.99). */

@@ -70,7 +70,11 @@ export async function benchCommand(args: ParsedCommandLine, ctx: CliContext): Pr
         );
         const raws = decoded.map((d) => d.raw);
         const features = await time('encode', raws.length, () =>
-          encodeBatch(det.encoder, decoded, det.config.encoder.output, { image: true, patches: null }),
+          encodeBatch(det.encoder, decoded, det.config.encoder.output, {
+            image: true,
+            views: det.config.encoder.views ?? 'none',
+            patches: null,
+          }),
         );
         await time('detect', raws.length, () => det.scoreEmbeddings(features.image!));
         if (det.hasLocalization)

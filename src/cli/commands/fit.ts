@@ -1,5 +1,5 @@
 /** `oneclass fit`: fit on normal images, write one model file atomically (an existing file is replaced only on success). */
-import { type DatasetKind, DATASET_KINDS, openDataset } from '../../datasets/index.js';
+import { CIFAR_TRAIN_SETS, type DatasetKind, DATASET_KINDS, openDataset } from '../../datasets/index.js';
 import { Detector, type PipelineImage } from '../../pipeline/detector.js';
 import { localizationSummary } from '../model-summary.js';
 import { choice, CliUsageError, num, type ParsedCommandLine, str } from '../args.js';
@@ -44,6 +44,7 @@ export function datasetSpec(values: ParsedCommandLine['values'], kind: DatasetKi
     kind,
     root: str(values, 'data', true),
     normalClass: num(values, 'normal-class', { integer: true, min: 0, max: 9 }),
+    cifarTrain: choice(values, 'cifar-train', CIFAR_TRAIN_SETS),
     trainLimit: num(values, 'train-limit', { integer: true, min: 1 }),
     testLimit: num(values, 'test-limit', { integer: true, min: 1 }),
     seed: num(values, 'seed', { integer: true, min: 0 }),
