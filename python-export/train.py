@@ -109,6 +109,10 @@ def parse_args(argv=None):
                    help="rotation: augmentations before the four rotations; flip = horizontal flips only, "
                         "droc = Sohn et al.'s crop-and-resize, flip, colour jitter and grayscale")
     p.add_argument("--epochs", type=int, help="default 10; cutpaste-dense 60")
+    p.add_argument("--budget-minutes", type=float,
+                   help="training time limit in minutes: the epochs (the most: --epochs or its default) are cut to "
+                        "what fits, planned from a timed probe of the training step and re-planned after every epoch; "
+                        "the learning-rate schedule follows the plan (evaluation and export come on top)")
     p.add_argument("--batch-size", type=int,
                    help="source images per step (before rotations/augmented copies); default 64, cutpaste-dense 16")
     p.add_argument("--lr", type=float, help="peak learning rate; default 0.05, cutpaste-dense 0.03")
@@ -146,6 +150,8 @@ def parse_args(argv=None):
     args.warmup = defaults["warmup"]
     if args.epochs < 1 or args.batch_size < 1:
         p.error(f"--epochs and --batch-size must be >= 1, received {args.epochs} and {args.batch_size}")
+    if args.budget_minutes is not None and not (args.budget_minutes > 0):
+        p.error(f"--budget-minutes must be > 0, received {args.budget_minutes}")
     if args.data == "folder" and not args.train_dir:
         p.error("--data folder needs --train-dir <folder of good images>")
     if args.train_dir and args.data != "folder":
@@ -356,6 +362,33 @@ def make_step(method, device, cuda_amp):
     return step
 
 
+class BudgetPlan:
+    """How many epochs fit `minutes` of training (None: no budget, all `max_epochs`). The first plan
+    comes from a timed probe of the training step; after each epoch the plan is remade from the
+    measured time per epoch: it may grow back (up to max_epochs) only after the first epoch, so the
+    cosine schedule, which follows the plan, never jumps up late in training."""
+
+    def __init__(self, minutes, max_epochs: int, steps_per_epoch: int):
+        self.seconds = None if minutes is None else float(minutes) * 60.0
+        self.max_epochs = max_epochs
+        self.epochs = max_epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.estimate = None
+
+    def _fitting(self, seconds_per_epoch: float) -> int:
+        return max(1, min(self.max_epochs, int(self.seconds // max(seconds_per_epoch, 1e-9))))
+
+    def plan(self, seconds_per_step: float):
+        self.estimate = seconds_per_step * self.steps_per_epoch
+        self.epochs = self._fitting(self.estimate)
+        return self.epochs
+
+    def replan(self, done: int, elapsed: float) -> int:
+        fit = self._fitting(elapsed / done)
+        self.epochs = max(done, fit if done == 1 else min(self.epochs, fit))
+        return self.epochs
+
+
 def lr_factor(step: int, total: int, warmup: float) -> float:
     """Cosine decay to 0 over `total` steps, after a linear warm-up from 4 % over the first `warmup` fraction."""
     ramp = int(warmup * total)
@@ -405,11 +438,15 @@ def main(argv=None):
     step_fn = make_step(args.method, device, args.amp)
     data_t = torch.from_numpy(train_u8).permute(0, 3, 1, 2).contiguous()
 
-    def probe(prec):
+    def probe_batch():
         # A fixed batch from its own generators: the probe must not move the training's random streams.
         g, r = torch.Generator().manual_seed(12345), random.Random(12345)
         _, x, y, _ = next(batches(data_t, 1, min(args.batch_size, len(data_t)), args.method, args, mean, std, device,
                                   g, r, channels_last))
+        return x, y
+
+    def probe(prec):
+        x, y = probe_batch()
         return precisions.time_steps(step_fn, model, x, y, prec)
 
     prec, prec_record = precisions.choose(args.precision, device, probe)
@@ -417,8 +454,15 @@ def main(argv=None):
              "on" if channels_last else "off", args.prefetch)
 
     steps_per_epoch = max(1, len(train_u8) // args.batch_size)
-    total_steps = steps_per_epoch * args.epochs
+    budget = BudgetPlan(args.budget_minutes, args.epochs, steps_per_epoch)
+    if budget.seconds is not None:
+        x, y = probe_batch()
+        budget.plan(x.shape[0] / precisions.time_steps(step_fn, model, x, y, prec))
+        LOG.info("budget %.1f min: %d of at most %d epochs planned (probe: %.1f s per epoch)", args.budget_minutes,
+                 budget.epochs, args.epochs, budget.estimate)
+    total_steps = steps_per_epoch * budget.epochs
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
+    # Reads total_steps at every step: a budget re-plan moves the cosine schedule's end.
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total_steps, args.warmup))
     gen = torch.Generator().manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -430,13 +474,19 @@ def main(argv=None):
     epoch_seconds, losses, current, t_epoch = [], [], 0, time.time()
 
     def end_epoch(epoch):
-        nonlocal losses, t_epoch
+        nonlocal losses, t_epoch, total_steps
         now = time.time()
         epoch_seconds.append(now - t_epoch)
         el = now - t_train
-        LOG.info("epoch %d/%d loss %.4f %.1fs | %.0f source img/s, %.0f network img/s (fwd+bwd)", epoch + 1, args.epochs,
-                 float(np.mean(losses)), epoch_seconds[-1], src_images / el, net_images / el)
+        LOG.info("epoch %d/%d loss %.4f %.1fs | %.0f source img/s, %.0f network img/s (fwd+bwd)", epoch + 1,
+                 budget.epochs, float(np.mean(losses)), epoch_seconds[-1], src_images / el, net_images / el)
         losses, t_epoch = [], now
+        if budget.seconds is not None:
+            planned = budget.epochs
+            if budget.replan(epoch + 1, el) != planned:
+                total_steps = steps_per_epoch * budget.epochs
+                LOG.info("budget: %d epochs now (%.1f s per epoch measured, %.1f of %.1f s used)", budget.epochs,
+                         el / (epoch + 1), el, budget.seconds)
 
     model.train()
     try:
@@ -444,12 +494,16 @@ def main(argv=None):
             if epoch != current:
                 end_epoch(current)
                 current = epoch
+                if epoch >= budget.epochs:  # the budget's plan ends here
+                    current = None
+                    break
             loss = step_fn(model, opt, x, y, prec)
             sched.step()
             src_images += n_src
             net_images += x.shape[0]
             losses.append(loss.item())
-        end_epoch(current)
+        if current is not None:
+            end_epoch(current)
     finally:
         if prefetcher:
             prefetcher.close()
@@ -510,7 +564,10 @@ def main(argv=None):
         "method": args.method,
         "data": dict(data_desc, trainImages=int(len(train_u8)), resizedTo=size,
                      patch=args.patch or None),
-        "epochs": args.epochs, "batchSize": args.batch_size, "lr": args.lr, "weightDecay": args.weight_decay,
+        "epochs": budget.epochs, "batchSize": args.batch_size,
+        "budgetMinutes": args.budget_minutes,
+        "maxEpochs": args.epochs if args.budget_minutes is not None else None,
+        "lr": args.lr, "weightDecay": args.weight_decay,
         "seed": args.seed,
         "optimizer": "SGD nesterov momentum 0.9, cosine schedule" + (
             f" after a linear warm-up over {args.warmup:.0%} of the steps" if args.warmup else ""),
@@ -519,7 +576,7 @@ def main(argv=None):
         "precision": prec_record, "channelsLast": channels_last, "prefetch": args.prefetch,
         "trainSeconds": round(train_seconds, 1),
         "epochSeconds": [round(s, 1) for s in epoch_seconds],
-        "secondsPerEpoch": round(train_seconds / max(1, args.epochs), 2),
+        "secondsPerEpoch": round(train_seconds / max(1, budget.epochs), 2),
         "sourceImagesPerSecond": round(src_images / train_seconds, 1),
         "networkImagesPerSecond": round(net_images / train_seconds, 1),
         "parameters": n_params,

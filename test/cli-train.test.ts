@@ -37,6 +37,27 @@ if (pythonProblem) console.warn(`cli-train: end-to-end training skipped: ${pytho
 
 const work = tempDir('cli-train');
 
+describe('train.py --budget-minutes: the epoch plan', () => {
+  it.skipIf(pythonProblem !== null)('cuts the epochs to the budget, grows back only after the first epoch', () => {
+    // 10 minutes, at most 10 epochs of 100 steps; the probe says 0.9 s per step (90 s per epoch).
+    const script = `
+import json, sys
+sys.path.insert(0, 'python-export')
+from train import BudgetPlan
+b = BudgetPlan(10, 10, 100)
+out = [b.plan(0.9)]
+out.append(b.replan(1, 50.0))    # 50 s per epoch measured: 10 fit (at most max_epochs)
+out.append(b.replan(2, 200.0))   # 100 s per epoch: 6 fit
+out.append(b.replan(3, 150.0))   # 50 s per epoch again: no growth after the first epoch
+out.append(b.replan(5, 599.0))   # 120 s per epoch: 5 fit, which are done
+print(json.dumps([out, BudgetPlan(None, 7, 3).epochs]))
+`;
+    const r = spawnSync(PYTHON, ['-c', script], { cwd: REPO, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual([[6, 10, 6, 6, 5], 7]);
+  });
+});
+
 describe('oneclass train: interpreter and packages', () => {
   it('an interpreter that does not exist is ERR_BACKEND_UNAVAILABLE (exit 5) naming --python', async () => {
     const r = await cli(
@@ -136,8 +157,11 @@ describe.skipIf(pythonProblem !== null || !hasSharedData)(
         'mvtec',
         '--data',
         data,
+        // A budget of 0.6 s fits one of the three epochs (the plan keeps at least one).
         '--epochs',
-        '1',
+        '3',
+        '--budget-minutes',
+        '0.01',
         '--threads',
         '1',
         '--out',
@@ -149,12 +173,21 @@ describe.skipIf(pythonProblem !== null || !hasSharedData)(
       expect(trained.code, trained.stderr).toBe(0);
       const manifest = JSON.parse(trained.stdout) as {
         input: { channels: number; colorSpace: string; height: number };
-        training: { command: string; checkpoint: { file: string } };
+        training: {
+          command: string;
+          checkpoint: { file: string };
+          epochs: number;
+          maxEpochs: number;
+          budgetMinutes: number;
+          epochSeconds: number[];
+        };
         metrics: { auroc: Record<string, number>; testImages: number };
       };
       expect(manifest.input).toMatchObject({ channels: 3, colorSpace: 'rgb', height: 32 });
       expect(manifest.training.command).toMatch(/^oneclass train --method rotation --dataset mvtec --data /);
       expect(manifest.training.checkpoint.file).toBe('enc.pt');
+      expect(manifest.training).toMatchObject({ epochs: 1, maxEpochs: 3, budgetMinutes: 0.01 });
+      expect(manifest.training.epochSeconds).toHaveLength(1);
       expect(manifest.metrics.testImages).toBe(20 + 27);
       expect(JSON.parse(readFileSync(`${prefix}.json`, 'utf8'))).toEqual(manifest);
       for (const ext of ['onnx', 'pt']) expect(readFileSync(`${prefix}.${ext}`).length).toBeGreaterThan(100_000);

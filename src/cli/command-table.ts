@@ -412,6 +412,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
       width: { type: 'string', arg: 'W', help: 'ResNet-18 width multiplier (default 0.25)' },
       'proj-dim': { type: 'string', arg: 'N', help: 'projection head size (default 128)' },
       epochs: { type: 'string', arg: 'N', help: 'epochs (default 10)' },
+      'budget-minutes': {
+        type: 'string',
+        arg: 'M',
+        help: 'training time limit: the epochs are cut to what fits M minutes (planned from a timed step, re-planned each epoch)',
+      },
       'batch-size': { type: 'string', arg: 'N', help: 'source images per step (default 64)' },
       lr: { type: 'string', arg: 'LR', help: 'learning rate (default 0.05)' },
       'weight-decay': { type: 'string', arg: 'WD', help: 'weight decay (default 5e-4)' },

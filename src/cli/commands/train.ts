@@ -37,6 +37,7 @@ const PASSED_THROUGH = [
   'batch-size',
   'lr',
   'weight-decay',
+  'budget-minutes',
   'seed',
   'threads',
   'precision',
