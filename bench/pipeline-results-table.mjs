@@ -52,6 +52,27 @@ for (const det of ['kde', 'gde', 'knn', 'ocsvm']) {
     done.length === 10 ? pct(mean(own)) : `${pct(done.length ? mean(done) : undefined)} (${done.length} classes)`;
   console.log(`| ${det} | ${own.map(pct).join(' | ')} | ${meanText} |`);
 }
+// bench/one-class-protocol.mjs: the protocol with test-time views ('rotations') or without ('none').
+for (const [tag, name] of [
+  ['cifar10', 'CIFAR-10'],
+  ['fmnist', 'Fashion-MNIST'],
+]) {
+  for (const views of ['rotations', 'none']) {
+    const any = Object.keys(runs).some((k) => k.startsWith(`${tag}-own-encoder-${views}-`));
+    if (!any) continue;
+    console.log(`\n### ${name} one-class protocol, views '${views}' (bench/one-class-protocol.mjs)\n`);
+    console.log(
+      `| detector | ${c10.map((_, c) => c).join(' | ')} | mean |\n| --- |${c10.map(() => ' --- |').join('')} --- |`,
+    );
+    for (const det of ['kde', 'gde', 'knn', 'ocsvm']) {
+      const own = Array.from({ length: 10 }, (_, c) => runs[`${tag}-own-encoder-${views}-c${c}-${det}`]?.imageAuroc);
+      const done = own.filter((v) => v !== undefined);
+      const meanText =
+        done.length === 10 ? pct(mean(own)) : `${pct(done.length ? mean(done) : undefined)} (${done.length} classes)`;
+      console.log(`| ${det} | ${own.map(pct).join(' | ')} | ${meanText} |`);
+    }
+  }
+}
 const fm = Array.from({ length: 10 }, (_, c) => runs[`fmnist-rotation-knn-class${c}`]?.imageAuroc);
 console.log('\n### Fashion-MNIST, every class as normal, CIFAR-10 rotation encoder + 1-NN\n');
 console.log(`| class | ${fm.map((_, c) => c).join(' | ')} | mean |\n| --- |${fm.map(() => ' --- |').join('')} --- |`);

@@ -75,6 +75,7 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       dataset: split.description,
       detector: det.config.detector,
       encoder: det.config.encoder.file,
+      views: det.config.encoder.views ?? 'none',
       trainImages: det.config.training.images,
       ...r,
       scores: undefined,
@@ -85,7 +86,7 @@ export async function evalCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       ctx.stdout.write(
         resultsTable(
           r,
-          `${split.description}\nencoder ${det.config.encoder.file}, detector ${det.config.detector.kind}, ${det.config.training.images} training images`,
+          `${split.description}\nencoder ${det.config.encoder.file}${det.config.encoder.views === 'rotations' ? ' (views: rotations)' : ''}, detector ${det.config.detector.kind}, ${det.config.training.images} training images`,
         ),
       );
     return 0;
