@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { modelSummary, modelSummaryLines } from '../src/cli/model-summary.js';
 import { Detector } from '../src/pipeline/detector.js';
 import { Encoder, type RawImage, resizeU8 } from '../src/encoder/index.js';
 import { checkViews, joinViews, rotatedViews } from '../src/encoder/views.js';
@@ -140,6 +141,10 @@ describe('Detector views', () => {
       // A file with views has layout 3: older readers refuse it instead of scoring 1-view rows.
       const meta = decodeSafetensors(readFileSync(file)).metadata;
       expect(meta.version).toBe('3');
+      // `oneclass info` says so.
+      const summary = await modelSummary(file);
+      expect((summary.encoder as { views: string }).views).toBe('rotations');
+      expect(modelSummaryLines(summary).join('\n')).toMatch(/turned by 90, 180, 270 degrees \(views: rotations\)/);
       const loaded = await Detector.load(file);
       try {
         const a = (await det.score(test)).items;

@@ -40,7 +40,7 @@ const DETECTOR: Record<string, OptionSpec> = {
   views: {
     type: 'string',
     arg: 'auto|none|rotations',
-    help: "embed each image as is ('none') or with its three quarter turns ('rotations'); default 'auto': rotations for rotation-trained encoders",
+    help: "embed each image as is ('none') or with its three quarter turns ('rotations'); default 'auto': rotations for encoders trained on quarter turns (rotation, contrastive-da)",
   },
   localize: { type: 'boolean', help: 'also fit localization (heatmaps)' },
   'patch-method': {

@@ -51,7 +51,7 @@ export function modelSummaryLines(s: Record<string, unknown>): string[] {
   const loc = s.localization as Record<string, unknown> | null;
   const lines = [
     `model ${s.file} (fitted with oneclass ${s.fittedWith})`,
-    `encoder: ${enc.file} (${enc.embedded ? 'embedded' : 'referenced'}), input ${enc.input.width}x${enc.input.height}${enc.views === 'rotations' ? ', embedded with its four quarter turns (views: rotations)' : ''}`,
+    `encoder: ${enc.file} (${enc.embedded ? 'embedded' : 'referenced'}), input ${enc.input.width}x${enc.input.height}${enc.views === 'rotations' ? '; each image also seen turned by 90, 180, 270 degrees (views: rotations)' : ''}`,
     `image detector: ${det.kind}; image score: ${s.imageScore}; threshold ${Number(s.threshold).toFixed(4)}`,
     `training: ${training.images} images, ${training.heldOut} held out for the thresholds`,
   ];
