@@ -352,6 +352,32 @@ describe.skipIf(!ready)('oneclass jobs on BullMQ + Redis', () => {
     }
   }, 180_000);
 
+  it('distributed fit with test-time views: workers embed the quarter turns as Detector.fit does', async () => {
+    const options = {
+      encoder: CIFAR_ENCODER,
+      encoderOptions: { device: 'cpu' as const },
+      images: images.slice(0, 30),
+      detector: { kind: 'gde' as const },
+    };
+    const w = await ShardWorker.start({ redisUrl: redis.url, load: { device: 'cpu' } });
+    let distributed: Detector | null = null;
+    const local = await Detector.fit(options);
+    try {
+      distributed = await fitDistributed({ redisUrl: redis.url, fit: options, shardSize: 12, runId: 'fit-views' });
+      // A rotation encoder: four views by default, on both sides.
+      expect(local.config.encoder.views).toBe('rotations');
+      expect(distributed.config.encoder.views).toBe('rotations');
+      expect(distributed.config.image).toEqual(local.config.image);
+      const probe = images.slice(100, 104);
+      const [a, b] = await Promise.all([distributed.score(probe), local.score(probe)]);
+      expect(a.items.map((i) => i.raw)).toEqual(b.items.map((i) => i.raw));
+    } finally {
+      await distributed?.release();
+      await local.release();
+      await w.close();
+    }
+  }, 180_000);
+
   it('distributed fit fails at once on an unreadable training image', async () => {
     const bad = join(dir, 'broken.jpg');
     writeFileSync(bad, 'not a jpeg');
