@@ -11,11 +11,13 @@
  *
  *   npm run build:ts && node bench/serve-batching.mjs [--callers 64] [--max-batch 64] [--max-delay-ms 5]
  *       [--detector knn] [--fit-images 5000] [--rounds 4] [--window-ms 3000] [--threads N] [--encoder-batch N] [--model FILE]
- *       [--raw]
+ *       [--raw] [--workers N]
  *
  * --raw: the callers send decoded pixels (RawImage, decoded once by sharp before the run) instead of
  * the JPEG bytes, so neither path decodes: what batching gains when decoding costs nothing, the
  * upper bound of the speedup on this machine's encoder.
+ * --workers N / --threads N: the encoder's inference workers and intra-op threads (Encoder.load
+ * options; default one worker with ONNX Runtime's choice of threads), for both paths alike.
  * The model (CIFAR-10 airplane encoder, detector fitted on the first --fit-images airplane training
  * JPEGs) is cached in bench/out/. Prints a table, writes bench/out/serve-batching.json.
  */
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     'window-ms': { type: 'string', default: '3000' },
     threads: { type: 'string' },
     'encoder-batch': { type: 'string' },
+    workers: { type: 'string' },
     model: { type: 'string' },
     raw: { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(root, 'bench', 'out', 'serve-batching.json') },
@@ -97,7 +100,12 @@ const encoderBatch = values['encoder-batch'] === undefined ? undefined : Number(
 const det = await Detector.load(modelFile, {
   device: 'cpu',
   ...compute,
-  encoderOptions: { device: 'cpu', ...compute, ...(encoderBatch ? { batchSize: encoderBatch } : {}) },
+  encoderOptions: {
+    device: 'cpu',
+    ...compute,
+    ...(encoderBatch ? { batchSize: encoderBatch } : {}),
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
+  },
 });
 const batcher = new Batcher(det, { maxBatch, maxDelayMs, pipelineDepth, maxQueue: Math.max(callers, 8 * maxBatch) });
 

@@ -16,14 +16,16 @@
  * - an embedded ICC profile is applied unless `ignoreIcc` (Pillow ignores it);
  * - EXIF orientation is not applied (neither does Pillow).
  * Decoded JPEG samples themselves agree: sharp's mozjpeg and Pillow's libjpeg-turbo give identical
- * pixels on the magnetic-tile and CIFAR-10 JPEGs and on the fixtures. sharp's `failOn: 'warning'` is
+ * pixels on the magnetic-tile and CIFAR-10 JPEGs and on the fixtures. Plain 8-bit gray / YCbCr /
+ * RGB JPEGs are decoded by the addon's libjpeg-turbo instead (jpeg.ts: the same pixels at a
+ * twentieth of the cost); anything it declines comes here. sharp's `failOn: 'warning'` is
  * kept on purpose: it is what makes truncated JPEGs fail instead of decoding to a grey lower half.
  * Encoded images are refused from their header when they declare more pixels than allowed
  * (sharp's `limitInputPixels`, pixel-budget.ts), and a path that does not decode says why from
  * the filesystem (missing, unreadable, a folder, a broken or looping symbolic link).
  */
 import { constants } from 'node:fs';
-import { access, lstat, stat } from 'node:fs/promises';
+import { access, lstat, readFile, stat } from 'node:fs/promises';
 
 import sharp, { type Metadata } from 'sharp';
 
@@ -39,6 +41,7 @@ import {
   strictMismatch,
   toModelColour,
 } from './colour.js';
+import { decodeJpeg, isJpegName, nativeJpegEnabled } from './jpeg.js';
 import { DEFAULT_DECODE_LIMITS, knownHeader } from './pixel-budget.js';
 import { withSharp } from './sharp-slots.js';
 import type { ImageInput, RawImage } from './types.js';
@@ -159,13 +162,47 @@ function pickChannels(data: Uint8Array | Uint16Array, from: number, pick: number
  * whose header declares more than `maxPixels` (width x height) is refused before it is decoded
  * (pixel-budget.ts).
  */
-export function decodeSamples(
+export async function decodeSamples(
   input: string | Uint8Array,
   label: string,
   maxPixels: number = DEFAULT_DECODE_LIMITS.maxImagePixels,
   header: Metadata | null = null,
 ): Promise<Samples> {
-  return withSharp(() => decodeNow(input, label, maxPixels, header ?? knownHeader(input)));
+  const known = header ?? knownHeader(input);
+  const fast = await nativeSamples(input, maxPixels, known);
+  if (fast) return fast;
+  return withSharp(() => decodeNow(input, label, maxPixels, known));
+}
+
+/**
+ * A plain JPEG (bytes, or a file named .jpg / .jpeg) through the native decoder (jpeg.ts); null
+ * for everything else, and for a file that cannot be read: sharp then decodes it, or says why not.
+ */
+async function nativeSamples(
+  input: string | Uint8Array,
+  maxPixels: number,
+  header: Metadata | null,
+): Promise<Samples | null> {
+  if (!nativeJpegEnabled()) return null;
+  // Over the limit by its (possibly remembered) header: sharp's path refuses it with the sizes.
+  if (header && (header.width ?? 0) * (header.pageHeight ?? header.height ?? 0) > maxPixels) return null;
+  let bytes: Uint8Array;
+  if (typeof input === 'string') {
+    if (!isJpegName(input)) return null;
+    const read = await readFile(input).catch(() => null);
+    if (!read) return null;
+    bytes = read;
+  } else {
+    bytes = input;
+  }
+  const pixels = await decodeJpeg(bytes, Math.min(Math.floor(maxPixels), Number.MAX_SAFE_INTEGER), header);
+  if (!pixels) return null;
+  return {
+    data: pixels.data,
+    width: pixels.width,
+    height: pixels.height,
+    layout: pixels.channels === 1 ? 'gray' : 'rgb',
+  };
 }
 
 async function decodeNow(

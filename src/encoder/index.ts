@@ -23,6 +23,7 @@ export { resizeU8, triangleTaps, RESIZE_METHOD } from './resize.js';
 export { gridPatches, cropU8, type PatchGrid } from './patches.js';
 export { buildNormalizeTable, writeNormalizedCHW } from './normalize.js';
 export { decodeImage, type DecodeOptions } from './decode.js';
+export { jpegDecoder, setJpegDecoder } from './jpeg.js';
 export { type AlphaMode, type ColourPolicy, type ColourTarget, DEFAULT_COLOUR_POLICY, DECODE_RULES } from './colour.js';
 export { type RawImage, type ImageInput, type EncoderOutput, ENCODER_OUTPUTS } from './types.js';
 export { checkViews, IMAGE_VIEWS, type ImageViews, viewCount } from './views.js';

@@ -6,9 +6,12 @@
  * (ERR_IMAGE_DECODE, skippable), and a batch stops before the image that would take it over the
  * per-batch limit (the rest goes into the next batch; a batch always holds at least one image).
  */
+import { type FileHandle, open } from 'node:fs/promises';
+
 import sharp, { type Metadata } from 'sharp';
 
 import { expectInteger, expectKnownKeys, expectOptions } from '../validate.js';
+import { isJpegName, jpegHeader, nativeJpegEnabled } from './jpeg.js';
 import { withSharp } from './sharp-slots.js';
 import type { ImageInput } from './types.js';
 
@@ -67,12 +70,36 @@ export async function readHeader(input: ImageInput): Promise<Metadata | null> {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) return null;
   const known = knownHeader(input);
   if (known) return known;
+  const jpeg = await jpegHeaderOf(input);
+  if (jpeg) return jpeg;
   try {
     return await withSharp(() => sharp(input, { limitInputPixels: false }).metadata());
   } catch {
     return null;
   }
 }
+
+/**
+ * A plain JPEG's header read without sharp (jpeg.ts) when the native decoder will decode it: from
+ * the bytes, or from the first 64 KB of a file named .jpg / .jpeg. null otherwise.
+ */
+async function jpegHeaderOf(input: string | Uint8Array): Promise<Metadata | null> {
+  if (!nativeJpegEnabled()) return null;
+  if (input instanceof Uint8Array) return jpegHeader(input);
+  if (!isJpegName(input)) return null;
+  let file: FileHandle | undefined;
+  try {
+    file = await open(input, 'r');
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(HEADER_READ_BYTES), 0, HEADER_READ_BYTES, 0);
+    return jpegHeader(buffer.subarray(0, bytesRead));
+  } catch {
+    return null;
+  } finally {
+    await file?.close().catch(() => undefined);
+  }
+}
+
+const HEADER_READ_BYTES = 64 * 1024;
 
 /** Pixels an input will decode to, from its header; 0 when the header cannot be read. */
 function declaredPixels(input: ImageInput, header: Metadata | null): number {

@@ -8,6 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 
+import { jpegHeader, nativeJpegEnabled } from '../encoder/jpeg.js';
 import { rememberHeader } from '../encoder/pixel-budget.js';
 import { RequestError } from './http-errors.js';
 
@@ -71,7 +72,9 @@ async function checkHeader(upload: Upload, maxPixels: number): Promise<void> {
   let height: number | undefined;
   try {
     // Header only; the pixel limit is ours, checked below with a message that names the image.
-    const header = await sharp(upload.bytes, { limitInputPixels: false }).metadata();
+    const header =
+      (nativeJpegEnabled() ? jpegHeader(upload.bytes) : null) ??
+      (await sharp(upload.bytes, { limitInputPixels: false }).metadata());
     ({ width, height } = header);
     // The batch's pixel budget and the decode take it from here: one header read per upload.
     rememberHeader(upload.bytes, header);

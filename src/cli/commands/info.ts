@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { backendInfo } from '../../backend.js';
+import { jpegDecoder } from '../../encoder/jpeg.js';
 import { packageVersion } from '../../pipeline/model-file.js';
 import { type ParsedCommandLine, str } from '../args.js';
 import { modelSummary, modelSummaryLines } from '../model-summary.js';
@@ -39,6 +40,7 @@ export async function infoCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       runtime: 'onnxruntime-node',
       note: "device 'auto' tries ONNX Runtime's CUDA provider and falls back to CPU; each loaded Encoder reports backend and fallbackReason",
     },
+    jpeg: jpegDecoder(),
     models: { folder: MODELS_DIR, files: models },
   };
   if (ctx.json) {
@@ -58,6 +60,7 @@ export async function infoCommand(args: ParsedCommandLine, ctx: CliContext): Pro
       : `CUDA is not used: ${b.cudaUnavailableReason ?? (backends as { error?: string }).error ?? 'unknown reason'}`,
     `backend details: ${JSON.stringify(backends)}`,
     `encoder: ${info.encoder.note}`,
+    `JPEG decoding: ${info.jpeg.decoder === 'native' ? `native (${info.jpeg.library} ${info.jpeg.version}), sharp for what it declines` : 'sharp'}`,
     `models in ${MODELS_DIR}: ${models.length ? models.join(', ') : 'none'}`,
   ];
   ctx.stdout.write(lines.join('\n') + '\n');
