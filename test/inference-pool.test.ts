@@ -70,9 +70,15 @@ describe('Encoder in worker threads', () => {
     const shared = new Float32Array(new SharedArrayBuffer(input.byteLength));
     shared.set(input);
     expect(Array.from((await encoder.embedTensor(shared, 4)).data)).toEqual(Array.from(copied.data));
-    const moved = input.slice();
-    expect(Array.from((await encoder.embedTensor(moved, 4, { transfer: true })).data)).toEqual(Array.from(copied.data));
-    expect(moved.length).toBe(0);
+    // With one worker a transferred input moves whole; with several it is copied in parts (below).
+    const one = await Encoder.load(TILE_ENCODER, { device: 'cpu', workers: 1 });
+    try {
+      const moved = input.slice();
+      expect(Array.from((await one.embedTensor(moved, 4, { transfer: true })).data)).toEqual(Array.from(copied.data));
+      expect(moved.length).toBe(0);
+    } finally {
+      await one.release();
+    }
   });
 
   it('several workers serve concurrent calls with the results of one', async () => {
@@ -85,6 +91,35 @@ describe('Encoder in worker threads', () => {
     } finally {
       await two.release();
     }
+  });
+
+  it("workers 'auto': two CPU workers with half the cores each (one when threads are given), batches in order", async () => {
+    const { availableParallelism } = await import('node:os');
+    const auto = await Encoder.load(TILE_ENCODER, { device: 'cpu', batchSize: 4 });
+    const single = await Encoder.load(TILE_ENCODER, { device: 'cpu', batchSize: 4, workers: 1 });
+    const pinned = await Encoder.load(TILE_ENCODER, { device: 'cpu', threads: 1 });
+    try {
+      expect(auto.workers).toBe(availableParallelism() >= 2 ? 2 : 1);
+      expect(single.workers).toBe(1);
+      expect(pinned.workers).toBe(1);
+      // 22 images in batches of 4: six runs, two at a time, written to their own rows.
+      const files = exampleFiles('train/good', 22);
+      const [a, b] = await Promise.all([auto.embed(files), single.embed(files)]);
+      expect(a.rows).toBe(22);
+      expect(Array.from(a.data)).toEqual(Array.from(b.data));
+      // One call of 7 tensors: parts of 4 and 3 on the two workers, put back in order.
+      const [c, h, w] = auto.inputShape;
+      const tensor = new Float32Array(7 * c * h * w).map((_, i) => Math.sin(i) * 2);
+      const split = await auto.embedTensor(tensor, 7);
+      const whole = await single.embedTensor(tensor, 7);
+      expect(Array.from(split.data)).toEqual(Array.from(whole.data));
+    } finally {
+      await Promise.all([auto.release(), single.release(), pinned.release()]);
+    }
+    await expect(Encoder.load(TILE_ENCODER, { device: 'cpu', workers: 'two' as never })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: expect.stringContaining("'auto' or an integer"),
+    });
   });
 
   it('release() waits for calls in flight, is harmless twice, and later calls get ERR_RELEASED', async () => {

@@ -10,6 +10,7 @@ import {
   expectOptions,
   expectThreads,
 } from '../validate.js';
+import { invalidArgument } from '../errors.js';
 import { type DecodeLimits, resolveDecodeLimits } from './pixel-budget.js';
 import { ENCODER_OUTPUTS, type EncoderOutput } from './types.js';
 import { IMAGE_VIEWS, type ImageViews } from './views.js';
@@ -25,10 +26,13 @@ export interface EncoderLoadOptions {
    */
   readonly threads?: number;
   /**
-   * Worker threads running the model (default 1), each with its own session: more than one helps
-   * concurrent callers (a server), not one call (which always runs on one worker).
+   * Worker threads running the model, each with its own session; default 'auto': on the CPU, two
+   * workers with half the cores each when the machine has two or more cores and `threads` is not
+   * given (two batches at once: less of ONNX Runtime's per-operator thread hand-off per image),
+   * else one; one when the session runs on CUDA. A call of several batches (embed) keeps every
+   * worker busy with one batch each; concurrent callers (a server) are spread over them.
    */
-  readonly workers?: number;
+  readonly workers?: number | 'auto';
   /**
    * Linux: how much lower than the process's the scheduling priority of the inference threads is
    * (their nice value is raised by this much, 0 to 19; default 10; 0 keeps the process's). The JS
@@ -76,7 +80,7 @@ export interface ResolvedLoadOptions {
   readonly device: Device;
   readonly batchSize: number;
   readonly threads: number | undefined;
-  readonly workers: number;
+  readonly workers: number | 'auto';
   readonly inferenceNice: number;
   readonly limits: DecodeLimits;
   readonly strictColour: boolean;
@@ -99,6 +103,12 @@ const LOAD_KEYS = [
   'strictColour',
 ];
 
+function expectWorkers(value: unknown): number | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (typeof value === 'string') throw invalidArgument('workers', `'auto' or an integer 1 to ${MAX_WORKERS}`, value);
+  return expectInteger('workers', value, 1, MAX_WORKERS);
+}
+
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = expectOptions('options', options);
   expectKnownKeys('options', o, LOAD_KEYS);
@@ -107,7 +117,7 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
     device: expectDevice('device', o.device),
     batchSize: expectBatchSize('batchSize', o.batchSize, DEFAULT_BATCH_SIZE),
     threads: threads === 0 ? undefined : threads,
-    workers: o.workers === undefined ? 1 : expectInteger('workers', o.workers, 1, MAX_WORKERS),
+    workers: expectWorkers(o.workers),
     inferenceNice:
       o.inferenceNice === undefined ? DEFAULT_INFERENCE_NICE : expectInteger('inferenceNice', o.inferenceNice, 0, 19),
     limits: resolveDecodeLimits('options', o),

@@ -108,9 +108,26 @@ export async function* encodedBatches(images: readonly NamedImage[], plan: Batch
       decodeBatch(images.slice(start, end), start, plan.onUnreadable, plan.size, colour, plan.encoder.decodeLimits),
     (batch) => batch.taken,
   );
-  for await (const { end, value } of decoded) {
-    const features = await encodeBatch(plan.encoder, value.decoded, plan.output, plan.needs);
-    yield { images: value.decoded, skipped: value.skipped, features };
-    plan.onProgress?.({ stage: plan.stage, done: end, total: images.length });
+  // As many batches encode at once as the encoder has inference workers (two on a CPU by
+  // default); they are handed out in order. Runs still in flight when the consumer stops early or
+  // a batch fails are waited for, so none outlives the iteration.
+  const inFlight: { end: number; value: Awaited<ReturnType<typeof decodeBatch>>; features: Promise<Features> }[] = [];
+  try {
+    for await (const { end, value } of decoded) {
+      const features = encodeBatch(plan.encoder, value.decoded, plan.output, plan.needs);
+      features.catch(() => undefined); // awaited below
+      inFlight.push({ end, value, features });
+      if (inFlight.length < Math.max(1, plan.encoder.workers)) continue;
+      const next = inFlight.shift()!;
+      yield { images: next.value.decoded, skipped: next.value.skipped, features: await next.features };
+      plan.onProgress?.({ stage: plan.stage, done: next.end, total: images.length });
+    }
+    while (inFlight.length > 0) {
+      const next = inFlight.shift()!;
+      yield { images: next.value.decoded, skipped: next.value.skipped, features: await next.features };
+      plan.onProgress?.({ stage: plan.stage, done: next.end, total: images.length });
+    }
+  } finally {
+    await Promise.allSettled(inFlight.map((b) => b.features));
   }
 }

@@ -9,7 +9,9 @@
  *   await batcher.close();                                       // finishes what was accepted
  *
  * Batches flow through three stages (batch-stages.ts: decode, encode, detect) that overlap across
- * batches: batch k+1 decodes while batch k encodes and batch k-1 is detected. A new batch is
+ * batches: batch k+1 decodes while batch k encodes and batch k-1 is detected; as many batches
+ * encode at once as the encoder has inference workers (two on a CPU by default), and they are
+ * detected and answered in the order they were formed. A new batch is
  * formed only when the decode stage is free and fewer than `pipelineDepth` batches are in flight,
  * so images wait in the queue (where they still join fuller batches) rather than in the stages,
  * and memory is bounded: at most `maxQueue` waiting images and `pipelineDepth` decoded batches.
@@ -58,13 +60,21 @@ interface Part {
   end: number;
 }
 
-/** Runs one stage's work one batch at a time, in the order asked. */
+/** Runs one stage's work, at most `width` batches at a time, started in the order asked. */
 class Lane {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(work);
-    this.tail = p.catch(() => undefined);
-    return p;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly width = 1) {}
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running < this.width) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // handed a slot below
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }
 
@@ -76,7 +86,8 @@ export class Batcher {
   private readonly queues: Record<BatchMode, Pending[]> = { score: [], localize: [] };
   private readonly waiting: Record<BatchMode, number> = { score: 0, localize: 0 };
   private readonly needs: Record<BatchMode, FeatureNeeds | null>;
-  private readonly encodeLane = new Lane();
+  /** As many batches encode at once as the encoder has inference workers. */
+  private readonly encodeLane: Lane;
   private readonly detectLane = new Lane();
   private decoding = false;
   private inflight = 0;
@@ -89,6 +100,7 @@ export class Batcher {
   constructor(detector: Detector, options: BatcherOptions = {}) {
     this.model = detector.pipeline;
     this.opts = resolveBatcherOptions(options);
+    this.encodeLane = new Lane(Math.max(1, this.model.encoder.workers));
     const scorer = scorerOf(this.model);
     this.needs = {
       score: featureNeeds(scorer, false),
@@ -325,15 +337,20 @@ export class Batcher {
         stages.encodeEnd = now();
         return { live, liveOwners, features };
       });
-      releaseDecode();
-      this.pump();
-      const { live, liveOwners, features } = await encoded;
-      const items = await this.detectLane.run(async () => {
+      encoded.catch(() => undefined); // awaited in the detect lane
+      // The detect lane is entered now, in batch order, and waits there for this batch's encode:
+      // batches that encode at once still reach their callers in order (a request split over two
+      // batches gets its items in its own order).
+      const detected = this.detectLane.run(async () => {
+        const { live, liveOwners, features } = await encoded;
         stages.detectStart = now();
         const r = live.length > 0 ? await detectImages(this.model, live, features, mode === 'localize') : [];
         stages.detectEnd = now();
-        return r;
+        return { items: r, liveOwners };
       });
+      releaseDecode();
+      this.pump();
+      const { items, liveOwners } = await detected;
       report.encodeMs = stages.encodeEnd - stages.encodeStart;
       report.detectMs = stages.detectEnd - stages.detectStart;
       items.forEach((item, i) => liveOwners[i].request.items.push(item));
