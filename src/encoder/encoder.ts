@@ -56,11 +56,12 @@ export {
 
 /**
  * Largest input of one full batch (batchSize images, float32) for which workers 'auto' runs two
- * CPU workers: a part is copied on the calling thread on its way to its worker (about 1 ms per
- * 4 MB here). The CIFAR-10 encoders (64 x 3 x 32 x 32 floats, 0.8 MB) get two; the 128 px
- * magnetic-tile encoder (4 MB) two; the 256 px dense encoder (16 MB, 2 % faster with two) one.
+ * CPU workers (a part is copied on the calling thread on its way to its worker). Measured with
+ * bench/encoder-workers.mjs on the 2-core machine, `embed` with two workers against one: the
+ * 32 px CIFAR-10 encoder (64 x 3 x 32 x 32 floats, 0.8 MB) 1.26-1.31x; the 128 px magnetic-tile
+ * encoder (4 MB) 0.99-1.08x; the 256 px dense encoder 1.02x. So two only for small inputs.
  */
-const AUTO_SPLIT_BYTES = 8 * 1024 * 1024;
+const AUTO_SPLIT_BYTES = 2 * 1024 * 1024;
 
 export class Encoder {
   /** The .onnx file the model was read from; null when it was given as bytes without a path. */

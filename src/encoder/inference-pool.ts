@@ -101,13 +101,14 @@ export interface ModelName {
 
 const WORKER_SCRIPT = new URL('./inference-worker.mjs', import.meta.url);
 /**
- * Workers of `workers: 'auto'` on a CPU with two or more cores. Two sessions, each with half the
- * cores, run two batches at once: a session with one intra-op thread per core spends much of a
- * small model's time handing each operator to its threads and waiting for them (ONNX Runtime's
- * threads do not spin here), which two independent sessions do not. On the 2-core machine,
- * CIFAR-10 encoder, 64-image batches: 0.76 ms per image with one 2-thread session, 0.52 with two
- * 1-thread sessions (docs/pipeline.md, "Where inference runs"). Two, not one per core: each
- * session holds its own weights and activation memory.
+ * Workers of `workers: 'auto'` on a CPU with two or more cores (Encoder asks for 'auto' only for
+ * small inputs: encoder.ts, AUTO_SPLIT_BYTES). Two sessions, each with half the cores, run two
+ * batches (or two halves of one) at once: a session with one intra-op thread per core spends
+ * much of a small model's time handing each operator to its threads and waiting for them (ONNX
+ * Runtime's threads do not spin here), which two independent sessions do not. On the 2-core
+ * machine, CIFAR-10 encoder, 64-image batches: 0.76 ms per image with one 2-thread session, 0.52
+ * with two 1-thread sessions (docs/pipeline.md, "Where inference runs"). Two, not one per core:
+ * each session holds its own weights and activation memory.
  */
 const AUTO_CPU_WORKERS = 2;
 /** Fresh workers started after crashes before the pool gives up. */

@@ -27,9 +27,10 @@ export interface EncoderLoadOptions {
   readonly threads?: number;
   /**
    * Worker threads running the model, each with its own session; default 'auto': on the CPU, two
-   * workers with half the cores each when the machine has two or more cores and `threads` is not
-   * given (two batches at once: less of ONNX Runtime's per-operator thread hand-off per image),
-   * else one; one when the session runs on CUDA. A call of several batches (embed) keeps every
+   * workers with half the cores each for a model with small inputs (a batch of at most 2 MB of
+   * floats, e.g. 64 images of 3 x 32 x 32) when the machine has two or more cores and `threads`
+   * is not given (two batches at once: less of ONNX Runtime's per-operator thread hand-off per
+   * image), else one; one when the session runs on CUDA. A call of several batches (embed) keeps every
    * worker busy with one batch each; concurrent callers (a server) are spread over them.
    */
   readonly workers?: number | 'auto';
