@@ -124,8 +124,8 @@ class JpegReader {
   bool pixels(uint8_t* out) {
     if (setjmp(err_.jump)) return false;
     jpeg_start_decompress(&cinfo_);
-    if (static_cast<int>(cinfo_.output_width) != info_.width || static_cast<int>(cinfo_.output_height) != info_.height ||
-        cinfo_.output_components != info_.channels) {
+    if (static_cast<int>(cinfo_.output_width) != info_.width ||
+        static_cast<int>(cinfo_.output_height) != info_.height || cinfo_.output_components != info_.channels) {
       jpeg_abort_decompress(&cinfo_);
       return false;
     }
@@ -216,7 +216,8 @@ Napi::Value jpegDecoderInfo(const Napi::CallbackInfo& info) {
   result.Set("library", "libjpeg-turbo");
 #ifdef LIBJPEG_TURBO_VERSION_NUMBER
   const int v = LIBJPEG_TURBO_VERSION_NUMBER;
-  result.Set("version", std::to_string(v / 1000000) + "." + std::to_string(v / 1000 % 1000) + "." + std::to_string(v % 1000));
+  result.Set("version",
+             std::to_string(v / 1000000) + "." + std::to_string(v / 1000 % 1000) + "." + std::to_string(v % 1000));
 #else
   result.Set("version", "libjpeg API " + std::to_string(JPEG_LIB_VERSION));
 #endif
