@@ -245,6 +245,13 @@ describe('oneclass bench and info', () => {
     const info = JSON.parse(r.stdout);
     expect(['cpu', 'cuda']).toContain(info.stage2.auto);
     if (info.stage2.auto === 'cpu') expect(info.stage2.cudaUnavailableReason.length).toBeGreaterThan(0);
+    // Which JPEG decoder runs: the addon's libjpeg-turbo when it was built with it, else sharp.
+    const { jpegDecoder } = await import('../src/encoder/jpeg.js');
+    expect(info.jpeg).toEqual(jpegDecoder());
+    const text = await cli('info');
+    expect(text.stdout).toMatch(
+      info.jpeg.decoder === 'native' ? /JPEG decoding: native \(libjpeg-turbo/ : /JPEG decoding: sharp/,
+    );
   });
 });
 
