@@ -11,17 +11,14 @@
  * magnetic-tile-cutpaste3way and magnetic-tile-cutpaste-dense (image output) on all 1,344
  * magnetic-tile JPEG files.
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 
-import { Encoder, readCifarJpeg } from '../dist/index.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const data = path.resolve(root, '../shared/data');
+import { Encoder } from '../dist/index.js';
+import { cifarTestJpegs, magneticTileJpegs, median, repoRoot as root } from './lib/data.mjs';
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
@@ -30,22 +27,13 @@ const { values } = parseArgs({
   },
 });
 const rounds = Number(values.rounds);
-function walk(dir) {
-  return readdirSync(dir).flatMap((f) => {
-    const p = path.join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
-const cifar = readCifarJpeg(path.join(data, 'cifar10/test_jpeg.bin'))
-  .slice(0, Number(values.images))
-  .map((r) => r.item.image);
-const tiles = walk(path.join(data, 'magnetic_tile')).filter((f) => /\.jpe?g$/i.test(f));
+const cifar = cifarTestJpegs().slice(0, Number(values.images));
+const tiles = magneticTileJpegs();
 const cases = [
   ['cifar10-airplane-rotation', cifar],
   ['magnetic-tile-cutpaste3way', tiles],
   ['magnetic-tile-cutpaste-dense', tiles],
 ];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },

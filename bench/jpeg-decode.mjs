@@ -11,17 +11,14 @@
  *
  *   npm run build:ts && node bench/jpeg-decode.mjs [--rounds 3] [--embed 2000] [--out FILE]
  */
-import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 
-import { decodeImage, Encoder, jpegDecoder, readCifarJpeg, setJpegDecoder } from '../dist/index.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const data = path.resolve(root, '../shared/data');
+import { decodeImage, Encoder, jpegDecoder, setJpegDecoder } from '../dist/index.js';
+import { cifarTestJpegs, magneticTileJpegs, median, repoRoot as root } from './lib/data.mjs';
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
@@ -36,17 +33,9 @@ if (native.decoder !== 'native') {
   process.exit(1);
 }
 
-function walk(dir) {
-  return readdirSync(dir).flatMap((f) => {
-    const p = path.join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
 const sets = {
-  'cifar10-test (10,000 x 32x32 RGB, bytes)': readCifarJpeg(path.join(data, 'cifar10/test_jpeg.bin')).map(
-    (r) => r.item.image,
-  ),
-  'magnetic-tile (1,344 gray files)': walk(path.join(data, 'magnetic_tile')).filter((f) => /\.jpe?g$/i.test(f)),
+  'cifar10-test (10,000 x 32x32 RGB, bytes)': cifarTestJpegs(),
+  'magnetic-tile (1,344 gray files)': magneticTileJpegs(),
 };
 
 async function decodeAll(images) {
@@ -72,7 +61,6 @@ async function timed(work) {
   return { result, wallMs, cpuMs: (used.user + used.system) / 1000 };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },
