@@ -184,6 +184,42 @@ describe.skipIf(info.decoder !== 'native')('native JPEG decoder', () => {
     }
   });
 
+  it('on 1,500 damaged JPEGs never crashes, and decodes only what sharp decodes, to the same pixels', async () => {
+    // Byte changes, truncations and bit flips of real JPEGs, from a fixed seed: whatever the
+    // native decoder accepts, sharp must accept with the same pixels (what it declines goes to sharp).
+    const seeds = [readFileSync(path.join(fixtures, 'rgb.jpg')), readFileSync(path.join(fixtures, 'gray.jpg'))];
+    if (haveData)
+      seeds.push(
+        ...readCifarJpeg(cifarTest)
+          .slice(0, 3)
+          .map((r) => Buffer.from(r.item.image as Uint8Array)),
+      );
+    let state = 12345;
+    const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const at = (length: number) => 2 + Math.floor(random() * (length - 2));
+    let accepted = 0;
+    const wrong: string[] = [];
+    for (let t = 0; t < 1500; t++) {
+      const bytes = Buffer.from(seeds[t % seeds.length]!);
+      let damaged: Uint8Array = bytes;
+      if (t % 3 === 0) for (let i = 0; i < 4; i++) bytes[at(bytes.length)] = Math.floor(random() * 256);
+      else if (t % 3 === 1) damaged = bytes.subarray(0, at(bytes.length));
+      else bytes[at(bytes.length)] ^= 1 << Math.floor(random() * 8);
+      const native =
+        t % 2 === 0
+          ? addon.decodeJpeg!(damaged, { maxPixels: MAX })
+          : await addon.decodeJpegAsync!(damaged, { maxPixels: MAX });
+      if (!native) continue;
+      accepted++;
+      const reference = await sharpSamples(damaged).catch(() => null);
+      if (!reference) wrong.push(`case ${t}: accepted, sharp refuses it`);
+      else if (!sameImage(native, reference)) wrong.push(`case ${t}: pixels differ`);
+    }
+    expect(wrong).toEqual([]);
+    // Most single-byte damage to entropy-coded data decodes without a warning in both.
+    expect(accepted).toBeGreaterThan(300);
+  }, 60_000);
+
   it('keeps its own copy of the bytes while an async call is queued', async () => {
     const file = readFileSync(path.join(fixtures, 'rgb.jpg'));
     const expected = addon.decodeJpeg!(file, { maxPixels: MAX })!;
