@@ -109,10 +109,12 @@ const glibc = versions.length
       .join('.')
   : null;
 
-// It loads, and reports its levels and CUDA build.
+// It loads, and reports its levels, CUDA build and JPEG decoder (absent when the build found no
+// static libjpeg: then sharp decodes every JPEG for its users).
 const probe =
-  'const i = require(process.argv[1]).backendInfo();' +
-  'console.log(JSON.stringify({ levels: i.cpu.levels.map((l) => l.name), cuda: i.cuda.compiled }));';
+  'const m = require(process.argv[1]); const i = m.backendInfo();' +
+  'const jpeg = typeof m.jpegDecoderInfo === "function" ? m.jpegDecoderInfo() : null;' +
+  'console.log(JSON.stringify({ levels: i.cpu.levels.map((l) => l.name), cuda: i.cuda.compiled, jpeg }));';
 const loaded = JSON.parse(lastLine(run(process.execPath, ['-e', probe, built])));
 if (loaded.cuda !== cuda) throw new Error(`prebuild: CUDA backend compiled = ${loaded.cuda}, wanted ${cuda}`);
 
@@ -127,6 +129,7 @@ const manifest = {
   glibc,
   cpuLevels: loaded.levels,
   cuda: cuda ? { compiled: true, architectures: CUDA_ARCHITECTURES, runtime: 'static' } : { compiled: false },
+  jpegDecoder: loaded.jpeg ? { ...loaded.jpeg, linked: 'static' } : null,
   toolchain: {
     cxx: firstLine(tool('c++', ['--version'])),
     cmake: firstLine(tool('cmake', ['--version'])),
@@ -141,5 +144,6 @@ copyFileSync(built, join(out, 'oneclass.node'));
 writeFileSync(join(out, 'oneclass.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(
   `prebuild: wrote ${relative(root, out)}/oneclass.node (levels ${manifest.cpuLevels.join(', ')}, CUDA ` +
-    `${cuda ? CUDA_ARCHITECTURES : 'no'}, needs ${needed.join(' ')}, glibc >= ${glibc}, sources ${sourceHash.slice(0, 12)})`,
+    `${cuda ? CUDA_ARCHITECTURES : 'no'}, JPEG decoder ${loaded.jpeg ? `${loaded.jpeg.library} ${loaded.jpeg.version}` : 'none (sharp)'}, ` +
+    `needs ${needed.join(' ')}, glibc >= ${glibc}, sources ${sourceHash.slice(0, 12)})`,
 );
