@@ -316,6 +316,8 @@ export interface Binding {
   columnStats(x: Matrix, options: ColumnStatsOptions): Promise<NativeColumnStats>;
   fitOneClassSvm(x: Matrix, options: FitOneClassSvmOptions): Promise<NativeOneClassSvm>;
   preprocessImage(image: RawImage, options: PreprocessImageOptions): Promise<void>;
+  /** preprocessImage on the calling thread (small images). */
+  preprocessImageSync(image: RawImage, options: PreprocessImageOptions): void;
   /** images x positions planar tensors, in a tensor the call allocates. */
   preprocessPatches(images: readonly RawImage[], options: PreprocessPatchesOptions): Promise<Float32Array>;
   kCenterGreedy(x: Matrix, options: KCenterOptions): Promise<NativeKCenterResult>;

@@ -43,6 +43,36 @@ describe('native preprocessing equals the TypeScript reference', () => {
     });
   }
 
+  it('small images run on the calling thread, with the bytes of the call on libuv threads', async () => {
+    const { binding } = await import('../src/native.js');
+    const { SYNC_PREPROCESS_PIXELS } = await import('../src/encoder/preprocess.js');
+    for (const [w, h, c, oh, ow] of shapes) {
+      const image = randomImage(w, h, c, w * 7 + h);
+      const table = buildNormalizeTable([0.4, 0.5, 0.6].slice(0, c), [0.2, 0.25, 0.3].slice(0, c));
+      const per = c * oh * ow;
+      const viaPool = new Float32Array(per);
+      const inline = new Float32Array(per);
+      await binding().preprocessImage(image, { height: oh, width: ow, table, out: viaPool, offset: 0 });
+      binding().preprocessImageSync(image, { height: oh, width: ow, table, out: inline, offset: 0 });
+      expect(Buffer.from(inline.buffer).equals(Buffer.from(viaPool.buffer))).toBe(true);
+    }
+    // The shapes above include both sides of the threshold.
+    expect(
+      shapes.some(([w, h, , oh, ow]) => w * h <= SYNC_PREPROCESS_PIXELS && oh * ow <= SYNC_PREPROCESS_PIXELS),
+    ).toBe(true);
+    expect(shapes.some(([w, h]) => w * h > SYNC_PREPROCESS_PIXELS)).toBe(true);
+    const table = buildNormalizeTable([0.5], [0.5]);
+    expect(() =>
+      binding().preprocessImageSync(randomImage(8, 8, 1, 3), {
+        height: 8,
+        width: 8,
+        table,
+        out: new Float32Array(70),
+        offset: 10,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
   it('rejects an output too short for the offset', async () => {
     const image = randomImage(8, 8, 1, 3);
     const table = buildNormalizeTable([0.5], [0.5]);
