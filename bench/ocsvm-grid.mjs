@@ -6,7 +6,7 @@
 //
 //   npm run build:ts && node bench/ocsvm-grid.mjs [--nu 0.05,0.1,0.5] [--data uniform,clustered,real]
 //        [--m 2000,5000,20000] [--max-m 5000] [--cells uniform:5000:0.1,real:2000]
-//        [--gamma scale] [--decision-rows 10000] [--reps 3]
+//        [--gamma scale] [--decision-rows 10000] [--reps 3] [--start subproblem,libsvm]
 //
 // Data (D = 512 for uniform and clustered, fixed seeds):
 //  - uniform: [0, 1) float32;
@@ -17,6 +17,8 @@
 // grid is for a quiet machine); --cells keeps only cells matching one of the comma-separated
 // patterns KIND[:M[:NU]]. Our fit: best of --reps after one warm-up fit; scikit-learn: one fit;
 // its decision_function is timed on up to 2,000 rows and scaled (bench/ocsvm_reference.py).
+// --start: the solver's start points to fit with (OneClassSvmOptions.start), each a row of the
+// table against the same scikit-learn fit; their fits alternate within each repetition.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     'decision-rows': { type: 'string', default: '10000' },
     'cache-mb': { type: 'string', default: '1024' },
     reps: { type: 'string', default: '3' },
+    start: { type: 'string', default: 'subproblem' },
     out: { type: 'string', default: join(root, 'bench', 'out') },
   },
 });
@@ -49,6 +52,7 @@ const sizes = values.m.split(',').map(Number);
 const maxM = Number(values['max-m']);
 const nTest = Number(values['decision-rows']);
 const reps = Number(values.reps);
+const starts = values.start.split(',');
 const patterns = values.cells ? values.cells.split(',').map((p) => p.split(':')) : [];
 
 function selected(kind, m, nu) {
@@ -147,7 +151,7 @@ const gamma = values.gamma === 'scale' ? 'scale' : Number(values.gamma);
 await OneClassSVM.fit(uniformRows(2000, 7));
 const results = [];
 const header =
-  'data       M      nu    | fit ours (s)  sklearn (s)  ratio | decision ours (s)  sklearn (s)  ratio | nSV ours/sk   | obj rel diff | layout';
+  'data       M      nu    | fit ours (s)  sklearn (s)  ratio | decision ours (s)  sklearn (s)  ratio | nSV ours/sk   | obj rel diff | start: layout';
 console.log(header);
 for (const kind of kinds) {
   for (const m of sizes) {
@@ -159,19 +163,20 @@ for (const kind of kinds) {
     writeFileSync(testFile, test.data);
     for (const nu of nus) {
       if (!selected(kind, m, nu)) continue;
-      const options = { nu, gamma, cacheMb: Number(values['cache-mb']) };
-      let model;
-      let fitS = Infinity;
+      const fits = starts.map(() => ({ model: undefined, fitS: Infinity, decisionS: Infinity }));
       for (let rep = 0; rep < reps; rep++) {
-        const t0 = performance.now();
-        model = await OneClassSVM.fit(train, options);
-        fitS = Math.min(fitS, (performance.now() - t0) / 1000);
+        for (const [k, start] of starts.entries()) {
+          const t0 = performance.now();
+          fits[k].model = await OneClassSVM.fit(train, { nu, gamma, cacheMb: Number(values['cache-mb']), start });
+          fits[k].fitS = Math.min(fits[k].fitS, (performance.now() - t0) / 1000);
+        }
       }
-      let decisionS = Infinity;
       for (let rep = 0; rep < reps; rep++) {
-        const t1 = performance.now();
-        await model.decisionFunction(test);
-        decisionS = Math.min(decisionS, (performance.now() - t1) / 1000);
+        for (const fit of fits) {
+          const t1 = performance.now();
+          await fit.model.decisionFunction(test);
+          fit.decisionS = Math.min(fit.decisionS, (performance.now() - t1) / 1000);
+        }
       }
       const sk = sklearn({
         m,
@@ -182,37 +187,41 @@ for (const kind of kinds) {
         test: testFile,
         decision_rows: Math.min(test.rows, 2000),
       });
-      const objDiff = Math.abs(model.objective - sk.objective) / Math.abs(sk.objective);
-      const row = {
-        data: kind,
-        m,
-        d: train.cols,
-        nu,
-        gamma: values.gamma,
-        ours: {
-          fit_s: fitS,
-          decision_s: decisionS,
-          n_support: model.nSupport,
-          objective: model.objective,
-          rho: model.rho,
-          iterations: model.iterations,
-          stats: model.fitStats,
-        },
-        sklearn: sk,
-        fit_ratio: sk.fit_s / fitS,
-        decision_ratio: sk.decision_s / decisionS,
-        objective_rel_diff: objDiff,
-      };
-      results.push(row);
-      const s = model.fitStats;
-      const layout = s.fullMatrix ? 'full matrix' : `${s.kernelRowsComputed} rows`;
-      console.log(
-        `${kind.padEnd(10)} ${String(m).padEnd(6)} ${String(nu).padEnd(5)} | ` +
-          `${fitS.toFixed(3).padStart(12)}  ${sk.fit_s.toFixed(2).padStart(11)}  ${(sk.fit_s / fitS).toFixed(1).padStart(5)}x | ` +
-          `${decisionS.toFixed(3).padStart(17)}  ${sk.decision_s.toFixed(2).padStart(11)}  ${(sk.decision_s / decisionS).toFixed(1).padStart(5)}x | ` +
-          `${`${model.nSupport}/${sk.n_support}`.padEnd(13)} | ${objDiff.toExponential(1).padStart(12)} | ` +
-          `${layout}, ${model.iterations} it (sk ${sk.n_iter}), kernel ${s.kernelSeconds.toFixed(3)} s`,
-      );
+      for (const [k, start] of starts.entries()) {
+        const { model, fitS, decisionS } = fits[k];
+        const objDiff = Math.abs(model.objective - sk.objective) / Math.abs(sk.objective);
+        const row = {
+          data: kind,
+          m,
+          d: train.cols,
+          nu,
+          gamma: values.gamma,
+          start,
+          ours: {
+            fit_s: fitS,
+            decision_s: decisionS,
+            n_support: model.nSupport,
+            objective: model.objective,
+            rho: model.rho,
+            iterations: model.iterations,
+            stats: model.fitStats,
+          },
+          sklearn: sk,
+          fit_ratio: sk.fit_s / fitS,
+          decision_ratio: sk.decision_s / decisionS,
+          objective_rel_diff: objDiff,
+        };
+        results.push(row);
+        const s = model.fitStats;
+        const layout = s.fullMatrix ? 'full matrix' : `${s.kernelRowsComputed} rows`;
+        console.log(
+          `${kind.padEnd(10)} ${String(m).padEnd(6)} ${String(nu).padEnd(5)} | ` +
+            `${fitS.toFixed(3).padStart(12)}  ${sk.fit_s.toFixed(2).padStart(11)}  ${(sk.fit_s / fitS).toFixed(1).padStart(5)}x | ` +
+            `${decisionS.toFixed(3).padStart(17)}  ${sk.decision_s.toFixed(2).padStart(11)}  ${(sk.decision_s / decisionS).toFixed(1).padStart(5)}x | ` +
+            `${`${model.nSupport}/${sk.n_support}`.padEnd(13)} | ${objDiff.toExponential(1).padStart(12)} | ` +
+            `${start}: ${layout}, ${model.iterations} it (sk ${sk.n_iter}), kernel ${s.kernelSeconds.toFixed(3)} s`,
+        );
+      }
     }
   }
 }

@@ -20,7 +20,14 @@ export {
   type KernelDensityOptions,
 } from './detectors/kde.js';
 export { GaussianDensity, type GaussianDensityOptions } from './detectors/gaussian.js';
-export { OneClassSVM, GAMMA_RULES, type GammaRule, type OneClassSvmOptions } from './detectors/ocsvm.js';
+export {
+  OneClassSVM,
+  GAMMA_RULES,
+  OCSVM_STARTS,
+  type GammaRule,
+  type OcsvmStart,
+  type OneClassSvmOptions,
+} from './detectors/ocsvm.js';
 export {
   NearestNeighbors,
   METRICS,

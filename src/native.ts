@@ -44,6 +44,8 @@ export interface NativeOneClassSvm {
   solverSeconds: number;
   kernelRowsComputed: number;
   fullMatrix: boolean;
+  /** Variables of the start point's sub-problem (0: libsvm's start). */
+  warmStartSample: number;
   backend: 'cpu' | 'cuda';
   /** The gamma used (given, or from gammaScale and the statistics). */
   gamma: number;
@@ -222,6 +224,8 @@ export interface FitOneClassSvmOptions extends ThreadsOption {
   maxIter: number;
   cacheMb: number;
   shrinking: boolean;
+  /** Variables of the start point's sub-problem; 0: libsvm's start. Default 1024. */
+  warmStartSample?: number;
 }
 
 export interface KCenterOptions extends ThreadsOption {

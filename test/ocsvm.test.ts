@@ -53,6 +53,28 @@ describe('OneClassSVM matches scikit-learn', () => {
   }
 });
 
+describe('OneClassSVM start point', () => {
+  // l = 4096: large enough for the start from a sub-problem of 1,024 rows (the default).
+  for (const name of ['fmnist4096_nu005', 'fmnist4096_nu02']) {
+    it(`${name}: libsvm's start takes scikit-learn's steps, the sub-problem's start fewer to the same optimum`, async () => {
+      const { tensors, metadata } = loadFixture(`ocsvm/${name}.safetensors`);
+      const x = asMatrix(tensors.X);
+      const options = { nu: Number(metadata.nu), gamma: Number(metadata.gamma), tol: Number(metadata.tol) };
+      const libsvm = await OneClassSVM.fit(x, { ...options, start: 'libsvm' });
+      const sub = await OneClassSVM.fit(x, options);
+      expect(libsvm.fitStats?.startSample).toBe(0);
+      expect(sub.fitStats?.startSample).toBe(1024);
+      expect(libsvm.iterations).toBe(Number(metadata.n_iter));
+      expect(sub.iterations).toBeLessThan(libsvm.iterations / 1.5);
+      const objective = Number(metadata.objective);
+      for (const model of [libsvm, sub]) {
+        expect(Math.abs(model.objective - objective) / objective).toBeLessThan(1e-6);
+        expect(model.nSupport).toBe(Number(metadata.n_support));
+      }
+    });
+  }
+});
+
 describe('OneClassSVM bad input and limits', () => {
   const x = randomMatrix(60, 6, 21);
   it('rejects bad parameters with a stable code', async () => {
@@ -62,6 +84,7 @@ describe('OneClassSVM bad input and limits', () => {
       [{ gamma: -1 }, 'options.gamma'],
       [{ gamma: 'wide' }, 'options.gamma'],
       [{ tol: 0 }, 'options.tol'],
+      [{ start: 'warm' }, 'options.start'],
     ] as const) {
       const e = await OneClassSVM.fit(x, options as never).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(OneclassError);

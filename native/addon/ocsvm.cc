@@ -1,5 +1,5 @@
 // fitOneClassSvm(x, { device, l2normalize, center?, gamma?, statistics?, gammaScale?, nu, tol,
-//                maxIter, cacheMb, shrinking, threads? }) -> { alpha, rho, objective, iterations,
+//                maxIter, cacheMb, shrinking, warmStartSample?, threads? }) -> { alpha, rho, objective, iterations,
 //                converged, diagnostics, backend, gamma, stats? }: the RBF one-class SVM fit
 // (ocsvm.h). With `statistics: true` the call first takes the column statistics of its own copy
 // of x (columnStats' result, returned as `stats`; one copy of x instead of one per call),
@@ -36,6 +36,7 @@ class FitOneClassSvmWorker final : public PromiseWorker {
     solver_.maxIter = options.integer("maxIter", -1, kMaxIndex);
     solver_.cacheMb = options.number("cacheMb");
     solver_.shrinking = options.boolean("shrinking");
+    solver_.warmStartSample = options.integer("warmStartSample", 0, kMaxIndex, solver_.warmStartSample);
     solver_.threads = options.exec().threads;
   }
 
@@ -67,6 +68,7 @@ class FitOneClassSvmWorker final : public PromiseWorker {
     r.Set("solverSeconds", result_.solverSeconds);
     r.Set("kernelRowsComputed", static_cast<double>(result_.kernelRowsComputed));
     r.Set("fullMatrix", result_.fullMatrix);
+    r.Set("warmStartSample", static_cast<double>(result_.warmStartSample));
     r.Set("backend", backendName_);
     r.Set("gamma", gamma_);
     if (statistics_) {

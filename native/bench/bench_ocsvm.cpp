@@ -2,7 +2,7 @@
 //
 //   bench_ocsvm --m 5000 --d 512 [--data X.f32] [--gamma G | --gamma scale] [--nu 0.5]
 //               [--tol 1e-3] [--cache-mb 1024] [--threads 0] [--no-shrinking] [--lazy]
-//               [--row-batch 16]
+//               [--row-batch 16] [--warm-start 2048]
 //               [--source reference|fast|backend] [--reps 1]
 //
 // --data: raw little-endian float32, m x d row-major (bench/ocsvm_sklearn.py writes it so both
@@ -170,6 +170,8 @@ int main(int argc, char** argv) {
       source = val();
     else if (k == "--row-batch")
       opt.rowBatch = std::stoi(val());
+    else if (k == "--warm-start")
+      opt.warmStartSample = std::stoll(val());
     else if (k == "--reps")
       reps = std::max(1, std::stoi(val()));
     else {
@@ -234,11 +236,13 @@ int main(int argc, char** argv) {
         "\"cache_mb\":%g,\"shrinking\":%s,\"precompute\":%s,\"row_batch\":%d,"
         "\"iterations\":%lld,\"converged\":%s,\"objective\":%.17g,\"rho\":%.17g,"
         "\"n_support\":%lld,\"fit_s\":%.4f,\"fit_median_s\":%.4f,\"reps\":%d,\"kernel_s\":%.4f,\"solver_only_s\":%.4f,"
-        "\"kernel_rows\":%lld,\"smallest_active\":%lld,\"full_matrix\":%s,\"packed_matrix\":%s,\"peak_rss_mb\":%.1f}\n",
+        "\"kernel_rows\":%lld,\"smallest_active\":%lld,\"full_matrix\":%s,\"packed_matrix\":%s,"
+        "\"warm_start\":%lld,\"warm_start_overlap\":%lld,\"peak_rss_mb\":%.1f}\n",
         source.c_str(), (long long)m, (long long)d, gamma, opt.nu, opt.tol, opt.cacheMb, flag(opt.shrinking),
         flag(opt.precompute), opt.rowBatch, (long long)r.iterations, flag(r.converged), r.objective, r.rho,
         (long long)nsv, fit, fitMedian, reps, r.kernelSeconds, fit - r.kernelSeconds, (long long)r.kernelRowsComputed,
-        (long long)r.smallestActiveSet, flag(r.fullMatrix), flag(r.packedMatrix), peakRssMb());
+        (long long)r.smallestActiveSet, flag(r.fullMatrix), flag(r.packedMatrix), (long long)r.warmStartSample,
+        (long long)r.warmStartOverlap, peakRssMb());
   } catch (const oneclass::Error& e) {
     std::fprintf(stderr, "%s: %s\n", e.codeName(), e.what());
     return 1;

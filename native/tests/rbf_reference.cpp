@@ -58,6 +58,14 @@ RbfKernelSource::RbfKernelSource(const float* x, int64_t l, int64_t d, double ga
   require(gamma > 0 && std::isfinite(gamma), "Expected gamma > 0 but received " + str(gamma));
 }
 
+bool RbfKernelSource::computeAmong(const int64_t* rows, int count, int r0, int r1, float* out) {
+  parallelFor(r1 - r0, threads_, [&](int64_t r, int) {
+    const float* a = x_ + rows[r0 + r] * d_;
+    for (int c = 0; c < count; ++c) out[r * count + c] = float(std::exp(-gamma_ * sqDist1(a, x_ + rows[c] * d_, d_)));
+  });
+  return true;
+}
+
 void RbfKernelSource::computeRows(const int64_t* rows, int count, float* out) {
   // Work items are (row, block of 256 columns) so that even a single row uses every thread.
   const int64_t block = 256;

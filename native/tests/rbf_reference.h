@@ -18,6 +18,7 @@ class RbfKernelSource : public KernelRowSource {
   int64_t size() const override { return l_; }
   void computeRows(const int64_t* rows, int count, float* out) override;
   double diag(int64_t) const override { return 1.0; }
+  bool computeAmong(const int64_t* rows, int count, int r0, int r1, float* out) override;
 
  private:
   const float* x_;

@@ -112,13 +112,14 @@ void checkFixture(const std::string& name, const Fixture& fx) {
 
   SolverOptions packed = opt;
   packed.cacheMb = 0.75 * double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
+  packed.adaptiveMaxNu = 0;  // packed from the start (small nu would start on demand)
   SolverResult r4 = solveOneClass(kernel, packed);
   double rel4 = std::fabs(r4.objective - refObj) / std::fabs(refObj);
   check(r4.converged && r4.packedMatrix && rel4 <= kTol.objectiveRel, name + " objective (packed triangle)",
         fmt("ours=%.10g rel=%.2e", r4.objective, rel4));
 
-  // Rows on demand into the full matrix, completed in bulk after l/20 rows (the reference source
-  // has no computeAmong: the missing rows are computed whole), and bulk from the start.
+  // Rows on demand into the full matrix, completed in bulk after l/20 rows (the block among the
+  // missing rows from the reference source's computeAmong), and bulk from the start.
   SolverOptions adaptive = opt;
   adaptive.adaptiveMaxNu = 1.0;
   adaptive.adaptiveBulkAt = 0.05;
@@ -257,6 +258,73 @@ void checkShrinkingAndCaches() {
   }
 }
 
+// The start point from a sub-problem (SolverOptions::warmStartSample) against libsvm's start, on
+// three Gaussian clusters (l = 4000): the same optimum as a tight-tolerance run, support vectors
+// within the tolerance table of libsvm's start, and fewer SMO steps and kernel rows, in the full,
+// on-demand and packed layouts.
+void checkStartPoint() {
+  const int64_t l = 4000, d = 8;
+  std::vector<float> x(size_t(l * d));
+  uint64_t state = 0x2545f4914f6cdd1dull;
+  auto uniform = [&]() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (double(state >> 11) + 0.5) / 9007199254740992.0;
+  };
+  for (int64_t i = 0; i < l; ++i) {
+    const double centre = 3.0 * double(i % 3);
+    for (int64_t k = 0; k < d; ++k)
+      x[size_t(i * d + k)] =
+          float(centre + std::sqrt(-2 * std::log(uniform())) * std::cos(2 * 3.14159265358979 * uniform()));
+  }
+  RbfKernelSource kernel(x.data(), l, d, 0.05);
+  for (double nu : {0.05, 0.2}) {
+    SolverOptions tight;
+    tight.nu = nu;
+    tight.tol = 1e-8;
+    tight.shrinking = false;
+    tight.warmStartSample = 0;
+    const SolverResult ref = solveOneClass(kernel, tight);
+    const double matrixMb = double(l) * double(l) * 4.0 / (1024.0 * 1024.0);
+    struct Layout {
+      const char* name;
+      bool precompute;
+      double cacheMb;
+    };
+    for (Layout layout : {Layout{"full matrix", true, 1024}, Layout{"on demand", false, 1024},
+                          Layout{"packed triangle", true, matrixMb * 0.6}}) {
+      SolverOptions opt;
+      opt.nu = nu;
+      opt.precompute = layout.precompute;
+      opt.cacheMb = layout.cacheMb;
+      opt.warmStartSample = 0;
+      const SolverResult libsvm = solveOneClass(kernel, opt);
+      opt.warmStartSample = 1024;
+      const SolverResult warm = solveOneClass(kernel, opt);
+      const std::string name = std::string("start point, nu=") + (nu < 0.1 ? "0.05, " : "0.2, ") + layout.name;
+      const double rel = std::fabs(warm.objective - ref.objective) / ref.objective;
+      const double relLibsvm = std::fabs(libsvm.objective - ref.objective) / ref.objective;
+      check(warm.converged && warm.warmStartSample == 1000 && rel <= 1e-6, name + ": the optimum",
+            fmt("objective rel diff to tol=1e-8 run %.2e (libsvm's start %.2e), sub-problem of %.0f", rel, relLibsvm,
+                double(warm.warmStartSample)));
+      const int64_t sv = countSupport(warm.alpha), svLibsvm = countSupport(libsvm.alpha);
+      const double svAllowed = std::max(double(kTol.supportAbs), kTol.supportRel * double(svLibsvm));
+      double sum = 0;
+      for (double a : warm.alpha) sum += a;
+      check(std::fabs(double(sv - svLibsvm)) <= svAllowed && std::fabs(sum - nu * double(l)) <= 1e-9 * double(l),
+            name + ": support vectors and sum(alpha)",
+            fmt("%.0f support vectors, libsvm's start %.0f; sum(alpha) - nu*l = %.2e", double(sv), double(svLibsvm),
+                sum - nu * double(l)));
+      check(warm.iterations < libsvm.iterations &&
+                (layout.precompute || warm.kernelRowsComputed < libsvm.kernelRowsComputed),
+            name + ": fewer steps",
+            fmt("iterations %.0f vs %.0f, kernel rows %.0f vs %.0f", double(warm.iterations), double(libsvm.iterations),
+                double(warm.kernelRowsComputed), double(libsvm.kernelRowsComputed)));
+    }
+  }
+}
+
 }  // namespace
 
 // The packed triangle (page-sized blocks of 4 x 4 tiles) at sizes that are and are not a multiple
@@ -311,6 +379,7 @@ int main(int argc, char** argv) {
   }
   try {
     checkShrinkingAndCaches();
+    checkStartPoint();
     checkPackedLayout(1003, 0.6);
     checkPackedLayout(1024, 0.6);
     checkPackedLayout(200, 0.75);

@@ -52,11 +52,27 @@ export interface OneClassSvmOptions extends ComputeOptions {
   cacheMb?: number;
   /** libsvm's shrinking heuristic. Default true. */
   shrinking?: boolean;
+  /**
+   * Where SMO starts. 'subproblem' (default): the same problem is first solved on 1,024 rows drawn
+   * with a fixed seed, and the start puts alpha = 1 on the rows its decision function scores
+   * lowest, the likely outliers; SMO then needs fewer steps and kernel rows (1.3-2x faster fits
+   * at small nu, docs/ocsvm-notes.md). 'libsvm': libsvm's start (alpha = 1 on the first
+   * nu * l rows), which follows scikit-learn's iterations step for step. Both reach the same
+   * optimum within tol; the support vectors on the margin (alpha decided within tol) can differ
+   * by one or two. Fits on fewer than 1,024 rows always use libsvm's start.
+   */
+  start?: OcsvmStart;
   /** L2-normalize every row first (the papers' setting). Default false. */
   normalize?: boolean;
 }
 
-const KEYS = ['nu', 'gamma', 'tol', 'maxIter', 'cacheMb', 'shrinking', 'normalize', ...COMPUTE_KEYS];
+const KEYS = ['nu', 'gamma', 'tol', 'maxIter', 'cacheMb', 'shrinking', 'start', 'normalize', ...COMPUTE_KEYS];
+
+/** OneClassSvmOptions.start. */
+export type OcsvmStart = 'subproblem' | 'libsvm';
+export const OCSVM_STARTS: readonly OcsvmStart[] = ['subproblem', 'libsvm'];
+/** Rows of the start point's sub-problem (OneClassSvmOptions.start = 'subproblem'). */
+const START_SAMPLE = 1024;
 
 interface FitState {
   supportVectors: Matrix;
@@ -89,7 +105,14 @@ export class OneClassSVM {
   /** False when the fit stopped at maxIter before the KKT gap fell below tol. */
   readonly converged: boolean;
   /** Seconds spent computing kernel rows and in the whole solver (diagnostics). */
-  readonly fitStats?: { kernelSeconds: number; solverSeconds: number; kernelRowsComputed: number; fullMatrix: boolean };
+  readonly fitStats?: {
+    kernelSeconds: number;
+    solverSeconds: number;
+    kernelRowsComputed: number;
+    fullMatrix: boolean;
+    /** Rows of the start point's sub-problem; 0: libsvm's start. */
+    startSample: number;
+  };
   private readonly center: Float32Array;
   private readonly set: NativePointSet;
   private readonly compute: ResolvedCompute;
@@ -144,6 +167,7 @@ export class OneClassSVM {
     const maxIter = opts.maxIter === undefined ? -1 : expectInteger('options.maxIter', opts.maxIter, -1);
     const cacheMb = opts.cacheMb === undefined ? 1024 : expectPositiveNumber('options.cacheMb', opts.cacheMb);
     const shrinking = opts.shrinking === undefined ? true : expectBoolean('options.shrinking', opts.shrinking);
+    const start = opts.start === undefined ? 'subproblem' : expectOneOf('options.start', opts.start, OCSVM_STARTS);
     const normalize = opts.normalize === undefined ? false : expectBoolean('options.normalize', opts.normalize);
     const compute = computeOptions('options', opts);
     const native = binding();
@@ -163,6 +187,7 @@ export class OneClassSVM {
         maxIter,
         cacheMb,
         shrinking,
+        warmStartSample: start === 'subproblem' ? START_SAMPLE : 0,
         threads: compute.threads,
       }),
     );
@@ -204,6 +229,7 @@ export class OneClassSVM {
       solverSeconds: r.solverSeconds,
       kernelRowsComputed: r.kernelRowsComputed,
       fullMatrix: r.fullMatrix,
+      startSample: r.warmStartSample,
     });
   }
 

@@ -20,6 +20,11 @@ RowCache::RowCache(KernelRowSource& source, int64_t l, double cacheMb, bool prec
   const double packedBytes = double(packedFloats(l)) * sizeof(float);
   const bool fits = budget_ >= rowBytes * double(l);
   const bool adaptive = bulkAt > 0 && bulkAt < 1;
+  if ((external_ = source.wholeMatrix()) != nullptr) {
+    full_ = true;
+    capacity_ = l;
+    return;
+  }
   full_ = fits && precompute;
   packed_ = !fits && precompute && budget_ >= packedBytes + 2 * rowBytes;
   if (packed_ && adaptive) {
@@ -351,6 +356,13 @@ void RowCache::completeAdaptive() {
   adaptive_ = false;
   full_ = true;
   known_ = l_;
+}
+
+void RowCache::computeStreamed(const int64_t* rows, int count, float* out) {
+  auto t0 = Clock::now();
+  source_.computeRows(rows, count, out);
+  kernelSeconds_ += secondsSince(t0);
+  streamedRows_ += count;
 }
 
 void RowCache::compute(const int64_t* rows, int count, float* out) {

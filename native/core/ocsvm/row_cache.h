@@ -17,6 +17,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -43,7 +44,14 @@ class RowCache {
   int64_t freeSlots() const { return full_ ? 0 : adaptive_ ? l_ - known_ : capacity_ - used_; }
   bool resident(int64_t i) const { return full_ || (adaptive_ ? place_[size_t(i)] >= 0 : slotOf_[size_t(i)] >= 0); }
   int64_t capacity() const { return capacity_; }
-  int64_t rowsComputed() const { return rowsComputed_; }
+  // How many rows a bulk pass may put through rows() before it is better computed without
+  // keeping them (computeStreamed): what an adaptive layout takes before it completes the matrix,
+  // a quarter of an LRU; no limit for a whole matrix.
+  int64_t streamAbove() const {
+    if (full_ || packed_) return std::numeric_limits<int64_t>::max();
+    return adaptive_ ? bulkAtRows_ - known_ : capacity_ / 4;
+  }
+  int64_t rowsComputed() const { return rowsComputed_ + streamedRows_; }
   double kernelSeconds() const { return kernelSeconds_; }
 
   const float* row(int64_t i);
@@ -57,6 +65,10 @@ class RowCache {
   // for the missing ones, and writes their addresses to out.
   void rows(const int64_t* rows, int count, const float** out);
 
+  // Computes rows[0..count) into out (count x l) without keeping them: a bulk pass whose rows
+  // the cache should not hold. They count as computed, but not towards settle()'s switch.
+  void computeStreamed(const int64_t* rows, int count, float* out);
+
   // Largest batch rows() accepts.
   int batchLimit() const { return int(std::min<int64_t>(kRowBatch, capacity_)); }
 
@@ -65,7 +77,7 @@ class RowCache {
   void multiplyPacked(const double* w, double* out) const;
 
  private:
-  float* slotData(int64_t slot) { return storage_.get() + size_t(slot) * size_t(l_); }
+  float* slotData(int64_t slot) { return (external_ ? external_ : storage_.get()) + size_t(slot) * size_t(l_); }
   // Row i of the full (or adaptive) layout.
   float* fullRow(int64_t i) { return slotData(place_.empty() ? i : place_[size_t(i)]); }
   // The packed triangle holds blocks (S, T), T <= S, of kBlock x kBlock values, one 4 KB page
@@ -119,7 +131,8 @@ class RowCache {
   std::vector<int64_t> place_;
   int64_t known_ = 0, bulkAtRows_ = 0;
   int64_t capacity_ = 0;
-  RetainedBlock storage_;  // kept for the next fit (retained_block.h), except an LRU that went packed
+  float* external_ = nullptr;  // the source's whole matrix, read in place (full layout)
+  RetainedBlock storage_;      // kept for the next fit (retained_block.h), except an LRU that went packed
   bool packed_ = false;
   std::unique_ptr<float[]> packedStorage_;  // lower triangle in blocks (blockOffset), plus alignment slack
   float* packed_data_ = nullptr;            // its first block, page-aligned
@@ -127,7 +140,7 @@ class RowCache {
   int64_t head_ = -1, tail_ = -1, used_ = 0;
   std::vector<int64_t> missing_, missingSlots_;
   std::vector<float> scratch_;
-  int64_t rowsComputed_ = 0;
+  int64_t rowsComputed_ = 0, streamedRows_ = 0;
   double kernelSeconds_ = 0;
 };
 

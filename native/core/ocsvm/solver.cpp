@@ -10,12 +10,45 @@
 #include "common.h"
 #include "oneclass/errors.h"
 #include "oneclass/parallel.h"
+#include "oneclass/scratch.h"
 
 namespace oneclass::ocsvm {
 namespace {
 
 // Below this many active variables a gradient update costs less than starting threads.
 constexpr int64_t kParallelUpdateMin = int64_t(1) << 17;
+// Smallest sub-problem worth solving for a start point (SolverOptions::warmStartSample).
+constexpr int64_t kWarmStartMin = 256;
+
+bool startsFromSubproblem(const SolverOptions& opt, int64_t l) {
+  return std::min(opt.warmStartSample, l / 4) >= kWarmStartMin;
+}
+
+// Whether the kernel storage starts with rows on demand (SolverOptions::adaptiveMaxNu). Small nu:
+// SMO touches few rows. Larger nu from a sub-problem's start: SMO takes a few hundred steps, so
+// building the whole matrix or its packed triangle (and faulting in its memory) costs more than
+// the rows it would save; the start's gradient is then computed by streaming (initialize).
+bool onDemandFirst(const SolverOptions& opt, int64_t l) {
+  return opt.nu < opt.adaptiveMaxNu || (opt.adaptiveMaxNu > 0 && startsFromSubproblem(opt, l));
+}
+
+// The kernel matrix among a sub-problem's variables, held whole, as a row source.
+class MatrixSource final : public KernelRowSource {
+ public:
+  MatrixSource(float* m, std::vector<double> diag) : m_(m), diag_(std::move(diag)) {}
+  int64_t size() const override { return int64_t(diag_.size()); }
+  void computeRows(const int64_t* rows, int count, float* out) override {
+    const size_t n = diag_.size();
+    for (int r = 0; r < count; ++r)
+      std::copy(m_ + size_t(rows[r]) * n, m_ + size_t(rows[r] + 1) * n, out + size_t(r) * n);
+  }
+  double diag(int64_t i) const override { return diag_[size_t(i)]; }
+  float* wholeMatrix() override { return m_; }
+
+ private:
+  float* m_;  // n x n, row-major, owned by the caller
+  std::vector<double> diag_;
+};
 
 }  // namespace
 
@@ -23,7 +56,8 @@ Solver::Solver(KernelRowSource& kernel, const SolverOptions& opt, int64_t l)
     : l_(l),
       eps_(opt.tol),
       threads_(resolveThreads(opt.threads)),
-      cache_(kernel, l, opt.cacheMb, opt.precompute, opt.nu < opt.adaptiveMaxNu ? opt.adaptiveBulkAt : 0) {
+      kernel_(kernel),
+      cache_(kernel, l, opt.cacheMb, opt.precompute, onDemandFirst(opt, l) ? opt.adaptiveBulkAt : 0) {
   // Speculative rows must not push out the two rows of the current step; a packed triangle
   // serves single rows cheaply, so nothing is speculated there.
   rowBatch_ = cache_.packed() ? 1 : std::max<int64_t>(1, std::min<int64_t>(opt.rowBatch, cache_.capacity() / 4));
@@ -32,7 +66,7 @@ Solver::Solver(KernelRowSource& kernel, const SolverOptions& opt, int64_t l)
 }
 
 SolverResult Solver::run(const SolverOptions& opt) {
-  initialize(opt.nu);
+  initialize(opt);
   const int64_t maxIter = opt.maxIter >= 0 ? opt.maxIter : std::max<int64_t>(10000000, 100 * l_);
   bool converged = false;
   int64_t iter = 0;
@@ -77,19 +111,78 @@ SolverResult Solver::run(const SolverOptions& opt) {
   result.packedMatrix = cache_.packed();
   result.startedOnDemand = cache_.startedOnDemand();
   result.smallestActiveSet = std::min(smallestActive_, l_);
+  result.warmStartSample = warmStartSample_;
+  for (int64_t k : startUpper_) result.warmStartOverlap += result.alpha[size_t(k)] > 0;
   return result;
 }
 
-// The start point of scikit-learn's solve_one_class: the mass nu*l (summed term by term, as
-// its loop does) goes to the first variables, 1 each, the remainder to the next one.
-void Solver::initialize(double nu) {
+std::vector<int64_t> Solver::startOrder(const SolverOptions& opt) {
+  std::vector<int64_t> order(static_cast<size_t>(l_));
+  for (int64_t k = 0; k < l_; ++k) order[size_t(k)] = k;
+  if (!startsFromSubproblem(opt, l_)) return order;
+  const int64_t s = std::min(opt.warmStartSample, l_ / 4);
+
+  // s distinct variables from a fixed-seed generator (PCG-style LCG), in index order.
+  std::vector<uint8_t> taken(size_t(l_), 0);
+  std::vector<int64_t> sample;
+  sample.reserve(size_t(s));
+  uint64_t state = 0x853c49e6748fea9bull;
+  while (int64_t(sample.size()) < s) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const int64_t k = int64_t((state >> 33) % uint64_t(l_));
+    if (!taken[size_t(k)]) {
+      taken[size_t(k)] = 1;
+      sample.push_back(k);
+    }
+  }
+  std::sort(sample.begin(), sample.end());
+  // Kept between fits (scratch.h): a new 4 MB block is about a thousand page faults per fit.
+  const Scratch among = acquireScratch(size_t(s) * size_t(s) * sizeof(float));
+  if (!kernel_.computeAmong(sample.data(), int(s), 0, int(s), scratchData<float>(among))) return order;
+  std::vector<double> diag(static_cast<size_t>(s));
+  for (int64_t t = 0; t < s; ++t) diag[size_t(t)] = QD_[size_t(sample[size_t(t)])];
+
+  SolverOptions sub = opt;
+  sub.warmStartSample = 0;
+  sub.adaptiveMaxNu = 0;  // the matrix is read in place (MatrixSource::wholeMatrix)
+  MatrixSource source(scratchData<float>(among), std::move(diag));
+  SolverResult r;
+  {
+    Solver solver(source, sub, s);
+    r = solver.run(sub);
+  }
+  warmStartSample_ = s;
+
+  // The sub-problem's decision function (without rho) on every variable, from the full rows of
+  // its support vectors, which SMO is likely to ask for again.
+  std::vector<int64_t> svRows;
+  std::vector<double> svAlpha;
+  for (int64_t t = 0; t < s; ++t)
+    if (r.alpha[size_t(t)] > 0) {
+      svRows.push_back(sample[size_t(t)]);
+      svAlpha.push_back(r.alpha[size_t(t)]);
+    }
+  std::vector<double> f(size_t(l_), 0.0);
+  addRows(svRows, svAlpha.data(), f.data());
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return f[size_t(a)] < f[size_t(b)]; });
+  return order;
+}
+
+// The start point: the mass nu*l (summed term by term, as scikit-learn's solve_one_class does)
+// goes to variables in startOrder's order, 1 each, the remainder to the next one. With the
+// identity order this is libsvm's start.
+void Solver::initialize(const SolverOptions& opt) {
   const cpu::SolverKernels& kernels = cpu::solverKernels();
   alpha_.assign(size_t(l_), 0.0);
   double nuL = 0;
-  for (int64_t k = 0; k < l_; ++k) nuL += nu;
-  for (int64_t k = 0; k < l_ && nuL > 0; ++k) {
+  for (int64_t k = 0; k < l_; ++k) nuL += opt.nu;
+  const std::vector<int64_t> order = startOrder(opt);
+  startUpper_.clear();
+  for (int64_t t = 0; t < l_ && nuL > 0; ++t) {
+    const int64_t k = order[size_t(t)];
     alpha_[size_t(k)] = std::min(1.0, nuL);
     nuL -= alpha_[size_t(k)];
+    startUpper_.push_back(k);
   }
   status_.resize(size_t(l_));
   for (int64_t k = 0; k < l_; ++k) updateStatus(k);
@@ -106,24 +199,53 @@ void Solver::initialize(double nu) {
     else if (!lower(k))
       freeRows.push_back(k);
   }
-  const int64_t block = 4096;
-  const int64_t blocks = (l_ + block - 1) / block;
   if (cache_.packed()) {
     std::vector<double> w(size_t(l_), 0.0);
     for (int64_t k : upperRows) w[size_t(k)] = 1.0;
     cache_.multiplyPacked(w.data(), Gbar_.data());
-    upperRows.clear();
+  } else if (int64_t(upperRows.size()) > cache_.streamAbove()) {
+    // Many upper-bound variables (large nu) and rows on demand: their rows are computed for this
+    // sum only, a block at a time, instead of filling the cache (or building the packed triangle)
+    // with rows SMO will mostly not ask for again; fresh memory is the larger cost of a fit in a
+    // VM (docs/ocsvm-notes.md, "Start point").
+    const cpu::SolverKernels& kernels = cpu::solverKernels();
+    const int batch = cache_.batchLimit();
+    const Scratch buffer = acquireScratch(size_t(batch) * size_t(l_) * sizeof(float));
+    float* rows = scratchData<float>(buffer);
+    const int64_t block = 4096;
+    const int64_t blocks = (l_ + block - 1) / block;
+    for (size_t start = 0; start < upperRows.size(); start += size_t(batch)) {
+      const int count = int(std::min<size_t>(size_t(batch), upperRows.size() - start));
+      cache_.computeStreamed(upperRows.data() + start, count, rows);
+      parallelFor(blocks, threads_, [&](int64_t b, int) {
+        const int64_t j0 = b * block, j1 = std::min(l_, j0 + block);
+        for (int r = 0; r < count; ++r)
+          kernels.addScaled(Gbar_.data() + j0, rows + size_t(r) * size_t(l_) + j0, 1.0, j1 - j0);
+      });
+    }
+  } else {
+    addRows(upperRows, nullptr, Gbar_.data());
   }
-  forEachRow(upperRows, [&](const int64_t*, const float* const* ptrs, int count) {
-    parallelFor(blocks, threads_, [&](int64_t b, int) {
-      int64_t j0 = b * block, j1 = std::min(l_, j0 + block);
-      double* gbar = Gbar_.data();
-      for (int r = 0; r < count; ++r) kernels.addScaled(gbar + j0, ptrs[r] + j0, 1.0, j1 - j0);
-    });
-  });
   G_ = Gbar_;
   forEachRow(freeRows, [&](const int64_t* rows, const float* const* ptrs, int count) {
     for (int r = 0; r < count; ++r) kernels.addScaled(G_.data(), ptrs[r], alpha_[size_t(rows[r])], l_);
+  });
+}
+
+// out += sum over r of weights[r] * Q_rows[r] (weights null: 1 each), the rows fetched in batches
+// and each batch added in column blocks across the threads.
+void Solver::addRows(const std::vector<int64_t>& rows, const double* weights, double* out) {
+  const cpu::SolverKernels& kernels = cpu::solverKernels();
+  const int64_t block = 4096;
+  const int64_t blocks = (l_ + block - 1) / block;
+  size_t done = 0;
+  forEachRow(rows, [&](const int64_t*, const float* const* ptrs, int count) {
+    parallelFor(blocks, threads_, [&](int64_t b, int) {
+      const int64_t j0 = b * block, j1 = std::min(l_, j0 + block);
+      for (int r = 0; r < count; ++r)
+        kernels.addScaled(out + j0, ptrs[r] + j0, weights ? weights[done + size_t(r)] : 1.0, j1 - j0);
+    });
+    done += size_t(count);
   });
 }
 

@@ -57,13 +57,16 @@ class Solver {
     }
   }
 
-  void initialize(double nu);
+  void initialize(const SolverOptions& opt);
+  // The order in which the start point hands out alpha = 1 (SolverOptions::warmStartSample).
+  std::vector<int64_t> startOrder(const SolverOptions& opt);
   // WSS 2 of Fan et al. for y = +1 everywhere. Returns false when the active set is optimal
   // within eps (libsvm's select_working_set returning 1).
   bool selectWorkingSet(int64_t& outI, int64_t& outJ);
   void step(int64_t i, int64_t j);
   void updateGradient(const float* Qi, const float* Qj, double dai, double daj);
   void addToGbar(const float* Q, double sign);
+  void addRows(const std::vector<int64_t>& rows, const double* weights, double* out);
   void reconstructGradient();
   void shrink();
   double computeRho() const;
@@ -71,9 +74,12 @@ class Solver {
   int64_t l_;
   double eps_;
   int threads_;
+  KernelRowSource& kernel_;
   RowCache cache_;
   std::vector<double> QD_, alpha_, G_, Gbar_;
   std::vector<uint8_t> status_;
+  std::vector<int64_t> startUpper_;  // the start point's upper-bound variables
+  int64_t warmStartSample_ = 0;
   std::vector<int32_t> active_;  // sorted indices of the active variables
   bool unshrunk_ = false;
   int64_t rowBatch_ = 1;

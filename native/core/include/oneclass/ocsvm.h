@@ -56,6 +56,9 @@ struct KernelRowSource {
     (void)out;
     return false;
   }
+  // Optional: the whole l x l matrix, already in memory (row-major), which the solver then reads
+  // in place instead of copying it into its cache. nullptr: no such matrix.
+  virtual float* wholeMatrix() { return nullptr; }
 };
 
 struct SolverOptions {
@@ -87,6 +90,13 @@ struct SolverOptions {
   double adaptiveMaxNu = 0.3;  // 0: always bulk
   double adaptiveBulkAt = 0.4;
   int threads = 0;  // 0: every hardware thread
+  // The start point. 0: libsvm's (alpha = 1 on the first floor(nu * l) variables). Otherwise, for
+  // l >= 4 * warmStartSample: the same problem is first solved on warmStartSample variables drawn
+  // with a fixed seed (their kernel matrix only), its decision function is evaluated on every
+  // variable, and alpha = 1 goes to the nu * l variables it scores lowest, the likely bounded
+  // support vectors. The optimum is the same; SMO starts nearer to it and computes fewer kernel
+  // rows (docs/ocsvm-notes.md, "Start point").
+  int64_t warmStartSample = 1024;
 };
 
 struct SolverResult {
@@ -103,6 +113,8 @@ struct SolverResult {
   bool packedMatrix = false;       // its lower triangle was precomputed (full matrix too large)
   bool startedOnDemand = false;    // the full matrix's rows came on demand first (adaptiveMaxNu)
   int64_t smallestActiveSet = 0;   // fewest variables left active by shrinking (l: none shrunk)
+  int64_t warmStartSample = 0;     // variables of the start point's sub-problem (0: libsvm's start)
+  int64_t warmStartOverlap = 0;    // how many of the start's upper-bound variables end with alpha > 0
 };
 
 // Throws oneclass::Error: InvalidArgument for nu outside (0, 1], l < 2 (or >= 2^31), tol <= 0,
