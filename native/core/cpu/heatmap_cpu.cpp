@@ -64,6 +64,7 @@ void applyHeatmapPlan(const HeatmapPlan& plan, const float* grids, int64_t batch
   // map instead of a fault per page: 15-20% less CPU time for a fresh 262 MB output here
   // (docs/benchmarks.md). A reused one is skipped (the call would cost about 25 us per map).
   const bool fresh = batch > 0 && !pageBacked(out + batch * oh * ow / 2);
+  if (fresh) adviseHugePages(out, static_cast<size_t>(batch * oh * ow) * sizeof(float));
   parallelFor(batch, threads, [&](int64_t b, int) {
     thread_local std::vector<float> tmp, lines;
     tmp.resize(static_cast<size_t>((oh + R) * gw));

@@ -19,4 +19,11 @@ bool pageBacked(const void* p);
 // (another OS, an older kernel, memory that is not anonymous): the stores then fault as before.
 void prefaultForWrite(void* p, size_t bytes);
 
+// Asks for transparent huge pages (2 MB, MADV_HUGEPAGE) on the whole 2 MB blocks inside
+// [p, p + bytes): a fresh block is then backed by one fault instead of 512. On the development VM
+// a fresh 262 MB output populated by two threads took 0.29-0.31 s in 4 KB pages and 0.017-0.022 s
+// in huge pages (after the first such run, 0.32 s). Effective where the system's THP setting is
+// `madvise` or `always`; a no-op elsewhere. For large outputs the call writes completely.
+void adviseHugePages(void* p, size_t bytes);
+
 }  // namespace oneclass
