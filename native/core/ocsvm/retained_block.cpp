@@ -10,6 +10,8 @@
 #include <unistd.h>
 #endif
 
+#include "oneclass/prefault.h"
+
 namespace oneclass::ocsvm {
 namespace {
 
@@ -68,7 +70,11 @@ RetainedBlock acquireBlock(size_t floats) {
     gKeptFloats = 0;
   }
   delete[] old;
-  return RetainedBlock(new float[floats], RetainedBlockDeleter{floats, true});
+  float* block = new float[floats];
+  // Huge pages: an LRU fills its rows from the front, a full matrix all of it; either way a 2 MB
+  // page backs about 25 rows of 20,000 with one fault instead of 512 (oneclass/prefault.h).
+  adviseHugePages(block, floats * sizeof(float));
+  return RetainedBlock(block, RetainedBlockDeleter{floats, true});
 }
 
 void dropRetainedBlock() {

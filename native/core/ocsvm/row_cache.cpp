@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "../cpu/solver_kernels.h"
+#include "oneclass/prefault.h"
 
 namespace oneclass::ocsvm {
 namespace {
@@ -108,6 +109,7 @@ void RowCache::buildPacked() {
   resetSlots();
   constexpr size_t kPageFloats = 4096 / sizeof(float);
   packedStorage_.reset(new float[packedFloats(l) + kPageFloats]);
+  adviseHugePages(packedStorage_.get(), (packedFloats(l) + kPageFloats) * sizeof(float));
   packed_data_ =
       packedStorage_.get() +
       (kPageFloats - (reinterpret_cast<uintptr_t>(packedStorage_.get()) % 4096) / sizeof(float)) % kPageFloats;
@@ -121,6 +123,7 @@ void RowCache::buildPacked() {
       std::clamp<int64_t>(int64_t(spare / rowBytes), kRowBatch, std::max<int64_t>(kRowBatch, capRows)) / kBlock *
       kBlock;
   std::unique_ptr<float[]> block(new float[size_t(blockRows) * size_t(l)]);
+  adviseHugePages(block.get(), size_t(blockRows) * size_t(l) * sizeof(float));
   std::vector<int64_t> rows(static_cast<size_t>(blockRows));
   for (int64_t start = 0; start < l; start += blockRows) {
     int count = int(std::min<int64_t>(blockRows, l - start));
