@@ -55,11 +55,12 @@ export interface OneClassSvmOptions extends ComputeOptions {
   /**
    * Where SMO starts. 'subproblem' (default): the same problem is first solved on 1,024 rows drawn
    * with a fixed seed, and the start puts alpha = 1 on the rows its decision function scores
-   * lowest, the likely outliers; SMO then needs fewer steps and kernel rows (1.3-2x faster fits
-   * at small nu, docs/ocsvm-notes.md). 'libsvm': libsvm's start (alpha = 1 on the first
-   * nu * l rows), which follows scikit-learn's iterations step for step. Both reach the same
-   * optimum within tol; the support vectors on the margin (alpha decided within tol) can differ
-   * by one or two. Fits on fewer than 1,024 rows always use libsvm's start.
+   * lowest, the likely outliers; SMO then needs fewer steps and kernel rows (fits 1.1-1.7x faster
+   * at nu <= 0.1 and 1.4-7.7x at nu = 0.5 on the benchmark grid, docs/benchmarks.md).
+   * 'libsvm': libsvm's start (alpha = 1 on the first nu * l rows), which follows scikit-learn's
+   * iterations step for step. Both reach the same optimum within tol; the support vectors on the
+   * margin (alpha decided within tol) can differ by one or two. Fits on fewer than 1,024 rows
+   * always use libsvm's start.
    */
   start?: OcsvmStart;
   /** L2-normalize every row first (the papers' setting). Default false. */
